@@ -1,0 +1,3 @@
+//! Guest instruction-set architectures.
+
+pub mod x86_64;

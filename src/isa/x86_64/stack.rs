@@ -1,0 +1,127 @@
+//! Stack instructions: push pop enter leave pushf popf.
+
+use super::operands::{op_size, read_op, write_op};
+use super::state::{fl, reg};
+use super::table::Table;
+use super::{Res, Trap, M};
+use iced_x86::{Instruction, Mnemonic as Mn, OpKind};
+
+pub fn register(t: &mut Table) {
+    t.add(&[Mn::Push], push);
+    t.add(&[Mn::Pop], pop);
+    t.add(&[Mn::Enter], enter);
+    t.add(&[Mn::Leave], leave);
+    t.add(&[Mn::Pushf, Mn::Pushfq], pushf);
+    t.add(&[Mn::Popf, Mn::Popfq], popf);
+}
+
+/// Push `size` bytes (2 or 8). The store happens before rsp changes so a fault leaves rsp
+/// untouched.
+#[inline]
+pub fn push_sized(m: &mut M, v: u64, size: u32) -> Res {
+    let sp = m.cpu.gpr[reg::RSP].wrapping_sub(size as u64);
+    m.mem.write_sized(sp, size, v)?;
+    m.cpu.gpr[reg::RSP] = sp;
+    Ok(())
+}
+
+#[inline]
+pub fn push64(m: &mut M, v: u64) -> Res {
+    push_sized(m, v, 8)
+}
+
+#[inline]
+pub fn pop64(m: &mut M) -> Result<u64, Trap> {
+    let sp = m.cpu.gpr[reg::RSP];
+    let v = m.mem.read_u64(sp)?;
+    m.cpu.gpr[reg::RSP] = sp.wrapping_add(8);
+    Ok(v)
+}
+
+/// Operand size of push/pop: 2 with a 0x66 prefix, else 8 (immediates are pushed as 8).
+fn stack_size(ins: &Instruction) -> u32 {
+    match ins.op0_kind() {
+        OpKind::Register | OpKind::Memory if op_size(ins, 0) == 2 => 2,
+        OpKind::Immediate8to16 | OpKind::Immediate16 => 2,
+        _ => 8,
+    }
+}
+
+pub fn push(m: &mut M, ins: &Instruction) -> Res {
+    let v = read_op(m, ins, 0)?;
+    push_sized(m, v, stack_size(ins))
+}
+
+pub fn pop(m: &mut M, ins: &Instruction) -> Res {
+    let size = stack_size(ins);
+    let sp = m.cpu.gpr[reg::RSP];
+    let v = m.mem.read_sized(sp, size)?;
+    // A memory destination addressed through rsp uses the incremented rsp (SDM: POP).
+    m.cpu.gpr[reg::RSP] = sp.wrapping_add(size as u64);
+    if let Err(e) = write_op(m, ins, 0, v) {
+        m.cpu.gpr[reg::RSP] = sp;
+        return Err(e);
+    }
+    Ok(())
+}
+
+pub fn enter(m: &mut M, ins: &Instruction) -> Res {
+    let alloc = ins.immediate16() as u64;
+    let level = (ins.immediate8_2nd() & 31) as u64;
+    let rbp = m.cpu.gpr[reg::RBP];
+    let start_sp = m.cpu.gpr[reg::RSP];
+    push64(m, rbp)?;
+    let frame = m.cpu.gpr[reg::RSP];
+    if level > 0 {
+        let mut bp = rbp;
+        for _ in 1..level {
+            bp = bp.wrapping_sub(8);
+            let v = match m.mem.read_u64(bp) {
+                Ok(v) => v,
+                Err(e) => {
+                    m.cpu.gpr[reg::RSP] = start_sp;
+                    return Err(e.into());
+                }
+            };
+            if let Err(e) = push64(m, v) {
+                m.cpu.gpr[reg::RSP] = start_sp;
+                return Err(e);
+            }
+        }
+        if let Err(e) = push64(m, frame) {
+            m.cpu.gpr[reg::RSP] = start_sp;
+            return Err(e);
+        }
+    }
+    m.cpu.gpr[reg::RBP] = frame;
+    m.cpu.gpr[reg::RSP] = m.cpu.gpr[reg::RSP].wrapping_sub(alloc);
+    Ok(())
+}
+
+pub fn leave(m: &mut M, _ins: &Instruction) -> Res {
+    let bp = m.cpu.gpr[reg::RBP];
+    let v = m.mem.read_u64(bp)?;
+    m.cpu.gpr[reg::RSP] = bp.wrapping_add(8);
+    m.cpu.gpr[reg::RBP] = v;
+    Ok(())
+}
+
+/// RFLAGS as software sees it (pushf): RF and VM read as 0.
+pub fn visible_rflags(m: &M) -> u64 {
+    (m.cpu.rflags | fl::FIXED) & 0x3f_7fd7
+}
+
+pub fn pushf(m: &mut M, ins: &Instruction) -> Res {
+    let v = visible_rflags(m);
+    push_sized(m, v, if ins.mnemonic() == Mn::Pushf { 2 } else { 8 })
+}
+
+pub fn popf(m: &mut M, ins: &Instruction) -> Res {
+    let size = if ins.mnemonic() == Mn::Popf { 2 } else { 8 };
+    let sp = m.cpu.gpr[reg::RSP];
+    let v = m.mem.read_sized(sp, size)?;
+    m.cpu.gpr[reg::RSP] = sp.wrapping_add(size as u64);
+    let writable = if size == 2 { fl::USER_WRITABLE & 0xffff } else { fl::USER_WRITABLE };
+    m.cpu.rflags = ((m.cpu.rflags & !writable) | (v & writable)) | fl::FIXED;
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! ELF loading and the initial process stack (argv, envp, auxv) for static and static-PIE
+//! executables.
+
+use super::layout::{PIE_BASE, STACK_SIZE, STACK_TOP};
+use super::process::Process;
+use super::syscall::mm::page_up;
+use crate::isa::x86_64::state::reg;
+use crate::mem::{flags, PAGE_SIZE};
+use object::elf;
+use object::read::elf::{FileHeader, ProgramHeader};
+use object::Endianness;
+
+/// Why an executable cannot be loaded. Each message is one line for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}: cannot read: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0}: not an ELF file")]
+    NotElf(String),
+    #[error("{0}: malformed ELF: {1}")]
+    Malformed(String, String),
+    #[error("{0}: unsupported ELF: {1}")]
+    Unsupported(String, String),
+    #[error("{0}: dynamically linked (PT_INTERP {1}); only static and static-PIE executables are supported yet")]
+    Dynamic(String, String),
+    #[error("{0}: does not fit in the guest address space")]
+    TooBig(String),
+}
+
+/// Guest ISA named by an ELF header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    X86_64,
+    Aarch64,
+}
+
+/// What the loader learned, for the initial stack and the process.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub entry: u64,
+    pub phdr: u64,
+    pub phnum: u64,
+    pub phent: u64,
+    pub brk: u64,
+    pub isa: Isa,
+}
+
+/// Inspect an ELF header enough to tell the ISA (for choosing the machine).
+pub fn elf_isa(path: &str, data: &[u8]) -> Result<Isa, LoadError> {
+    if data.len() < 4 || &data[..4] != b"\x7fELF" {
+        return Err(LoadError::NotElf(path.into()));
+    }
+    let hdr = elf::FileHeader64::<Endianness>::parse(data).map_err(|e| {
+        if data.len() > 4 && data[4] == 1 {
+            LoadError::Unsupported(path.into(), "32-bit ELF".into())
+        } else {
+            LoadError::Malformed(path.into(), e.to_string())
+        }
+    })?;
+    let en = hdr.endian().map_err(|e| LoadError::Malformed(path.into(), e.to_string()))?;
+    if en != Endianness::Little {
+        return Err(LoadError::Unsupported(path.into(), "big-endian".into()));
+    }
+    match hdr.e_machine(en) {
+        elf::EM_X86_64 => Ok(Isa::X86_64),
+        elf::EM_AARCH64 => Ok(Isa::Aarch64),
+        m => Err(LoadError::Unsupported(path.into(), format!("machine type {m} (only x86-64 and AArch64)"))),
+    }
+}
+
+/// Load the ELF image into guest memory.
+pub fn load_elf(p: &mut Process, path: &str, data: &[u8]) -> Result<Loaded, LoadError> {
+    let isa = elf_isa(path, data)?;
+    let bad = |e: object::read::Error| LoadError::Malformed(path.into(), e.to_string());
+    let hdr = elf::FileHeader64::<Endianness>::parse(data).map_err(bad)?;
+    let en = hdr.endian().map_err(bad)?;
+    let etype = hdr.e_type(en);
+    if etype != elf::ET_EXEC && etype != elf::ET_DYN {
+        return Err(LoadError::Unsupported(path.into(), format!("ELF type {etype} is not an executable")));
+    }
+    let phdrs = hdr.program_headers(en, data).map_err(bad)?;
+    if let Some(interp) = phdrs.iter().find(|ph| ph.p_type(en) == elf::PT_INTERP) {
+        let name = interp
+            .data(en, data)
+            .map(|d| String::from_utf8_lossy(d).trim_end_matches('\0').to_string())
+            .unwrap_or_default();
+        return Err(LoadError::Dynamic(path.into(), name));
+    }
+    let loads: Vec<_> = phdrs.iter().filter(|ph| ph.p_type(en) == elf::PT_LOAD).collect();
+    if loads.is_empty() {
+        return Err(LoadError::Malformed(path.into(), "no PT_LOAD segment".into()));
+    }
+    let bias = if etype == elf::ET_DYN { PIE_BASE } else { 0 };
+    let window = p.m.mem.size();
+    let mut max_end = 0u64;
+    let mut phdr_addr = None;
+    for ph in &loads {
+        let (vaddr, memsz, filesz, off) = (ph.p_vaddr(en), ph.p_memsz(en), ph.p_filesz(en), ph.p_offset(en));
+        if filesz > memsz {
+            return Err(LoadError::Malformed(path.into(), "segment file size exceeds memory size".into()));
+        }
+        let start = vaddr.checked_add(bias).ok_or_else(|| LoadError::TooBig(path.into()))?;
+        let end = start.checked_add(memsz).ok_or_else(|| LoadError::TooBig(path.into()))?;
+        if end > window - STACK_SIZE - (1 << 30) || start < PAGE_SIZE {
+            return Err(LoadError::TooBig(path.into()));
+        }
+        let file_end = off.checked_add(filesz).filter(|&e| e <= data.len() as u64);
+        let Some(file_end) = file_end else {
+            return Err(LoadError::Malformed(path.into(), "segment extends past the end of the file".into()));
+        };
+        let page_start = start & !(PAGE_SIZE - 1);
+        let page_end = page_up(end);
+        // Segments may share a page; map what is not yet mapped, then write.
+        let mut pg = page_start;
+        while pg < page_end {
+            if p.m.mem.prot_of(pg).is_none() {
+                p.m.mem.map(pg, PAGE_SIZE, flags::R | flags::W);
+            }
+            pg += PAGE_SIZE;
+        }
+        p.m.mem.poke(start, &data[off as usize..file_end as usize]).map_err(|_| LoadError::TooBig(path.into()))?;
+        max_end = max_end.max(end);
+        let phoff = hdr.e_phoff(en);
+        if phoff >= off && phoff < file_end {
+            phdr_addr = Some(start + (phoff - off));
+        }
+    }
+    // Apply permissions after all segments are written (a shared page gets the union).
+    let mut perms: std::collections::BTreeMap<u64, u8> = Default::default();
+    for ph in &loads {
+        let start = ph.p_vaddr(en) + bias;
+        let end = start + ph.p_memsz(en);
+        let pf = ph.p_flags(en);
+        let mut f = 0;
+        if pf & elf::PF_R != 0 {
+            f |= flags::R;
+        }
+        if pf & elf::PF_W != 0 {
+            f |= flags::W | flags::R;
+        }
+        if pf & elf::PF_X != 0 {
+            f |= flags::X | flags::R;
+        }
+        let mut pg = start & !(PAGE_SIZE - 1);
+        while pg < end {
+            *perms.entry(pg).or_default() |= f;
+            pg += PAGE_SIZE;
+        }
+    }
+    for (pg, f) in perms {
+        p.m.mem.protect(pg, PAGE_SIZE, f);
+    }
+    let phnum = hdr.e_phnum(en) as u64;
+    let phent = hdr.e_phentsize(en) as u64;
+    let phdr = phdrs
+        .iter()
+        .find(|ph| ph.p_type(en) == elf::PT_PHDR)
+        .map(|ph| ph.p_vaddr(en) + bias)
+        .or(phdr_addr)
+        .unwrap_or(0);
+    let brk = page_up(max_end);
+    Ok(Loaded { entry: hdr.e_entry(en) + bias, phdr, phnum, phent, brk, isa })
+}
+
+// auxv keys
+const AT_NULL: u64 = 0;
+const AT_PHDR: u64 = 3;
+const AT_PHENT: u64 = 4;
+const AT_PHNUM: u64 = 5;
+const AT_PAGESZ: u64 = 6;
+const AT_BASE: u64 = 7;
+const AT_FLAGS: u64 = 8;
+const AT_ENTRY: u64 = 9;
+const AT_UID: u64 = 11;
+const AT_EUID: u64 = 12;
+const AT_GID: u64 = 13;
+const AT_EGID: u64 = 14;
+const AT_PLATFORM: u64 = 15;
+const AT_HWCAP: u64 = 16;
+const AT_CLKTCK: u64 = 17;
+const AT_SECURE: u64 = 23;
+const AT_RANDOM: u64 = 25;
+const AT_HWCAP2: u64 = 26;
+const AT_EXECFN: u64 = 31;
+const AT_MINSIGSTKSZ: u64 = 51;
+
+/// Build the initial stack as Linux does: strings at the top, then AT_RANDOM bytes, then
+/// (16-byte aligned) argc, argv[], NULL, envp[], NULL, auxv pairs.
+pub fn setup_stack(
+    p: &mut Process,
+    l: &Loaded,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    execfn: &[u8],
+) -> Result<(), LoadError> {
+    let stack_lo = STACK_TOP - STACK_SIZE;
+    p.m.mem.map(stack_lo, STACK_SIZE, flags::R | flags::W);
+    let mut sp = STACK_TOP;
+    let too_big = || LoadError::TooBig("arguments and environment".into());
+    let mut push_bytes = |p: &mut Process, b: &[u8]| -> Result<u64, LoadError> {
+        sp = sp.checked_sub(b.len() as u64).filter(|&s| s > stack_lo + (64 << 10)).ok_or_else(too_big)?;
+        p.m.mem.poke(sp, b).map_err(|_| too_big())?;
+        Ok(sp)
+    };
+    let cstr = |s: &[u8]| {
+        let mut v = s.to_vec();
+        v.push(0);
+        v
+    };
+    let execfn_addr = push_bytes(p, &cstr(execfn))?;
+    let mut env_addrs = Vec::with_capacity(envp.len());
+    for e in envp.iter().rev() {
+        env_addrs.push(push_bytes(p, &cstr(e))?);
+    }
+    env_addrs.reverse();
+    let mut arg_addrs = Vec::with_capacity(argv.len());
+    for a in argv.iter().rev() {
+        arg_addrs.push(push_bytes(p, &cstr(a))?);
+    }
+    arg_addrs.reverse();
+    let platform = push_bytes(p, b"x86_64\0")?;
+    let mut rnd = [0u8; 16];
+    p.world.random(0, &mut rnd);
+    let random = push_bytes(p, &rnd)?;
+    let auxv: Vec<(u64, u64)> = vec![
+        (AT_HWCAP, crate::isa::x86_64::system::HWCAP),
+        (AT_PAGESZ, PAGE_SIZE),
+        (AT_CLKTCK, 100),
+        (AT_PHDR, l.phdr),
+        (AT_PHENT, l.phent),
+        (AT_PHNUM, l.phnum),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, l.entry),
+        (AT_UID, crate::linux::syscall::proc::GUEST_UID),
+        (AT_EUID, crate::linux::syscall::proc::GUEST_UID),
+        (AT_GID, crate::linux::syscall::proc::GUEST_GID),
+        (AT_EGID, crate::linux::syscall::proc::GUEST_GID),
+        (AT_SECURE, 0),
+        (AT_RANDOM, random),
+        (AT_HWCAP2, 0),
+        (AT_EXECFN, execfn_addr),
+        (AT_PLATFORM, platform),
+        (AT_MINSIGSTKSZ, 2048),
+        (AT_NULL, 0),
+    ];
+    let words = 1 + arg_addrs.len() + 1 + env_addrs.len() + 1 + auxv.len() * 2;
+    let mut start = (sp - words as u64 * 8) & !15;
+    if start < stack_lo + (64 << 10) {
+        return Err(too_big());
+    }
+    let sp_final = start;
+    let mut put = |p: &mut Process, v: u64| {
+        let _ = p.m.mem.poke(start, &v.to_le_bytes());
+        start += 8;
+    };
+    put(p, argv.len() as u64);
+    for a in &arg_addrs {
+        put(p, *a);
+    }
+    put(p, 0);
+    for e in &env_addrs {
+        put(p, *e);
+    }
+    put(p, 0);
+    for (k, v) in auxv {
+        put(p, k);
+        put(p, v);
+    }
+    p.m.cpu.gpr[reg::RSP] = sp_final;
+    p.m.cpu.rip = l.entry;
+    // Linux's x86-64 ELF entry state: rdx = 0 (no rtld fini), other GPRs zero.
+    p.brk_start = l.brk;
+    p.brk = l.brk;
+    Ok(())
+}

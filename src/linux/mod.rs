@@ -1,0 +1,50 @@
+//! The Linux user-space platform: ELF loading, the process (its run loop), syscalls by
+//! family, and signals.
+
+pub mod errno;
+pub mod layout;
+pub mod loader;
+pub mod process;
+pub mod signal;
+pub mod signal_frame;
+pub mod syscall;
+pub mod sysno;
+
+pub use process::{Outcome, Process};
+
+use crate::mem::Memory;
+use crate::world::World;
+use std::path::Path;
+
+/// Why a guest could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Load(#[from] loader::LoadError),
+    #[error("cannot reserve the guest address space: {0}")]
+    Memory(std::io::Error),
+    #[error("{0}: AArch64 guests are not supported yet")]
+    Aarch64(String),
+}
+
+/// Load `exe` and prepare a process that will run it with `argv` and `envp`.
+pub fn start(
+    exe: &Path,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    world: Box<dyn World>,
+    opts: process::Options,
+) -> Result<Process, StartError> {
+    let name = exe.display().to_string();
+    let data = std::fs::read(exe).map_err(|e| loader::LoadError::Io(name.clone(), e))?;
+    if loader::elf_isa(&name, &data)? == loader::Isa::Aarch64 {
+        return Err(StartError::Aarch64(name));
+    }
+    let mem = Memory::new(layout::WINDOW).map_err(StartError::Memory)?;
+    let abs = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let mut p = Process::new(mem, world, abs, opts);
+    let l = loader::load_elf(&mut p, &name, &data)?;
+    use std::os::unix::ffi::OsStrExt;
+    loader::setup_stack(&mut p, &l, argv, envp, exe.as_os_str().as_bytes())?;
+    Ok(p)
+}

@@ -1,0 +1,193 @@
+//! A guest process: machine, engine, platform state and the run loop that turns engine exits
+//! into syscalls, signals and the process's end.
+
+use super::signal::SignalState;
+use super::syscall::{self, SysErr};
+use crate::engine::interp_x86::InterpX86;
+use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
+use crate::isa::x86_64::state::reg;
+use crate::isa::x86_64::{X86State, M};
+use crate::mem::Memory;
+use crate::world::World;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// How a guest process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// exit/exit_group with this status (low 8 bits are what a parent sees).
+    Exited(i32),
+    /// Killed by a signal (default action terminate/core) at this pc and icount.
+    Killed { signo: i32, pc: u64, icount: u64, addr: Option<u64>, detail: Option<String> },
+}
+
+impl Outcome {
+    /// Exit status deja itself exits with: the guest's status, or 128+signal.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Exited(c) => c & 0xff,
+            Outcome::Killed { signo, .. } => 128 + signo,
+        }
+    }
+}
+
+/// Options that shape a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Stop the guest after this many instructions (`--max-icount`).
+    pub max_icount: Option<u64>,
+    /// Print each retired instruction.
+    pub trace: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_icount: None, trace: false }
+    }
+}
+
+/// An emulator error that ends the run (not a guest fault).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("instruction limit of {0} reached (--max-icount)")]
+    IcountLimit(u64),
+}
+
+pub struct Process {
+    pub m: M,
+    pub engine: InterpX86,
+    pub world: Box<dyn World>,
+    /// Host path of the executable (for /proc/self/exe and AT_EXECFN).
+    pub exe: PathBuf,
+    /// Program break: start (end of the loaded image) and current value.
+    pub brk_start: u64,
+    pub brk: u64,
+    /// Next address to try for top-down mmap placement.
+    pub mmap_next: u64,
+    pub sig: SignalState,
+    /// clear_child_tid from set_tid_address.
+    pub clear_child_tid: u64,
+    /// Host fds the guest must not touch (deja's own: logs, etc.).
+    pub reserved_fds: Vec<i32>,
+    /// Unimplemented syscalls already reported once.
+    pub warned: HashSet<u64>,
+    pub opts: Options,
+    /// Peak of mapped guest memory, bytes.
+    pub peak_mapped: u64,
+}
+
+impl Process {
+    pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process {
+        let mut engine = InterpX86::new();
+        engine.trace = opts.trace;
+        Process {
+            m: Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 },
+            engine,
+            world,
+            exe,
+            brk_start: 0,
+            brk: 0,
+            mmap_next: super::layout::MMAP_TOP,
+            sig: SignalState::default(),
+            clear_child_tid: 0,
+            reserved_fds: Vec::new(),
+            warned: HashSet::new(),
+            opts,
+            peak_mapped: 0,
+        }
+    }
+
+    /// Run until the guest exits or is killed.
+    pub fn run(&mut self) -> Result<Outcome, RunError> {
+        const CHUNK: u64 = 1 << 22;
+        loop {
+            let budget = match self.opts.max_icount {
+                Some(max) if self.m.icount >= max => return Err(RunError::IcountLimit(max)),
+                Some(max) => CHUNK.min(max - self.m.icount),
+                None => CHUNK,
+            };
+            let exit = self.engine.run(&mut self.m, budget);
+            self.peak_mapped = self.peak_mapped.max(self.m.mem.mapped_bytes());
+            let step = match exit {
+                Exit::Budget => None,
+                Exit::Syscall => self.syscall(),
+                Exit::Env(req) => {
+                    self.complete_env(req);
+                    None
+                }
+                Exit::Fault(f) => self.fault(f),
+            };
+            if let Some(out) = step {
+                return Ok(out);
+            }
+            if let Some(out) = self.deliver_pending() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Perform the syscall the guest just executed; it retires when the result is in rax.
+    fn syscall(&mut self) -> Option<Outcome> {
+        let c = &self.m.cpu.gpr;
+        let nr = c[reg::RAX];
+        let args = [c[reg::RDI], c[reg::RSI], c[reg::RDX], c[reg::R10], c[reg::R8], c[reg::R9]];
+        // The syscall instruction clobbers rcx (return rip) and r11 (rflags).
+        self.m.cpu.gpr[reg::RCX] = self.m.cpu.rip;
+        self.m.cpu.gpr[reg::R11] = crate::isa::x86_64::stack::visible_rflags(&self.m);
+        let r = syscall::dispatch(self, nr, args);
+        match r {
+            Ok(v) => self.m.cpu.gpr[reg::RAX] = v as u64,
+            Err(SysErr::Errno(e)) => self.m.cpu.gpr[reg::RAX] = -(e as i64) as u64,
+            Err(SysErr::NoResult) => {}
+            Err(SysErr::Exit(code)) => {
+                self.m.icount += 1;
+                return Some(Outcome::Exited(code));
+            }
+        }
+        self.m.icount += 1;
+        None
+    }
+
+    /// Complete an instruction that asked for an outside value.
+    fn complete_env(&mut self, req: EnvRequest) {
+        let ic = self.m.icount;
+        match req {
+            EnvRequest::Rdtsc | EnvRequest::Rdtscp => {
+                let t = self.world.tsc(ic);
+                self.m.cpu.gpr[reg::RAX] = t & 0xffff_ffff;
+                self.m.cpu.gpr[reg::RDX] = t >> 32;
+                if req == EnvRequest::Rdtscp {
+                    self.m.cpu.gpr[reg::RCX] = 0; // TSC_AUX: cpu 0
+                }
+            }
+            EnvRequest::Random { gpr, size } => {
+                let mut b = [0u8; 8];
+                self.world.random(ic, &mut b[..size as usize]);
+                let v = u64::from_le_bytes(b);
+                let r = &mut self.m.cpu.gpr[gpr as usize];
+                *r = match size {
+                    2 => (*r & !0xffff) | (v & 0xffff),
+                    4 => v & 0xffff_ffff,
+                    _ => v,
+                };
+                // CF=1: a random value is available; OF SF ZF AF PF cleared.
+                use crate::isa::x86_64::state::fl;
+                self.m.cpu.rflags = (self.m.cpu.rflags & !fl::STATUS) | fl::CF;
+            }
+        }
+        self.m.icount += 1;
+    }
+
+    /// A synchronous fault: deliver it to the guest's handler or end the process.
+    fn fault(&mut self, f: GuestFault) -> Option<Outcome> {
+        super::signal::deliver_fault(self, f)
+    }
+
+    /// Deliver pending (raised or asynchronous) signals at this instruction boundary.
+    fn deliver_pending(&mut self) -> Option<Outcome> {
+        if let Some(s) = self.world.pending_signal(self.m.icount) {
+            self.sig.raise(s);
+        }
+        super::signal::deliver_pending(self)
+    }
+}

@@ -1,0 +1,5 @@
+//! (to be written)
+
+use super::SysTable;
+
+pub fn register(_t: &mut SysTable) {}

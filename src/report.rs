@@ -1,0 +1,81 @@
+//! User-facing one-line reports: how a guest ended, and run statistics.
+
+use crate::linux::{Outcome, Process};
+use std::time::Duration;
+
+/// Name of a signal, e.g. "SIGSEGV".
+pub fn signal_name(signo: i32) -> String {
+    let names = [
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    match names.get(signo as usize) {
+        Some(n) if signo > 0 => n.to_string(),
+        _ => format!("SIGRT{}", signo - 34),
+    }
+}
+
+/// Print the one line for a guest killed by a signal (nothing for a normal exit).
+pub fn print_outcome(out: &Outcome) {
+    if let Outcome::Killed { signo, pc, icount, addr, detail } = out {
+        let mut line = format!("deja: guest killed by {} at pc={pc:#x} icount={icount}", signal_name(*signo));
+        if let Some(a) = addr {
+            line.push_str(&format!(" addr={a:#x}"));
+        }
+        if let Some(d) = detail {
+            line.push_str(&format!(": {d}"));
+        }
+        eprintln!("{line}");
+    }
+}
+
+/// Peak resident set size of the deja process, in KiB.
+pub fn peak_rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn print_stats(p: &Process, dt: Duration) {
+    let secs = dt.as_secs_f64().max(1e-9);
+    eprintln!(
+        "deja: {} instructions in {:.3} s ({:.1} MIPS), peak guest memory {} KiB, peak RSS {} KiB",
+        p.m.icount,
+        secs,
+        p.m.icount as f64 / secs / 1e6,
+        p.peak_mapped / 1024,
+        peak_rss_kib()
+    );
+}

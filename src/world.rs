@@ -1,0 +1,108 @@
+//! The one interface every non-deterministic input passes through (design §3): host
+//! syscalls made on the guest's behalf, time stamp counters, random bytes and asynchronous
+//! signals. `RealWorld` talks to the host; recording wraps it and logs what it returned,
+//! replay answers from the log instead. Nothing else in deja may consult the outside.
+
+use smallvec::SmallVec;
+
+/// A buffer the kernel writes during a host call: either inside guest memory (already
+/// checked writable and marked dirty by the platform) or a host scratch buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    pub ptr: *mut u8,
+    pub len: usize,
+    /// The kernel fills only the first `ret` bytes (read, getdents, readlink…) rather than the
+    /// whole buffer (stat, clock_gettime…).
+    pub upto_ret: bool,
+}
+
+/// A syscall performed on the host for the guest. Pointer arguments are host pointers (into
+/// guest memory or host scratch space); `outs` lists every buffer the kernel may write, so
+/// recording can capture and replay can reproduce exactly those bytes.
+#[derive(Debug, Clone)]
+pub struct HostCall {
+    /// Host (x86-64) syscall number.
+    pub nr: i64,
+    pub args: [u64; 6],
+    pub outs: SmallVec<[Out; 2]>,
+}
+
+impl HostCall {
+    pub fn new(nr: i64, args: [u64; 6]) -> HostCall {
+        HostCall { nr, args, outs: SmallVec::new() }
+    }
+
+    /// Declare an output buffer the kernel fills completely when the call succeeds.
+    pub fn out(mut self, buf: &mut [u8]) -> HostCall {
+        self.outs.push(Out { ptr: buf.as_mut_ptr(), len: buf.len(), upto_ret: false });
+        self
+    }
+
+    /// Declare an output buffer of which the kernel fills the first `ret` bytes.
+    pub fn out_upto_ret(mut self, buf: &mut [u8]) -> HostCall {
+        self.outs.push(Out { ptr: buf.as_mut_ptr(), len: buf.len(), upto_ret: true });
+        self
+    }
+
+    /// How many bytes of `o` the call produced, given its return value.
+    pub fn produced(o: &Out, ret: i64) -> usize {
+        if ret < 0 {
+            0
+        } else if o.upto_ret {
+            (ret as usize).min(o.len)
+        } else {
+            o.len
+        }
+    }
+}
+
+/// Everything the guest can learn from outside its own deterministic execution.
+pub trait World {
+    /// Perform a host syscall. Returns the raw result (negative errno on failure).
+    fn syscall(&mut self, icount: u64, call: &HostCall) -> i64;
+    /// Time stamp counter value for rdtsc/rdtscp.
+    fn tsc(&mut self, icount: u64) -> u64;
+    /// Random bytes (AT_RANDOM, rdrand).
+    fn random(&mut self, icount: u64, buf: &mut [u8]);
+    /// An asynchronous signal to deliver now, if one is pending.
+    fn pending_signal(&mut self, icount: u64) -> Option<i32>;
+}
+
+/// The real host.
+#[derive(Default)]
+pub struct RealWorld;
+
+impl World for RealWorld {
+    fn syscall(&mut self, _icount: u64, call: &HostCall) -> i64 {
+        let a = call.args;
+        // SAFETY: the platform built `call` with pointer arguments that point into checked
+        // guest memory or live host buffers of the declared sizes.
+        let r = unsafe { libc::syscall(call.nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        if r == -1 {
+            -(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as i64)
+        } else {
+            r
+        }
+    }
+
+    fn tsc(&mut self, _icount: u64) -> u64 {
+        // SAFETY: rdtsc has no memory effects.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+
+    fn random(&mut self, _icount: u64, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            // SAFETY: writing into our own buffer.
+            let r = unsafe { libc::getrandom(buf[done..].as_mut_ptr() as *mut libc::c_void, buf.len() - done, 0) };
+            if r <= 0 {
+                break;
+            }
+            done += r as usize;
+        }
+    }
+
+    fn pending_signal(&mut self, _icount: u64) -> Option<i32> {
+        None
+    }
+}
