@@ -32,18 +32,12 @@ impl Outcome {
 }
 
 /// Options that shape a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Stop the guest after this many instructions (`--max-icount`).
     pub max_icount: Option<u64>,
     /// Print each retired instruction.
     pub trace: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { max_icount: None, trace: false }
-    }
 }
 
 /// An emulator error that ends the run (not a guest fault).

@@ -129,7 +129,9 @@ impl Memory {
     // ---- mapping management (used by the platform: loader, mmap, brk, mprotect) ----
 
     fn check_range(&self, addr: u64, len: u64) -> bool {
-        addr % PAGE_SIZE == 0 && len % PAGE_SIZE == 0 && addr.checked_add(len).is_some_and(|e| e <= self.size())
+        addr.is_multiple_of(PAGE_SIZE)
+            && len.is_multiple_of(PAGE_SIZE)
+            && addr.checked_add(len).is_some_and(|e| e <= self.size())
     }
 
     /// Map `[addr, addr+len)` with `prot` (flags::R|W|X), zero-filled. Page aligned; returns
@@ -494,6 +496,46 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// Zero the mapped pages of a page-aligned range, keeping mappings and permissions
+    /// (madvise(MADV_DONTNEED) on private anonymous memory).
+    pub fn zero_range(&mut self, addr: u64, len: u64) -> bool {
+        if !self.check_range(addr, len) {
+            return false;
+        }
+        for p in addr / PAGE_SIZE..(addr + len) / PAGE_SIZE {
+            let f = self.flags_of(p);
+            if f & flags::MAPPED != 0 {
+                if f & flags::CODE != 0 {
+                    self.code_writes.push(p * PAGE_SIZE);
+                }
+                *self.flags_mut(p) = (f & !(flags::CODE | flags::FASTW)) | flags::DIRTY;
+            }
+        }
+        self.region.discard(addr as usize, len as usize);
+        true
+    }
+
+    /// Protection bits (flags::R|W|X) of the page holding `addr`, or None if unmapped.
+    pub fn prot_of(&self, addr: u64) -> Option<u8> {
+        let f = self.page_flags(addr);
+        (f & flags::MAPPED != 0).then_some(f & flags::PROT_MASK)
+    }
+
+    /// The highest mapped page inside `[lo, hi)` (page aligned), if any.
+    pub fn highest_mapped(&self, lo: u64, hi: u64) -> Option<u64> {
+        let hi = hi.min(self.size());
+        let mut p = hi / PAGE_SIZE;
+        while p > lo / PAGE_SIZE {
+            p -= 1;
+            if self.flags_of(p) & flags::MAPPED != 0 {
+                return Some(p * PAGE_SIZE);
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,45 +587,5 @@ mod tests {
         m.clear_dirty();
         m.write_u8(0x2002, 1).unwrap();
         assert_eq!(m.dirty_pages(), vec![0x2000]);
-    }
-}
-
-impl Memory {
-    /// Zero the mapped pages of a page-aligned range, keeping mappings and permissions
-    /// (madvise(MADV_DONTNEED) on private anonymous memory).
-    pub fn zero_range(&mut self, addr: u64, len: u64) -> bool {
-        if !self.check_range(addr, len) {
-            return false;
-        }
-        for p in addr / PAGE_SIZE..(addr + len) / PAGE_SIZE {
-            let f = self.flags_of(p);
-            if f & flags::MAPPED != 0 {
-                if f & flags::CODE != 0 {
-                    self.code_writes.push(p * PAGE_SIZE);
-                }
-                *self.flags_mut(p) = (f & !(flags::CODE | flags::FASTW)) | flags::DIRTY;
-            }
-        }
-        self.region.discard(addr as usize, len as usize);
-        true
-    }
-
-    /// Protection bits (flags::R|W|X) of the page holding `addr`, or None if unmapped.
-    pub fn prot_of(&self, addr: u64) -> Option<u8> {
-        let f = self.page_flags(addr);
-        (f & flags::MAPPED != 0).then_some(f & flags::PROT_MASK)
-    }
-
-    /// The highest mapped page inside `[lo, hi)` (page aligned), if any.
-    pub fn highest_mapped(&self, lo: u64, hi: u64) -> Option<u64> {
-        let hi = hi.min(self.size());
-        let mut p = hi / PAGE_SIZE;
-        while p > lo / PAGE_SIZE {
-            p -= 1;
-            if self.flags_of(p) & flags::MAPPED != 0 {
-                return Some(p * PAGE_SIZE);
-            }
-        }
-        None
     }
 }

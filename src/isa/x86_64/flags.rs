@@ -11,7 +11,7 @@ use super::M;
 /// PF: set when the low byte of the result has an even number of set bits.
 #[inline]
 pub fn parity(res: u64) -> u64 {
-    if (res as u8).count_ones() % 2 == 0 {
+    if (res as u8).count_ones().is_multiple_of(2) {
         fl::PF
     } else {
         0
