@@ -591,11 +591,11 @@ fn compare(
     }
     let names =
         ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
-    for i in 0..16 {
+    for (i, name) in names.iter().enumerate() {
         if i != 4 && native.st.gpr[i] != est.gpr[i] {
             diffs.push(format!(
-                "{}: native {:#x} deja {:#x} (initial {:#x})",
-                names[i], native.st.gpr[i], est.gpr[i], c.init.gpr[i]
+                "{name}: native {:#x} deja {:#x} (initial {:#x})",
+                native.st.gpr[i], est.gpr[i], c.init.gpr[i]
             ));
         }
     }
