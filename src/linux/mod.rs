@@ -37,14 +37,27 @@ pub fn start(
 ) -> Result<Process, StartError> {
     let name = exe.display().to_string();
     let data = std::fs::read(exe).map_err(|e| loader::LoadError::Io(name.clone(), e))?;
-    if loader::elf_isa(&name, &data)? == loader::Isa::Aarch64 {
-        return Err(StartError::Aarch64(name));
+    let abs = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    start_image(&name, &data, &abs, argv, envp, world, opts)
+}
+
+/// Like `start`, from an ELF image in memory; `exe` is what /proc/self/exe will name.
+pub fn start_image(
+    name: &str,
+    data: &[u8],
+    exe: &Path,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    world: Box<dyn World>,
+    opts: process::Options,
+) -> Result<Process, StartError> {
+    if loader::elf_isa(name, data)? == loader::Isa::Aarch64 {
+        return Err(StartError::Aarch64(name.to_string()));
     }
     let mem = Memory::new(layout::WINDOW).map_err(StartError::Memory)?;
-    let abs = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
-    let mut p = Process::new(mem, world, abs, opts);
-    let l = loader::load_elf(&mut p, &name, &data)?;
-    use std::os::unix::ffi::OsStrExt;
-    loader::setup_stack(&mut p, &l, argv, envp, exe.as_os_str().as_bytes())?;
+    let mut p = Process::new(mem, world, exe.to_path_buf(), opts);
+    let l = loader::load_elf(&mut p, name, data)?;
+    let execfn = argv.first().cloned().unwrap_or_else(|| name.as_bytes().to_vec());
+    loader::setup_stack(&mut p, &l, argv, envp, &execfn)?;
     Ok(p)
 }
