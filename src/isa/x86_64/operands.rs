@@ -6,7 +6,7 @@ use iced_x86::{Instruction, OpKind, Register};
 
 /// GPR number and width of a general-purpose register operand.
 /// Returns (index into `gpr`, size in bytes, is AH/CH/DH/BH).
-#[inline]
+#[inline(always)]
 pub fn gpr_info(r: Register) -> (usize, u32, bool) {
     let v = r as usize;
     match v {
@@ -40,7 +40,7 @@ pub fn xmm_index(r: Register) -> usize {
 }
 
 /// Read a GPR, zero-extended from its width.
-#[inline]
+#[inline(always)]
 pub fn get_reg(m: &M, r: Register) -> u64 {
     let (i, size, hi) = gpr_info(r);
     let v = m.cpu.gpr[i];
@@ -54,7 +54,7 @@ pub fn get_reg(m: &M, r: Register) -> u64 {
 }
 
 /// Write a GPR with x86 rules: 32-bit writes zero the upper half; 8/16-bit writes merge.
-#[inline]
+#[inline(always)]
 pub fn set_reg(m: &mut M, r: Register, v: u64) {
     let (i, size, hi) = gpr_info(r);
     let old = m.cpu.gpr[i];
@@ -68,7 +68,7 @@ pub fn set_reg(m: &mut M, r: Register, v: u64) {
 }
 
 /// Segment base added to memory operands (fs/gs only in 64-bit mode).
-#[inline]
+#[inline(always)]
 fn seg_base(m: &M, ins: &Instruction) -> u64 {
     match ins.segment_prefix() {
         Register::FS => m.cpu.fs_base,
@@ -78,7 +78,7 @@ fn seg_base(m: &M, ins: &Instruction) -> u64 {
 }
 
 /// Effective (linear) address of the instruction's memory operand.
-#[inline]
+#[inline(always)]
 pub fn ea(m: &M, ins: &Instruction) -> u64 {
     let base = ins.memory_base();
     let mut a = ins.memory_displacement64();
@@ -98,7 +98,7 @@ pub fn ea(m: &M, ins: &Instruction) -> u64 {
 }
 
 /// Does the instruction use 32-bit addressing (0x67 prefix)?
-#[inline]
+#[inline(always)]
 fn is_addr32(ins: &Instruction) -> bool {
     let b = ins.memory_base();
     let i = ins.memory_index();
@@ -106,7 +106,7 @@ fn is_addr32(ins: &Instruction) -> bool {
 }
 
 /// Size in bytes of operand `i`.
-#[inline]
+#[inline(always)]
 pub fn op_size(ins: &Instruction, i: u32) -> u32 {
     match ins.op_kind(i) {
         OpKind::Register => ins.op_register(i).size() as u32,
@@ -120,7 +120,7 @@ pub fn op_size(ins: &Instruction, i: u32) -> u32 {
 
 /// Read operand `i` (register, memory or immediate), zero-extended to 64 bits. Immediates
 /// come sign-extended to the operation size, as iced reports them.
-#[inline]
+#[inline(always)]
 pub fn read_op(m: &M, ins: &Instruction, i: u32) -> Result<u64, Trap> {
     match ins.op_kind(i) {
         OpKind::Register => Ok(get_reg(m, ins.op_register(i))),
@@ -130,7 +130,7 @@ pub fn read_op(m: &M, ins: &Instruction, i: u32) -> Result<u64, Trap> {
 }
 
 /// Write operand `i` (register or memory).
-#[inline]
+#[inline(always)]
 pub fn write_op(m: &mut M, ins: &Instruction, i: u32, v: u64) -> Result<(), Trap> {
     match ins.op_kind(i) {
         OpKind::Register => {
@@ -145,7 +145,7 @@ pub fn write_op(m: &mut M, ins: &Instruction, i: u32, v: u64) -> Result<(), Trap
 }
 
 /// Mask of the low `size` bytes.
-#[inline]
+#[inline(always)]
 pub fn mask(size: u32) -> u64 {
     if size >= 8 {
         u64::MAX
@@ -155,13 +155,13 @@ pub fn mask(size: u32) -> u64 {
 }
 
 /// Sign bit of a `size`-byte value.
-#[inline]
+#[inline(always)]
 pub fn sign_bit(size: u32) -> u64 {
     1u64 << (size * 8 - 1)
 }
 
 /// Sign-extend the low `size` bytes of `v`.
-#[inline]
+#[inline(always)]
 pub fn sext(v: u64, size: u32) -> u64 {
     let sh = 64 - size * 8;
     (((v << sh) as i64) >> sh) as u64
