@@ -106,3 +106,34 @@ impl World for RealWorld {
         None
     }
 }
+
+/// A `World` that swallows the guest's writes to stdout and stderr (benchmarks, quiet runs)
+/// and passes everything else to the inner world.
+pub struct Quiet<W: World>(pub W);
+
+impl<W: World> World for Quiet<W> {
+    fn syscall(&mut self, icount: u64, call: &HostCall) -> i64 {
+        let fd = call.args[0];
+        if (fd == 1 || fd == 2) && call.nr == libc::SYS_write {
+            return call.args[2] as i64;
+        }
+        if (fd == 1 || fd == 2) && call.nr == libc::SYS_writev {
+            // Sum the iovec lengths (host pointers prepared by the platform).
+            let iov = call.args[1] as *const libc::iovec;
+            let n = call.args[2] as usize;
+            // SAFETY: the platform passes a checked iovec array of n entries.
+            let total: usize = (0..n).map(|i| unsafe { (*iov.add(i)).iov_len }).sum();
+            return total as i64;
+        }
+        self.0.syscall(icount, call)
+    }
+    fn tsc(&mut self, icount: u64) -> u64 {
+        self.0.tsc(icount)
+    }
+    fn random(&mut self, icount: u64, buf: &mut [u8]) {
+        self.0.random(icount, buf)
+    }
+    fn pending_signal(&mut self, icount: u64) -> Option<i32> {
+        self.0.pending_signal(icount)
+    }
+}
