@@ -17,9 +17,12 @@ pub mod muldiv;
 pub mod shift_rotate;
 pub mod sse_fp;
 pub mod sse_int;
+pub mod sse_move;
 pub mod stack;
 pub mod string;
 pub mod system;
+#[cfg(test)]
+pub mod testutil;
 pub mod x87;
 
 pub use state::X86State;
