@@ -21,8 +21,6 @@ pub mod sse_move;
 pub mod stack;
 pub mod string;
 pub mod system;
-#[cfg(test)]
-pub mod testutil;
 pub mod x87;
 
 pub use state::X86State;

@@ -460,13 +460,44 @@ pub fn shift_bytes(m: &mut M, ins: &Instruction) -> Res {
 
 /// Host-oracle test harness shared with `sse_move`'s tests: run one instruction natively on
 /// xmm0-xmm3, rax/rcx/rdx and a 64-byte buffer at [rsi] (= [rdi]), then the same bytes
-/// through the handler, and compare everything.
+/// through the handler, and compare everything. Self-contained (its own small test machine)
+/// so it does not depend on a shared test-helper module.
 #[cfg(test)]
 pub(crate) mod harness {
+    use crate::engine::Machine;
     use crate::isa::x86_64::state::reg;
     use crate::isa::x86_64::table::TABLE;
-    use crate::isa::x86_64::testutil::{decode, machine, DATA};
     use crate::isa::x86_64::{gp_fault, Res, M};
+    use crate::mem::{flags, Memory};
+    use iced_x86::{Decoder, DecoderOptions, Instruction};
+
+    /// Guest address of the read-write data area of a test machine.
+    pub const DATA: u64 = 0x10000;
+    /// Size of the data area; the page after it is unmapped.
+    pub const DATA_LEN: u64 = 0x1000;
+    /// Address the test instructions are decoded at.
+    pub const CODE: u64 = 0x1000;
+
+    /// A machine with `DATA_LEN` bytes of zeroed read-write memory at `DATA`.
+    pub fn machine() -> M {
+        let mut mem = Memory::new(1 << 24).expect("reserve guest memory");
+        assert!(mem.map(DATA, DATA_LEN, flags::R | flags::W));
+        Machine { cpu: Default::default(), mem, icount: 0, limit: u64::MAX }
+    }
+
+    /// Decode one 64-bit instruction from `bytes` at `CODE`.
+    pub fn decode(bytes: &[u8]) -> Instruction {
+        let ins = Decoder::with_ip(64, bytes, CODE, DecoderOptions::NONE).decode();
+        assert!(!ins.is_invalid(), "invalid instruction bytes {bytes:02x?}");
+        ins
+    }
+
+    /// Decode one instruction from `bytes` and run its handler on `m` (rip set past it first).
+    pub fn exec(m: &mut M, bytes: &[u8]) -> Res {
+        let ins = decode(bytes);
+        m.cpu.rip = ins.next_ip();
+        TABLE.get(ins.mnemonic())(m, &ins)
+    }
 
     /// Inputs and outputs of one run.
     #[repr(C, align(16))]
@@ -629,6 +660,7 @@ pub(crate) mod harness {
     /// Checks that nothing outside `St` changed.
     pub fn emulate(m: &mut M, bytes: &[u8], s: &St, off: u64) -> (Res, St) {
         let ins = decode(bytes);
+        assert_eq!(ins.len(), bytes.len(), "expected exactly one instruction: {bytes:02x?}");
         m.cpu = Default::default();
         m.cpu.xmm[..4].copy_from_slice(&s.x);
         m.cpu.gpr[reg::RAX] = s.rax;
@@ -671,6 +703,9 @@ pub(crate) mod harness {
         let mut m = machine();
         for (k, &(text, f)) in cases.iter().enumerate() {
             let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ (k as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1));
+            if std::env::var_os("SSE_TEST_LIST").is_some() {
+                eprintln!("{text:40} {}", crate::isa::x86_64::disasm(&decode(f(&mut rng.state()))));
+            }
             for _ in 0..300 {
                 let mut s = rng.state();
                 prep(&mut s, &mut rng);

@@ -175,3 +175,222 @@ fn implicit_di(m: &M, ins: &Instruction) -> u64 {
         _ => 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::isa::x86_64::sse_int::harness::{check, check_sigill, imms, native, no_prep};
+    use crate::isa::x86_64::sse_int::harness::{exec, machine, DATA, DATA_LEN};
+
+    #[test]
+    fn movd_movq() {
+        check(
+            &[
+                native!("movd xmm0, eax"),
+                native!("movd xmm2, ecx"),
+                native!("movd xmm0, dword ptr [rsi]"),
+                native!("movd xmm0, dword ptr [rsi + 3]"),
+                native!("movd eax, xmm1"),
+                native!("movd edx, xmm3"),
+                native!("movd dword ptr [rsi], xmm1"),
+                native!("movd dword ptr [rsi + 5], xmm1"),
+                native!("movq xmm0, rax"),
+                native!("movq rcx, xmm1"),
+                native!("movq xmm0, qword ptr [rsi]"),
+                native!("movq xmm0, qword ptr [rsi + 7]"),
+                native!("movq qword ptr [rsi], xmm1"),
+                native!("movq qword ptr [rsi + 9], xmm2"),
+                // F3 0F 7E and 66 0F D6 register forms.
+                native!("movq xmm0, xmm1"),
+                native!(".byte 0x66, 0x0f, 0xd6, 0xc8"),
+                native!("movq xmm3, xmm3"),
+            ],
+            no_prep,
+            false,
+        );
+    }
+
+    #[test]
+    fn full_moves() {
+        check(
+            &[
+                native!("movdqa xmm0, xmm1"),
+                native!("movdqa xmm0, [rsi]"),
+                native!("movdqa [rsi], xmm1"),
+                native!("movdqa [rsi + 32], xmm3"),
+                native!("movaps xmm0, xmm1"),
+                native!("movaps xmm2, [rsi]"),
+                native!("movaps [rsi], xmm1"),
+                native!("movapd xmm0, xmm1"),
+                native!("movapd xmm0, [rsi]"),
+                native!("movapd [rsi], xmm1"),
+                native!("movntdq [rsi], xmm1"),
+                native!("movntps [rsi], xmm2"),
+                native!("movntpd [rsi], xmm3"),
+            ],
+            no_prep,
+            true,
+        );
+        check(
+            &[
+                native!("movdqu xmm0, xmm1"),
+                native!("movdqu xmm0, [rsi]"),
+                native!("movdqu xmm0, [rsi + 1]"),
+                native!("movdqu [rsi + 3], xmm1"),
+                native!("movups xmm0, xmm1"),
+                native!("movups xmm0, [rsi + 9]"),
+                native!("movups [rsi + 15], xmm1"),
+                native!("movupd xmm0, xmm1"),
+                native!("movupd xmm0, [rsi + 2]"),
+                native!("movupd [rsi + 4], xmm1"),
+                native!("movnti [rsi], eax"),
+                native!("movnti [rsi + 8], rcx"),
+            ],
+            no_prep,
+            false,
+        );
+    }
+
+    #[test]
+    fn half_moves() {
+        check(
+            &[
+                native!("movlps xmm0, qword ptr [rsi]"),
+                native!("movlps xmm0, qword ptr [rsi + 3]"),
+                native!("movlps qword ptr [rsi + 5], xmm1"),
+                native!("movlpd xmm0, qword ptr [rsi + 8]"),
+                native!("movlpd qword ptr [rsi + 1], xmm1"),
+                native!("movhps xmm0, qword ptr [rsi + 1]"),
+                native!("movhps qword ptr [rsi + 6], xmm1"),
+                native!("movhpd xmm0, qword ptr [rsi]"),
+                native!("movhpd qword ptr [rsi + 2], xmm1"),
+                native!("movhlps xmm0, xmm1"),
+                native!("movhlps xmm2, xmm2"),
+                native!("movlhps xmm0, xmm1"),
+                native!("movlhps xmm3, xmm3"),
+            ],
+            no_prep,
+            false,
+        );
+    }
+
+    #[test]
+    fn masks_insert_extract() {
+        check(
+            &[
+                native!("movmskps eax, xmm1"),
+                native!("movmskpd ecx, xmm0"),
+                native!("pmovmskb edx, xmm2"),
+                // REX.W forms: movmskps rax, xmm1 / movmskpd rcx, xmm0 / pmovmskb rdx, xmm2
+                native!(".byte 0x48, 0x0f, 0x50, 0xc1"),
+                native!(".byte 0x66, 0x48, 0x0f, 0x50, 0xc8"),
+                native!(".byte 0x66, 0x48, 0x0f, 0xd7, 0xd2"),
+                // pinsrw xmm0, rax, 2 / pextrw rcx, xmm1, 3
+                native!(".byte 0x66, 0x48, 0x0f, 0xc4, 0xc0, 0x02"),
+                native!(".byte 0x66, 0x48, 0x0f, 0xc5, 0xc9, 0x03"),
+                native!("maskmovdqu xmm0, xmm1"),
+                native!("maskmovdqu xmm3, xmm2"),
+            ],
+            no_prep,
+            false,
+        );
+        check(
+            &[
+                &imms!("pinsrw xmm0, eax, "; "0", "1", "3", "7", "8", "13", "255")[..],
+                &imms!("pinsrw xmm1, word ptr [rsi + 1], "; "0", "2", "5", "7", "15")[..],
+                &imms!("pextrw eax, xmm1, "; "0", "1", "4", "7", "9", "255")[..],
+                &imms!("pextrw edx, xmm0, "; "3", "6")[..],
+            ]
+            .concat(),
+            no_prep,
+            false,
+        );
+    }
+
+    #[test]
+    fn maskmovdqu_faults_atomically() {
+        let mut m = machine();
+        let end = DATA + DATA_LEN;
+        m.cpu.gpr[crate::isa::x86_64::state::reg::RDI] = end - 8;
+        m.cpu.xmm[0] = 0x1111_2222_3333_4444_5555_6666_7777_8888;
+        m.cpu.xmm[1] = u128::MAX;
+        let r = exec(&mut m, &[0x66, 0x0f, 0xf7, 0xc1]);
+        assert!(matches!(r, Err(crate::isa::x86_64::Trap::Fault(ref f)) if f.addr == end), "{r:?}");
+        assert_eq!(m.mem.read_u64(end - 8).unwrap(), 0);
+        // Only the bytes on the mapped page selected: no fault.
+        m.cpu.xmm[1] = 0x80;
+        exec(&mut m, &[0x66, 0x0f, 0xf7, 0xc1]).unwrap();
+        assert_eq!(m.mem.read_u64(end - 8).unwrap(), 0x88);
+    }
+
+    #[test]
+    fn unimplemented_forms_are_sigill() {
+        for b in [
+            &[0x0f, 0x6e, 0xc0][..],               // movd mm0, eax
+            &[0x0f, 0x7e, 0xc0],                   // movd eax, mm0
+            &[0x48, 0x0f, 0x6e, 0xc0],             // movq mm0, rax
+            &[0x0f, 0x6f, 0xc1],                   // movq mm0, mm1
+            &[0x0f, 0x7f, 0x06],                   // movq [rsi], mm0
+            &[0x0f, 0xd7, 0xc1],                   // pmovmskb eax, mm1
+            &[0x0f, 0xc4, 0xc0, 0x01],             // pinsrw mm0, eax, 1
+            &[0x0f, 0xc5, 0xc1, 0x01],             // pextrw eax, mm1, 1
+            &[0x66, 0x0f, 0x3a, 0x15, 0xc0, 0x01], // pextrw eax, xmm0, 1 (SSE4.1 form)
+        ] {
+            check_sigill(b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use crate::isa::x86_64::gp_fault;
+    use crate::isa::x86_64::sse_int::compute;
+    use crate::isa::x86_64::sse_int::harness::{exec, machine, DATA, DATA_LEN};
+    use crate::isa::x86_64::state::reg;
+    use crate::isa::x86_64::Trap;
+    use iced_x86::Mnemonic as Mn;
+
+    #[test]
+    fn high_registers() {
+        let mut m = machine();
+        let (a, b) = (0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128, 0x8081_7f7e_0000_ffff_1111_2222_3333_4444u128);
+        m.cpu.xmm[9] = a;
+        m.cpu.xmm[12] = b;
+        exec(&mut m, &[0x66, 0x45, 0x0f, 0xfc, 0xcc]).unwrap(); // paddb xmm9, xmm12
+        assert_eq!(m.cpu.xmm[9], compute(Mn::Paddb, a, b, 0).unwrap());
+        assert_eq!(m.cpu.xmm[12], b);
+        // movdqa [r9 + r10*2], xmm15
+        m.cpu.xmm[15] = a;
+        m.cpu.gpr[reg::R9] = DATA;
+        m.cpu.gpr[reg::R10] = 0x18;
+        exec(&mut m, &[0x66, 0x47, 0x0f, 0x7f, 0x3c, 0x51]).unwrap();
+        assert_eq!(m.mem.read_u128(DATA + 0x30).unwrap(), a);
+        // pextrw r11d, xmm14, 6 / pinsrw xmm14, r11d, 0
+        m.cpu.xmm[14] = b;
+        exec(&mut m, &[0x66, 0x45, 0x0f, 0xc5, 0xde, 0x06]).unwrap();
+        assert_eq!(m.cpu.gpr[reg::R11], 0x7f7e);
+        exec(&mut m, &[0x66, 0x45, 0x0f, 0xc4, 0xf3, 0x00]).unwrap();
+        assert_eq!(m.cpu.xmm[14], b & !0xffff | 0x7f7e);
+    }
+
+    #[test]
+    fn memory_faults_change_nothing() {
+        let mut m = machine();
+        let end = DATA + DATA_LEN;
+        m.cpu.xmm[0] = 5;
+        m.cpu.gpr[reg::RSI] = end;
+        let before = m.cpu;
+        // movdqa xmm0, [rsi] (unmapped, aligned): page fault.
+        let r = exec(&mut m, &[0x66, 0x0f, 0x6f, 0x06]);
+        assert!(matches!(r, Err(Trap::Fault(ref f)) if f.signo == 11 && f.addr == end), "{r:?}");
+        // paddw xmm0, [rsi+1]: #GP comes before the page fault.
+        assert_eq!(exec(&mut m, &[0x66, 0x0f, 0xfd, 0x46, 0x01]), Err(gp_fault()));
+        // movdqu [rsi-8], xmm0: crosses into the unmapped page; nothing written.
+        m.cpu.gpr[reg::RSI] = end - 8;
+        let r = exec(&mut m, &[0xf3, 0x0f, 0x7f, 0x06]);
+        assert!(matches!(r, Err(Trap::Fault(ref f)) if f.addr == end), "{r:?}");
+        assert_eq!(m.mem.read_u64(end - 8).unwrap(), 0);
+        m.cpu.gpr[reg::RSI] = end;
+        m.cpu.rip = before.rip;
+        assert_eq!(m.cpu, before);
+    }
+}
