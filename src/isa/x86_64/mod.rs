@@ -17,6 +17,7 @@ pub mod muldiv;
 pub mod shift_rotate;
 pub mod sse_fp;
 pub mod sse_int;
+pub mod sse_move;
 pub mod stack;
 pub mod string;
 pub mod system;

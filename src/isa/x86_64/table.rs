@@ -53,6 +53,7 @@ fn build() -> Table {
     super::atomic::register(&mut t);
     super::system::register(&mut t);
     super::sse_int::register(&mut t);
+    super::sse_move::register(&mut t);
     super::sse_fp::register(&mut t);
     super::x87::register(&mut t);
     t
