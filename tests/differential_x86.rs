@@ -274,6 +274,34 @@ fn gen_operand(rng: &mut Rng, ins: &mut Instruction, i: u32, k: K, mem_size: usi
     Some(())
 }
 
+/// Is a CPUID feature advertised by deja's (fixed) CPUID? Instructions whose features are not
+/// advertised are not expected to work, so they are not generated.
+fn advertised(f: iced_x86::CpuidFeature) -> bool {
+    use deja::isa::x86_64::system::cpuid_values;
+    use iced_x86::CpuidFeature as F;
+    let bit = |leaf: u32, reg: usize, b: u32| cpuid_values(leaf, 0)[reg] & (1 << b) != 0;
+    match f {
+        F::INTEL8086 | F::INTEL186 | F::INTEL286 | F::INTEL386 | F::INTEL486 | F::X64 | F::MULTIBYTENOP | F::PAUSE => {
+            true
+        }
+        F::CMOV => bit(1, 3, 15),
+        F::CX8 => bit(1, 3, 8),
+        F::FXSR => bit(1, 3, 24),
+        F::SSE => bit(1, 3, 25),
+        F::SSE2 => bit(1, 3, 26),
+        F::SSE3 => bit(1, 2, 0),
+        F::SSSE3 => bit(1, 2, 9),
+        F::CMPXCHG16B => bit(1, 2, 13),
+        F::SSE4_1 => bit(1, 2, 19),
+        F::SSE4_2 => bit(1, 2, 20),
+        F::MOVBE => bit(1, 2, 22),
+        F::POPCNT => bit(1, 2, 23),
+        F::LZCNT => bit(0x8000_0001, 2, 5),
+        F::BMI1 => bit(7, 1, 3),
+        _ => false,
+    }
+}
+
 /// Encodings eligible for random testing.
 fn candidate_codes() -> Vec<Code> {
     Code::values()
@@ -284,6 +312,7 @@ fn candidate_codes() -> Vec<Code> {
                 && oc.encoding() == iced_x86::EncodingKind::Legacy
                 && !oc.is_privileged()
                 && TABLE.is_implemented(c.mnemonic())
+                && c.cpuid_features().iter().all(|&f| advertised(f))
                 && skip_reason(c.mnemonic()).is_none()
                 && !skip_code(c)
                 && !matches!(c.flow_control(), FlowControl::ConditionalBranch | FlowControl::UnconditionalBranch)
