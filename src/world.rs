@@ -66,6 +66,52 @@ pub trait World {
     fn random(&mut self, icount: u64, buf: &mut [u8]);
     /// An asynchronous signal to deliver now, if one is pending.
     fn pending_signal(&mut self, icount: u64) -> Option<i32>;
+
+    // ---- hooks for recording and replay; a plain run ignores them ----
+
+    /// The guest entered syscall `nr` (guest numbering) with `args`.
+    fn syscall_entry(&mut self, _icount: u64, _nr: u64, _args: &[u64; 6]) {}
+    /// A synchronous fault is being delivered (or kills the guest).
+    fn exception(&mut self, _icount: u64, _signo: i32, _code: i32, _addr: u64) {}
+    /// Periodic checkpoint: the architectural state digest at `icount`.
+    fn checkpoint(&mut self, _icount: u64, _digest: u64) {}
+    /// Checkpoint interval in instructions, if this world wants checkpoints.
+    fn checkpoint_every(&self) -> Option<u64> {
+        None
+    }
+    /// The run ended (`status`: how, see `EndStatus`), with the final digest.
+    fn end(&mut self, _icount: u64, _status: EndStatus, _digest: u64) {}
+    /// The icount at which the run loop must stop next so an event lands exactly (replay).
+    fn next_stop(&self) -> Option<u64> {
+        None
+    }
+    /// Set once replay has diverged from the log; the run stops at the next boundary.
+    fn divergence(&mut self) -> Option<Divergence> {
+        None
+    }
+}
+
+/// How a run ended, as recorded in the log's end event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndStatus {
+    /// The guest exited with this status.
+    Exited(i32),
+    /// The guest was killed by this signal.
+    Killed(i32),
+    /// The emulator stopped the run (instruction limit, error, divergence).
+    Stopped,
+}
+
+/// A replay that no longer matches its log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    pub icount: u64,
+    /// What the log says should have happened here.
+    pub expected: String,
+    /// What the execution did instead.
+    pub actual: String,
+    /// The last checkpoint that agreed: (id, icount).
+    pub last_good: Option<(u64, u64)>,
 }
 
 /// The real host.
@@ -135,5 +181,26 @@ impl<W: World> World for Quiet<W> {
     }
     fn pending_signal(&mut self, icount: u64) -> Option<i32> {
         self.0.pending_signal(icount)
+    }
+    fn syscall_entry(&mut self, icount: u64, nr: u64, args: &[u64; 6]) {
+        self.0.syscall_entry(icount, nr, args)
+    }
+    fn exception(&mut self, icount: u64, signo: i32, code: i32, addr: u64) {
+        self.0.exception(icount, signo, code, addr)
+    }
+    fn checkpoint(&mut self, icount: u64, digest: u64) {
+        self.0.checkpoint(icount, digest)
+    }
+    fn checkpoint_every(&self) -> Option<u64> {
+        self.0.checkpoint_every()
+    }
+    fn end(&mut self, icount: u64, status: EndStatus, digest: u64) {
+        self.0.end(icount, status, digest)
+    }
+    fn next_stop(&self) -> Option<u64> {
+        self.0.next_stop()
+    }
+    fn divergence(&mut self) -> Option<Divergence> {
+        self.0.divergence()
     }
 }

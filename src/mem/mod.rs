@@ -65,6 +65,9 @@ pub struct Memory {
     code_writes: Vec<u64>,
     /// Number of pages currently mapped, for peak-memory reporting and `--max-memory`.
     mapped_pages: u64,
+    /// Pages whose DIRTY bit was set since the last `clear_dirty` (each listed once), so
+    /// digests and snapshots cost what was written, not the size of the address space.
+    dirty_list: Vec<u64>,
 }
 
 // SAFETY: Memory owns its regions exclusively; raw pointers inside are not shared.
@@ -77,7 +80,7 @@ impl Memory {
         let npages = size / PAGE_SIZE;
         let region = Region::reserve(size as usize)?;
         let pages = Region::reserve(npages as usize)?;
-        Ok(Memory { region, pages, npages, code_writes: Vec::new(), mapped_pages: 0 })
+        Ok(Memory { region, pages, npages, code_writes: Vec::new(), mapped_pages: 0, dirty_list: Vec::new() })
     }
 
     /// Size of the guest address window in bytes: every guest address is below this.
@@ -103,6 +106,17 @@ impl Memory {
         debug_assert!(page < self.npages);
         // SAFETY: page < npages and the flags region holds npages bytes.
         unsafe { *self.pages.ptr().add(page as usize) }
+    }
+
+    /// Set the flags of `page` to `f` (which includes DIRTY), listing the page as dirty if it
+    /// was not already.
+    #[inline]
+    fn set_flags_dirty(&mut self, page: u64, f: u8) {
+        debug_assert!(f & flags::DIRTY != 0);
+        if self.flags_of(page) & flags::DIRTY == 0 {
+            self.dirty_list.push(page);
+        }
+        *self.flags_mut(page) = f;
     }
 
     #[inline]
@@ -142,7 +156,7 @@ impl Memory {
         }
         self.unmap(addr, len);
         for p in addr / PAGE_SIZE..(addr + len) / PAGE_SIZE {
-            *self.flags_mut(p) = flags::MAPPED | (prot & flags::PROT_MASK) | flags::DIRTY;
+            self.set_flags_dirty(p, flags::MAPPED | (prot & flags::PROT_MASK) | flags::DIRTY);
             self.mapped_pages += 1;
         }
         true
@@ -160,7 +174,7 @@ impl Memory {
                 if f & flags::CODE != 0 {
                     self.code_writes.push(p * PAGE_SIZE);
                 }
-                *self.flags_mut(p) = flags::DIRTY;
+                self.set_flags_dirty(p, flags::DIRTY);
                 self.mapped_pages -= 1;
                 touched = true;
             }
@@ -224,18 +238,20 @@ impl Memory {
 
     // ---- dirty tracking (checkpoint digests, snapshots) ----
 
-    /// Guest addresses of pages written since the last `clear_dirty`, in ascending order.
+    /// Guest addresses of pages written, mapped or unmapped since the last `clear_dirty`, in
+    /// ascending order.
     pub fn dirty_pages(&self) -> Vec<u64> {
-        (0..self.npages).filter(|&p| self.flags_of(p) & flags::DIRTY != 0).map(|p| p * PAGE_SIZE).collect()
+        let mut v: Vec<u64> = self.dirty_list.iter().map(|p| p * PAGE_SIZE).collect();
+        v.sort_unstable();
+        v
     }
 
     pub fn clear_dirty(&mut self) {
-        for p in 0..self.npages {
-            let f = self.flags_mut(p);
-            if *f & flags::DIRTY != 0 {
-                *f &= !(flags::DIRTY | flags::FASTW);
-            }
+        for i in 0..self.dirty_list.len() {
+            let p = self.dirty_list[i];
+            *self.flags_mut(p) &= !(flags::DIRTY | flags::FASTW);
         }
+        self.dirty_list.clear();
     }
 
     // ---- guest accesses ----
@@ -276,7 +292,7 @@ impl Memory {
             if f & flags::CODE != 0 {
                 self.code_writes.push(page << PAGE_SHIFT);
             }
-            *self.flags_mut(page) = (f & !flags::CODE) | flags::DIRTY | flags::FASTW;
+            self.set_flags_dirty(page, (f & !flags::CODE) | flags::DIRTY | flags::FASTW);
         }
     }
 
@@ -509,7 +525,7 @@ impl Memory {
                 if f & flags::CODE != 0 {
                     self.code_writes.push(p * PAGE_SIZE);
                 }
-                *self.flags_mut(p) = (f & !(flags::CODE | flags::FASTW)) | flags::DIRTY;
+                self.set_flags_dirty(p, (f & !(flags::CODE | flags::FASTW)) | flags::DIRTY);
             }
         }
         self.region.discard(addr as usize, len as usize);
