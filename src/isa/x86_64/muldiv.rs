@@ -192,22 +192,34 @@ mod tests {
                     assert!(ext >= 6, "{b:02x?}");
                     assert_eq!((f.signo, f.code, f.addr, f.trapno), (sig::SIGFPE, sig::FPE_INTDIV, CODE, 0));
                     assert_eq!((e, edata), (Ctx { rflags: ctx.rflags | fl::FIXED | fl::IF, ..ctx }, data));
-                    assert!(must_fault(ext == 7, size, &b, &ctx, &data), "spurious #DE {b:02x?} {ctx:x?}");
+                    let rex = rex || w || matches!(rm, Rm::Reg(8..));
+                    let d = rm_value(rm, size, rex, &ctx, &data);
+                    assert!(must_fault(ext == 7, size, d, &ctx), "spurious #DE {b:02x?} {ctx:x?}");
                 }
                 Err(t) => panic!("{t:?}"),
             }
         }
     }
 
-    /// Independent #DE predicate: the divisor is zero or the quotient does not fit.
-    fn must_fault(signed: bool, size: u32, b: &[u8], ctx: &Ctx, data: &[u8; 4096]) -> bool {
-        let ins = iced_x86::Decoder::with_ip(64, b, CODE, 0).decode();
-        let mut m = machine();
-        m.cpu.gpr = ctx.gpr;
-        m.mem.write_bytes(DATA, data).unwrap();
+    /// The value of the r/m operand `rm` of `size` bytes (`rex`: a REX prefix is present, so
+    /// byte registers 4-7 are spl..dil rather than ah..bh).
+    fn rm_value(rm: Rm, size: u32, rex: bool, ctx: &Ctx, data: &[u8; 4096]) -> u64 {
+        let mk = super::super::operands::mask(size);
+        match rm {
+            Rm::Reg(r) if size == 1 && !rex && (4..8).contains(&r) => (ctx.gpr[r as usize - 4] >> 8) & 0xff,
+            Rm::Reg(r) => ctx.gpr[r as usize] & mk,
+            Rm::Mem(_, d) => {
+                let at = (0x800 + d as i64) as usize;
+                u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) & mk
+            }
+        }
+    }
+
+    /// Independent #DE predicate: the divisor `d` is zero or the quotient does not fit.
+    fn must_fault(signed: bool, size: u32, d: u64, ctx: &Ctx) -> bool {
         let bits = size * 8;
         let mk = super::super::operands::mask(size) as u128;
-        let d = read_op(&m, &ins, 0).unwrap() as u128 & mk;
+        let d = d as u128 & mk;
         let (hi, lo) = if size == 1 {
             ((ctx.gpr[0] >> 8) as u128 & 0xff, ctx.gpr[0] as u128 & 0xff)
         } else {
@@ -293,7 +305,7 @@ mod tests {
                         ctx.gpr[6] = DATA;
                         for ext in 4..8 {
                             let code = encode(pre, w, false, &[0xf6 | lo], ext, Rm::Reg(3), &[]);
-                            if ext >= 6 && must_fault(ext == 7, size, &code, &ctx, &data) {
+                            if ext >= 6 && must_fault(ext == 7, size, b, &ctx) {
                                 let (r, e, _) = emulate(&code, &ctx, &data);
                                 assert!(matches!(r, Err(Trap::Fault(ref f)) if f.signo == sig::SIGFPE), "{code:02x?}");
                                 assert_eq!(e.gpr, ctx.gpr);

@@ -156,11 +156,26 @@ pub fn native(bytes: &[u8], ctx: &mut Ctx, data: &mut [u8; 4096]) {
 /// Run `bytes` through the interpreter from `ctx`/`data`; returns the handler's result and
 /// the resulting state.
 pub fn emulate(bytes: &[u8], ctx: &Ctx, data: &[u8; 4096]) -> (Res, Ctx, [u8; 4096]) {
-    let mut m = machine();
+    thread_local! {
+        // One machine per test thread: creating the address space is most of the cost of a
+        // comparison. Only the data page is ever mapped, and it is re-mapped fresh each time.
+        static MACHINE: std::cell::RefCell<Option<M>> = const { std::cell::RefCell::new(None) };
+    }
+    MACHINE.with(|c| {
+        let mut c = c.borrow_mut();
+        let m = c.get_or_insert_with(machine);
+        assert!(m.mem.map(DATA, 0x1000, flags::R | flags::W));
+        m.cpu = Default::default();
+        m.icount = 0;
+        emulate_on(m, bytes, ctx, data)
+    })
+}
+
+fn emulate_on(m: &mut M, bytes: &[u8], ctx: &Ctx, data: &[u8; 4096]) -> (Res, Ctx, [u8; 4096]) {
     m.cpu.gpr = ctx.gpr;
     m.cpu.rflags = (ctx.rflags & fl::STATUS) | fl::FIXED | fl::IF;
     m.mem.write_bytes(DATA, data).unwrap();
-    let r = exec(&mut m, bytes);
+    let r = exec(m, bytes);
     let mut out = [0u8; 4096];
     m.mem.read_bytes(DATA, &mut out).unwrap();
     (r, Ctx { gpr: m.cpu.gpr, rflags: m.cpu.rflags }, out)
