@@ -327,7 +327,10 @@ fn candidate_codes() -> Vec<Code> {
 /// Build one random instruction of `code`, or None if it cannot be generated or encoded.
 fn gen_insn(rng: &mut Rng, code: Code) -> Option<(Instruction, Vec<u8>)> {
     let oc = code.op_code();
-    let mut ins = Instruction::with(code);
+    // Not Instruction::with(): it debug-asserts an operand count of zero.
+    let mut ins = Instruction::default();
+    ins.set_code(code);
+    ins.set_code_size(iced_x86::CodeSize::Code64);
     let mem_size = ins.memory_size().size();
     for (i, &k) in oc.op_kinds().iter().enumerate() {
         gen_operand(rng, &mut ins, i as u32, k, mem_size)?;
