@@ -22,6 +22,24 @@ pub fn machine() -> M {
     Machine { cpu: Default::default(), mem, icount: 0, limit: u64::MAX }
 }
 
+/// Length of the data area of [`big_machine`].
+pub const DATA_LEN: u64 = 0x10000;
+
+/// A machine with one R+X code page at [`CODE`] and RW data at `DATA..DATA+DATA_LEN`.
+pub fn big_machine() -> M {
+    let mut mem = Memory::new(1 << 24).expect("reserve guest memory");
+    assert!(mem.map(CODE, 0x1000, flags::R | flags::X));
+    assert!(mem.map(DATA, DATA_LEN, flags::R | flags::W));
+    Machine { cpu: Default::default(), mem, icount: 0, limit: u64::MAX }
+}
+
+/// Decode one 64-bit instruction from `bytes` as if it were at [`CODE`].
+pub fn decode(bytes: &[u8]) -> iced_x86::Instruction {
+    let ins = Decoder::with_ip(64, bytes, CODE, DecoderOptions::NONE).decode();
+    assert!(!ins.is_invalid(), "undecodable {bytes:02x?}");
+    ins
+}
+
 /// Decode one instruction from `bytes` at [`CODE`] and run its handler.
 pub fn exec(m: &mut M, bytes: &[u8]) -> Res {
     let mut d = Decoder::with_ip(64, bytes, CODE, DecoderOptions::NONE);
