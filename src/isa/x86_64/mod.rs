@@ -25,9 +25,6 @@ pub mod string;
 pub mod system;
 pub mod x87;
 
-#[cfg(test)]
-pub mod testutil;
-
 pub use state::X86State;
 
 use crate::engine::{EnvRequest, GuestFault, Machine};
