@@ -6,6 +6,8 @@ pub mod flags;
 pub mod operands;
 pub mod state;
 pub mod table;
+#[cfg(test)]
+pub mod testutil;
 
 // Instruction groups (named after the SDM's chapters where possible).
 pub mod alu;

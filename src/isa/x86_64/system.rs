@@ -8,15 +8,16 @@ use super::{gp_fault, ud, Res, Trap, M};
 use crate::engine::{sig, EnvRequest, GuestFault};
 use iced_x86::{Instruction, Mnemonic as Mn, Register};
 
-/// CPUID(1).EDX bits deja implements: FPU TSC CX8 CMOV MMX(register file only via x87) FXSR
-/// SSE SSE2. Bit numbers from the SDM, CPUID leaf 1.
+/// CPUID(1).EDX bits deja implements: FPU TSC CX8 CMOV FXSR SSE SSE2 (no MMX). Bit numbers
+/// from the SDM, CPUID leaf 1.
 pub const CPUID1_EDX: u32 = (1 << 0) | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 24) | (1 << 25) | (1 << 26);
-/// CPUID(1).ECX: CX16 (bit 13). Other groups add their bits here when they are implemented.
-pub const CPUID1_ECX: u32 = 1 << 13;
+/// CPUID(1).ECX: CX16 (bit 13), POPCNT (bit 23). Other groups add their bits here when they
+/// are implemented and tested against the host.
+pub const CPUID1_ECX: u32 = (1 << 13) | (1 << 23);
 /// CPUID(0x80000001).EDX: SYSCALL (11), NX (20), LM (29).
 pub const CPUID_EXT1_EDX: u32 = (1 << 11) | (1 << 20) | (1 << 29);
-/// CPUID(0x80000001).ECX: LAHF/SAHF in 64-bit mode (0).
-pub const CPUID_EXT1_ECX: u32 = 1;
+/// CPUID(0x80000001).ECX: LAHF/SAHF in 64-bit mode (0), ABM/LZCNT (5).
+pub const CPUID_EXT1_ECX: u32 = 1 | (1 << 5);
 
 /// AT_HWCAP for x86-64 is CPUID(1).EDX.
 pub const HWCAP: u64 = CPUID1_EDX as u64;
