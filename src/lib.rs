@@ -10,5 +10,6 @@ pub mod engine;
 pub mod isa;
 pub mod linux;
 pub mod mem;
+pub mod replay;
 pub mod report;
 pub mod world;

@@ -1,9 +1,10 @@
 //! The deja command line.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use deja::linux::process::Options;
-use deja::linux::Outcome;
-use deja::world::RealWorld;
+use deja::linux::process::{Options, RunError};
+use deja::linux::{Outcome, Process};
+use deja::replay::session::{self, RecordOptions, ReplayOptions};
+use deja::world::{RealWorld, Virtual, World};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -23,25 +24,93 @@ enum Engine {
     Interp,
 }
 
+/// Options shared by the commands that execute a guest.
+#[derive(clap::Args, Clone)]
+struct ExecArgs {
+    /// Execution engine.
+    #[arg(long, value_enum, default_value_t = Engine::Interp)]
+    engine: Engine,
+    /// Print retired instructions, MIPS and peak memory to stderr at exit.
+    #[arg(long)]
+    stats: bool,
+    /// Print every retired instruction (icount, pc, disassembly) to stderr.
+    #[arg(long)]
+    trace: bool,
+    /// Stop the guest after this many instructions.
+    #[arg(long, value_name = "N")]
+    max_icount: Option<u64>,
+}
+
+impl ExecArgs {
+    fn options(&self) -> Options {
+        Options { max_icount: self.max_icount, trace: self.trace }
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a static x86-64 Linux program under the emulator.
     Run {
-        /// Execution engine.
-        #[arg(long, value_enum, default_value_t = Engine::Interp)]
-        engine: Engine,
-        /// Print retired instructions, MIPS and peak guest memory to stderr at exit.
-        #[arg(long)]
-        stats: bool,
-        /// Print every retired instruction (icount, pc, disassembly) to stderr.
-        #[arg(long)]
-        trace: bool,
-        /// Stop the guest after this many instructions.
-        #[arg(long, value_name = "N")]
-        max_icount: Option<u64>,
+        #[command(flatten)]
+        exec: ExecArgs,
+        /// `real` (default), or `virtual[,shift=S]`: guest time derived from the instruction
+        /// count (ns = icount << S, S defaults to 0) and seeded random bytes: a deterministic
+        /// run without a log.
+        #[arg(long, value_name = "CLOCK", default_value = "real")]
+        clock: String,
+        /// Seed for random bytes under --clock=virtual.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         /// The program and its arguments.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         prog: Vec<OsString>,
+    },
+    /// Run a program for real and record everything non-deterministic it observes.
+    Record {
+        /// The log to write (default: PROG.deja in the current directory).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Digest the architectural state every N instructions (0: only at the end).
+        #[arg(long, value_name = "N", default_value_t = session::DEFAULT_CHECKPOINT_EVERY)]
+        checkpoint_every: u64,
+        /// Do not embed the executable in the log (replay then needs it at its path or --exe).
+        #[arg(long)]
+        no_embed_exe: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+        /// The program and its arguments.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        prog: Vec<OsString>,
+    },
+    /// Re-execute a recorded run exactly, with no outside effects.
+    Replay {
+        /// The log.
+        log: PathBuf,
+        /// Do not re-emit the guest's output.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Stop at this instruction count.
+        #[arg(long, value_name = "N")]
+        to_icount: Option<u64>,
+        /// The executable, when the log does not embed it and it moved.
+        #[arg(long, value_name = "PATH")]
+        exe: Option<PathBuf>,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Summarise a log.
+    Info {
+        log: PathBuf,
+    },
+    /// Print a log's events, one per line.
+    Dump {
+        log: PathBuf,
+        /// First icount to show.
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// Last icount to show.
+        #[arg(long, value_name = "M")]
+        to: Option<u64>,
     },
     /// Run the embedded demo guest (needs no toolchain) and show what deja does.
     Demo {
@@ -51,53 +120,188 @@ enum Cmd {
     },
 }
 
+/// Exit status for a replay that diverged from its log.
+const EXIT_DIVERGED: u8 = 124;
+/// Exit status when the emulator stopped the guest (limit, internal error).
+const EXIT_STOPPED: u8 = 125;
+/// Exit status when nothing could be run (bad program, bad log, bad arguments).
+const EXIT_CANNOT_START: u8 = 127;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Run { engine: _, stats, trace, max_icount, prog } => {
+        Cmd::Run { exec, clock, seed, prog } => {
+            let world: Box<dyn World> = match parse_clock(&clock) {
+                Ok(None) => Box::new(RealWorld),
+                Ok(Some(shift)) => Box::new(Virtual::new(RealWorld, shift, seed)),
+                Err(e) => {
+                    eprintln!("deja: {e}");
+                    return ExitCode::from(EXIT_CANNOT_START);
+                }
+            };
+            deja::world::catch_host_signals();
             let exe = PathBuf::from(&prog[0]);
-            let argv: Vec<Vec<u8>> = prog.iter().map(|a| a.as_bytes().to_vec()).collect();
-            run(exe, argv, Options { max_icount, trace }, stats)
+            let argv = args_of(&prog);
+            let mut p = match deja::linux::start(&exe, &argv, &host_env(), world, exec.options()) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("deja: {e}");
+                    return ExitCode::from(EXIT_CANNOT_START);
+                }
+            };
+            let t0 = Instant::now();
+            let r = p.run();
+            finish(&p, r, exec.stats, t0)
         }
+        Cmd::Record { output, checkpoint_every, no_embed_exe, exec, prog } => {
+            let exe = PathBuf::from(&prog[0]);
+            let out = output.unwrap_or_else(|| {
+                let stem = exe.file_name().map(|s| s.to_os_string()).unwrap_or_else(|| "prog".into());
+                let mut n = stem;
+                n.push(".deja");
+                PathBuf::from(n)
+            });
+            let opts = RecordOptions { out: out.clone(), checkpoint_every, embed_exe: !no_embed_exe, run: exec.options() };
+            let t0 = Instant::now();
+            match session::record(&exe, &args_of(&prog), &host_env(), opts) {
+                Ok(rec) => {
+                    let code = finish(&rec.process, rec.result, exec.stats, t0);
+                    let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+                    eprintln!("deja: recorded {} instructions to {} ({size} bytes)", rec.process.m.icount, out.display());
+                    code
+                }
+                Err(e) => {
+                    eprintln!("deja: {e}");
+                    ExitCode::from(EXIT_CANNOT_START)
+                }
+            }
+        }
+        Cmd::Replay { log, quiet, to_icount, exe, exec } => {
+            let t0 = Instant::now();
+            let opts = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
+            match session::replay(&log, opts) {
+                Ok(mut rep) => {
+                    let dt = t0.elapsed();
+                    if exec.stats {
+                        deja::report::print_stats(&rep.process, dt);
+                    }
+                    replay_report(&mut rep.process, rep.result, to_icount)
+                }
+                Err(e) => {
+                    eprintln!("deja: {e}");
+                    ExitCode::from(EXIT_CANNOT_START)
+                }
+            }
+        }
+        Cmd::Info { log } => match session::info(&log) {
+            Ok(s) => {
+                print!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("deja: {e}");
+                ExitCode::from(EXIT_CANNOT_START)
+            }
+        },
+        Cmd::Dump { log, from, to } => match session::dump(&log, from, to, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("deja: {e}");
+                ExitCode::from(EXIT_CANNOT_START)
+            }
+        },
         Cmd::Demo { stats } => deja::demo::run_demo(stats),
     }
 }
 
-/// Run a guest to its end and exit as it did.
-fn run(exe: PathBuf, argv: Vec<Vec<u8>>, opts: Options, stats: bool) -> ExitCode {
-    let envp: Vec<Vec<u8>> = std::env::vars_os()
+/// `real` → None; `virtual[,shift=S]` → Some(S).
+fn parse_clock(s: &str) -> Result<Option<u32>, String> {
+    let mut parts = s.split(',');
+    match parts.next() {
+        Some("real") if parts.clone().next().is_none() => Ok(None),
+        Some("virtual") => {
+            let mut shift = 0;
+            for p in parts {
+                match p.strip_prefix("shift=").and_then(|v| v.parse::<u32>().ok()) {
+                    Some(v) if v < 64 => shift = v,
+                    _ => return Err(format!("bad --clock option `{p}` (expected shift=0..63)")),
+                }
+            }
+            Ok(Some(shift))
+        }
+        _ => Err(format!("bad --clock `{s}` (expected real or virtual[,shift=S])")),
+    }
+}
+
+fn args_of(prog: &[OsString]) -> Vec<Vec<u8>> {
+    prog.iter().map(|a| a.as_bytes().to_vec()).collect()
+}
+
+fn host_env() -> Vec<Vec<u8>> {
+    std::env::vars_os()
         .map(|(k, v)| {
             let mut e = k.as_bytes().to_vec();
             e.push(b'=');
             e.extend_from_slice(v.as_bytes());
             e
         })
-        .collect();
-    let mut p = match deja::linux::start(&exe, &argv, &envp, Box::new(RealWorld), opts) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("deja: {e}");
-            return ExitCode::from(127);
-        }
-    };
-    let t0 = Instant::now();
-    let r = p.run();
-    let dt = t0.elapsed();
+        .collect()
+}
+
+/// Report how a run ended and turn it into deja's exit status.
+fn finish(p: &Process, r: Result<Outcome, RunError>, stats: bool, t0: Instant) -> ExitCode {
     if stats {
-        deja::report::print_stats(&p, dt);
+        deja::report::print_stats(p, t0.elapsed());
     }
     match r {
         Ok(out) => {
-            report_outcome(&out);
+            deja::report::print_outcome(&out);
             ExitCode::from(out.exit_code() as u8)
         }
         Err(e) => {
             eprintln!("deja: {e} at pc={:#x} icount={}", p.m.cpu.rip, p.m.icount);
-            ExitCode::from(125)
+            ExitCode::from(EXIT_STOPPED)
         }
     }
 }
 
-fn report_outcome(out: &Outcome) {
-    deja::report::print_outcome(out);
+/// The one-line replay verdict, or the divergence report.
+fn replay_report(p: &mut Process, r: Result<Outcome, RunError>, to_icount: Option<u64>) -> ExitCode {
+    match r {
+        Ok(out) => {
+            deja::report::print_outcome(&out);
+            let how = match &out {
+                Outcome::Exited(c) => format!("exit {c}"),
+                Outcome::Killed { signo, .. } => format!("killed by {}", deja::report::signal_name(*signo)),
+            };
+            let d = p.digest();
+            eprintln!("replay ok: {} instructions, {how}, digest {d:016x}", p.m.icount);
+            ExitCode::from(out.exit_code() as u8)
+        }
+        Err(RunError::IcountLimit(n)) if to_icount == Some(n) => {
+            let d = p.digest();
+            eprintln!("replay stopped at icount {n} as asked (pc={:#x}), digest {d:016x}", p.m.cpu.rip);
+            ExitCode::SUCCESS
+        }
+        Err(RunError::IcountLimit(n)) => {
+            // The recording itself was stopped by the emulator here.
+            let d = p.digest();
+            eprintln!("replay ok: {n} instructions, stopped where the recording stopped, digest {d:016x}");
+            ExitCode::from(EXIT_STOPPED)
+        }
+        Err(RunError::Divergence { div, pc }) => {
+            eprintln!("deja: replay diverged at icount {} pc={pc:#x}: {}", div.icount, deja::report::disasm_at(p, pc));
+            eprintln!("  expected: {}", div.expected);
+            eprintln!("  actual:   {}", div.actual);
+            match div.last_good {
+                Some((id, at)) => eprintln!("  last agreeing checkpoint: #{id} at icount {at}"),
+                None => eprintln!("  no earlier checkpoint agreed (divergence before the first one)"),
+            }
+            ExitCode::from(EXIT_DIVERGED)
+        }
+        Err(e) => {
+            eprintln!("deja: {e} at pc={:#x} icount={}", p.m.cpu.rip, p.m.icount);
+            ExitCode::from(EXIT_STOPPED)
+        }
+    }
 }

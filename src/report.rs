@@ -79,3 +79,15 @@ pub fn print_stats(p: &Process, dt: Duration) {
         peak_rss_kib()
     );
 }
+
+/// Disassembly of the guest instruction at `pc` (for reports), or a note that it cannot be
+/// read.
+pub fn disasm_at(p: &Process, pc: u64) -> String {
+    let mut b = [0u8; 15];
+    let n = p.m.mem.fetch(pc, &mut b);
+    let ins = iced_x86::Decoder::with_ip(64, &b[..n], pc, iced_x86::DecoderOptions::NONE).decode();
+    if ins.is_invalid() {
+        return "(no decodable instruction there)".into();
+    }
+    crate::isa::x86_64::disasm(&ins)
+}

@@ -4,6 +4,7 @@
 //! replay answers from the log instead. Nothing else in deja may consult the outside.
 
 use smallvec::SmallVec;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A buffer the kernel writes during a host call: either inside guest memory (already
 /// checked writable and marked dirty by the platform) or a host scratch buffer.
@@ -149,7 +150,54 @@ impl World for RealWorld {
     }
 
     fn pending_signal(&mut self, _icount: u64) -> Option<i32> {
-        None
+        let v = HOST_PENDING.load(Ordering::Acquire);
+        if v == 0 {
+            return None;
+        }
+        let bit = v.trailing_zeros();
+        HOST_PENDING.fetch_and(!(1u64 << bit), Ordering::AcqRel);
+        Some(bit as i32 + 1)
+    }
+}
+
+/// Signals sent to deja that are forwarded to the guest as asynchronous signals (bit n-1 for
+/// signal n), set by the host handler and taken by `RealWorld::pending_signal`.
+static HOST_PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// Signals deja forwards to its guest. Their default actions are the guest's business: a
+/// guest without a handler dies of them, as it would natively.
+pub const FORWARDED_SIGNALS: [i32; 11] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPIPE,
+    libc::SIGALRM,
+    libc::SIGTERM,
+    libc::SIGWINCH,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+];
+
+extern "C" fn on_host_signal(sig: libc::c_int) {
+    if (1..=64).contains(&sig) {
+        HOST_PENDING.fetch_or(1u64 << (sig - 1), Ordering::AcqRel);
+    }
+}
+
+/// Catch the forwarded signals so they reach the guest at an instruction boundary (and, when
+/// recording, are logged) instead of killing deja. Without SA_RESTART, so a blocking host
+/// syscall returns EINTR and the guest's handler decides (see `Process::syscall`).
+pub fn catch_host_signals() {
+    for s in FORWARDED_SIGNALS {
+        // SAFETY: installing an async-signal-safe handler (one atomic OR).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_host_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(s, &sa, std::ptr::null_mut());
+        }
     }
 }
 
@@ -202,5 +250,116 @@ impl<W: World> World for Quiet<W> {
     }
     fn divergence(&mut self) -> Option<Divergence> {
         self.0.divergence()
+    }
+}
+
+/// A deterministic world without a log (`deja run --clock=virtual`): guest time is derived
+/// from the instruction count (ns = icount << shift, QEMU's `-icount shift`), random bytes
+/// come from a seeded generator, sleeps return at once. Everything else (files, stdio) is the
+/// real host, as in a plain run.
+pub struct Virtual<W: World> {
+    pub inner: W,
+    pub shift: u32,
+    state: u64,
+}
+
+/// The virtual clock's epoch for CLOCK_REALTIME: 2024-01-01T00:00:00Z.
+pub const VIRTUAL_EPOCH_SECS: u64 = 1_704_067_200;
+
+impl<W: World> Virtual<W> {
+    pub fn new(inner: W, shift: u32, seed: u64) -> Virtual<W> {
+        Virtual { inner, shift, state: seed ^ 0x9e37_79b9_7f4a_7c15 }
+    }
+
+    fn ns(&self, icount: u64) -> u64 {
+        icount.checked_shl(self.shift).unwrap_or(u64::MAX)
+    }
+
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) {
+        for c in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            c.copy_from_slice(&v[..c.len()]);
+        }
+    }
+}
+
+/// Write `data` into the first declared output buffer of `call`, if it is large enough.
+fn put_out(call: &HostCall, data: &[u8]) -> bool {
+    match call.outs.first() {
+        Some(o) if o.len >= data.len() => {
+            // SAFETY: the platform declared a live buffer of o.len bytes.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), o.ptr, data.len()) };
+            true
+        }
+        _ => false,
+    }
+}
+
+impl<W: World> World for Virtual<W> {
+    fn syscall(&mut self, icount: u64, call: &HostCall) -> i64 {
+        let ns = self.ns(icount);
+        let realtime = ns + VIRTUAL_EPOCH_SECS * 1_000_000_000;
+        let ts = |t: u64| {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&(t / 1_000_000_000).to_le_bytes());
+            b[8..].copy_from_slice(&(t % 1_000_000_000).to_le_bytes());
+            b
+        };
+        match call.nr {
+            libc::SYS_clock_gettime => {
+                let t = if call.args[0] as i32 == libc::CLOCK_REALTIME || call.args[0] as i32 == libc::CLOCK_REALTIME_COARSE {
+                    realtime
+                } else {
+                    ns
+                };
+                if put_out(call, &ts(t)) {
+                    0
+                } else {
+                    -(libc::EFAULT as i64)
+                }
+            }
+            libc::SYS_gettimeofday => {
+                let mut b = [0u8; 16];
+                b[..8].copy_from_slice(&(realtime / 1_000_000_000).to_le_bytes());
+                b[8..].copy_from_slice(&((realtime % 1_000_000_000) / 1000).to_le_bytes());
+                put_out(call, &b);
+                0
+            }
+            libc::SYS_time => {
+                let s = realtime / 1_000_000_000;
+                put_out(call, &s.to_le_bytes());
+                s as i64
+            }
+            libc::SYS_getrandom => {
+                let n = (call.args[1] as usize).min(call.outs.first().map_or(0, |o| o.len));
+                let mut b = vec![0u8; n];
+                self.fill(&mut b);
+                put_out(call, &b);
+                n as i64
+            }
+            libc::SYS_nanosleep | libc::SYS_clock_nanosleep => 0,
+            _ => self.inner.syscall(icount, call),
+        }
+    }
+
+    fn tsc(&mut self, icount: u64) -> u64 {
+        self.ns(icount)
+    }
+
+    fn random(&mut self, _icount: u64, buf: &mut [u8]) {
+        self.fill(buf)
+    }
+
+    fn pending_signal(&mut self, icount: u64) -> Option<i32> {
+        self.inner.pending_signal(icount)
     }
 }

@@ -8,7 +8,7 @@ use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
 use crate::isa::x86_64::state::reg;
 use crate::isa::x86_64::{X86State, M};
 use crate::mem::Memory;
-use crate::world::World;
+use crate::world::{EndStatus, World};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -43,8 +43,14 @@ pub struct Options {
 /// An emulator error that ends the run (not a guest fault).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("instruction limit of {0} reached (--max-icount)")]
+    #[error("instruction limit of {0} reached")]
     IcountLimit(u64),
+    /// Replay no longer matches its log. `pc` is the instruction being executed.
+    /// The emulator itself failed (a bug); the message says where.
+    #[error("{0}")]
+    Internal(String),
+    #[error("replay diverged at icount {}: expected {}, got {}", .div.icount, .div.expected, .div.actual)]
+    Divergence { div: crate::world::Divergence, pc: u64 },
 }
 
 pub struct Process {
@@ -68,6 +74,10 @@ pub struct Process {
     pub opts: Options,
     /// Peak of mapped guest memory, bytes.
     pub peak_mapped: u64,
+    /// Checkpoint state digests.
+    pub digester: crate::replay::digest::Digester,
+    /// Address of the instruction the platform is completing (for divergence reports).
+    cur_pc: u64,
 }
 
 impl Process {
@@ -88,19 +98,62 @@ impl Process {
             warned: HashSet::new(),
             opts,
             peak_mapped: 0,
+            digester: Default::default(),
+            cur_pc: 0,
         }
     }
 
-    /// Run until the guest exits or is killed.
+    /// Run until the guest exits or is killed, then tell the world how it ended.
     pub fn run(&mut self) -> Result<Outcome, RunError> {
+        let r = self.run_loop();
+        if matches!(r, Err(RunError::Divergence { .. })) {
+            return r;
+        }
+        let status = match &r {
+            Ok(Outcome::Exited(c)) => EndStatus::Exited(*c),
+            Ok(Outcome::Killed { signo, .. }) => EndStatus::Killed(*signo),
+            Err(_) => EndStatus::Stopped,
+        };
+        let digest = self.digest();
+        self.world.end(self.m.icount, status, digest);
+        if let Some(div) = self.world.divergence() {
+            return Err(RunError::Divergence { div, pc: self.m.cpu.rip });
+        }
+        r
+    }
+
+    /// Digest of the architectural state (registers and memory), as checkpoints record it.
+    pub fn digest(&mut self) -> u64 {
+        self.digester.digest(&self.m.cpu, &mut self.m.mem)
+    }
+
+    fn check_divergence(&mut self) -> Result<(), RunError> {
+        match self.world.divergence() {
+            Some(div) => Err(RunError::Divergence { div, pc: self.cur_pc }),
+            None => Ok(()),
+        }
+    }
+
+    fn run_loop(&mut self) -> Result<Outcome, RunError> {
         const CHUNK: u64 = 1 << 22;
+        let every = self.world.checkpoint_every().filter(|&e| e > 0);
+        let mut next_cp = every.map(|e| (self.m.icount / e + 1) * e);
         loop {
-            let budget = match self.opts.max_icount {
+            let mut budget = match self.opts.max_icount {
                 Some(max) if self.m.icount >= max => return Err(RunError::IcountLimit(max)),
                 Some(max) => CHUNK.min(max - self.m.icount),
                 None => CHUNK,
             };
+            if let Some(cp) = next_cp {
+                budget = budget.min(cp.saturating_sub(self.m.icount).max(1));
+            }
+            if let Some(stop) = self.world.next_stop() {
+                if stop > self.m.icount {
+                    budget = budget.min(stop - self.m.icount);
+                }
+            }
             let exit = self.engine.run(&mut self.m, budget);
+            self.cur_pc = self.m.cpu.rip;
             self.peak_mapped = self.peak_mapped.max(self.m.mem.mapped_bytes());
             let step = match exit {
                 Exit::Budget => None,
@@ -111,10 +164,21 @@ impl Process {
                 }
                 Exit::Fault(f) => self.fault(f),
             };
+            self.check_divergence()?;
             if let Some(out) = step {
                 return Ok(out);
             }
-            if let Some(out) = self.deliver_pending() {
+            if let (Some(cp), Some(e)) = (next_cp, every) {
+                if self.m.icount >= cp {
+                    let d = self.digest();
+                    self.world.checkpoint(self.m.icount, d);
+                    next_cp = Some((self.m.icount / e + 1) * e);
+                    self.check_divergence()?;
+                }
+            }
+            let out = self.deliver_pending();
+            self.check_divergence()?;
+            if let Some(out) = out {
                 return Ok(out);
             }
         }
@@ -125,10 +189,19 @@ impl Process {
         let c = &self.m.cpu.gpr;
         let nr = c[reg::RAX];
         let args = [c[reg::RDI], c[reg::RSI], c[reg::RDX], c[reg::R10], c[reg::R8], c[reg::R9]];
+        self.cur_pc = self.m.cpu.rip.wrapping_sub(2);
+        self.world.syscall_entry(self.m.icount, nr, &args);
         // The syscall instruction clobbers rcx (return rip) and r11 (rflags).
         self.m.cpu.gpr[reg::RCX] = self.m.cpu.rip;
         self.m.cpu.gpr[reg::R11] = crate::isa::x86_64::stack::visible_rflags(&self.m);
         let r = syscall::dispatch(self, nr, args);
+        if r == Err(SysErr::Errno(libc::EINTR)) && self.restart_after_signal() {
+            // Like the kernel's -ERESTARTSYS: the handler runs first, then the syscall is
+            // executed again (it has not retired).
+            self.m.cpu.rip = self.cur_pc;
+            self.m.cpu.gpr[reg::RAX] = nr;
+            return None;
+        }
         match r {
             Ok(v) => self.m.cpu.gpr[reg::RAX] = v as u64,
             Err(SysErr::Errno(e)) => self.m.cpu.gpr[reg::RAX] = -(e as i64) as u64,
@@ -172,8 +245,18 @@ impl Process {
         self.m.icount += 1;
     }
 
+    /// A host syscall was interrupted by a signal: take the signal now, and say whether the
+    /// guest's handler for it asks for the syscall to be restarted (SA_RESTART).
+    fn restart_after_signal(&mut self) -> bool {
+        let Some(s) = self.world.pending_signal(self.m.icount) else { return false };
+        self.sig.raise(s);
+        let act = self.sig.actions[s as usize];
+        act.handler > super::signal::SIG_IGN && act.flags & libc::SA_RESTART as u64 != 0
+    }
+
     /// A synchronous fault: deliver it to the guest's handler or end the process.
     fn fault(&mut self, f: GuestFault) -> Option<Outcome> {
+        self.world.exception(self.m.icount, f.signo, f.code, f.addr);
         super::signal::deliver_fault(self, f)
     }
 

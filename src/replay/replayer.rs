@@ -1,0 +1,286 @@
+//! Replay: a `World` that answers every question from the log and touches nothing outside.
+//! Each answer is checked against what the execution asks (kind, icount, syscall number and
+//! arguments, buffer sizes, digests); the first mismatch becomes a `Divergence` and the run
+//! stops.
+
+use super::event::{EndKind, Event};
+use super::log::Positioned;
+use super::recorder::input_digest;
+use crate::world::{Divergence, EndStatus, HostCall, World};
+use std::io::Write;
+
+pub struct Replayer {
+    events: Vec<Positioned>,
+    pos: usize,
+    every: u64,
+    /// Do not re-emit the guest's stdout/stderr output.
+    pub quiet: bool,
+    div: Option<Divergence>,
+    last_good: Option<(u64, u64)>,
+    /// Reported once taken, then kept so later calls stay inert.
+    diverged: bool,
+}
+
+/// Describe an event for a divergence report.
+pub fn describe(ev: &Event) -> String {
+    match ev {
+        Event::Syscall { nr, args } => format!("syscall {} {:x?}", syscall_name(*nr), args),
+        Event::HostCall { nr, ret, outs, .. } => {
+            format!("host call {} returning {ret} with {} output bytes", syscall_name(*nr), outs.iter().map(|o| o.len()).sum::<usize>())
+        }
+        Event::Tsc { value } => format!("rdtsc = {value}"),
+        Event::Random { bytes } => format!("{} random bytes", bytes.len()),
+        Event::Signal { signo } => format!("asynchronous {}", crate::report::signal_name(*signo)),
+        Event::Checkpoint { id, digest } => format!("checkpoint {id} with digest {digest:016x}"),
+        Event::Exception { signo, code, addr } => {
+            format!("{} (code {code}, addr {addr:#x})", crate::report::signal_name(*signo))
+        }
+        Event::Shutdown { signo } => format!("shutdown by {}", crate::report::signal_name(*signo)),
+        Event::End { kind, value, digest } => format!("end: {kind:?} {value}, digest {digest:016x}"),
+        Event::Icount => "icount marker".into(),
+    }
+}
+
+fn syscall_name(nr: u64) -> String {
+    crate::linux::sysno::Sys::from_x86_64(nr).map(|s| s.name().to_string()).unwrap_or_else(|| format!("#{nr}"))
+}
+
+impl Replayer {
+    pub fn new(events: Vec<Positioned>, checkpoint_every: u64, quiet: bool) -> Replayer {
+        Replayer { events, pos: 0, every: checkpoint_every, quiet, div: None, last_good: None, diverged: false }
+    }
+
+    /// Skip progress markers.
+    fn peek(&mut self) -> Option<&Positioned> {
+        while matches!(self.events.get(self.pos), Some(Positioned { event: Event::Icount, .. })) {
+            self.pos += 1;
+        }
+        self.events.get(self.pos)
+    }
+
+    fn diverge(&mut self, icount: u64, expected: String, actual: String) {
+        if self.div.is_none() && !self.diverged {
+            self.div = Some(Divergence { icount, expected, actual, last_good: self.last_good });
+        }
+    }
+
+    /// Take the next event, which must be of kind `kind` at `icount`; otherwise diverge.
+    fn expect(&mut self, icount: u64, kind: u8, actual: impl FnOnce() -> String) -> Option<Event> {
+        if self.div.is_some() || self.diverged {
+            return None;
+        }
+        let next = self.peek().cloned();
+        match next {
+            Some(p) if p.icount == icount && p.event.kind() == kind => {
+                self.pos += 1;
+                Some(p.event)
+            }
+            Some(p) => {
+                let exp = format!("{} at icount {}", describe(&p.event), p.icount);
+                self.diverge(icount, exp, format!("{} at icount {icount}", actual()));
+                None
+            }
+            None => {
+                self.diverge(icount, "the end of the log (the recording stops here)".into(), actual());
+                None
+            }
+        }
+    }
+
+    fn reemit(&self, call: &HostCall) {
+        if self.quiet {
+            return;
+        }
+        let fd = call.args[0];
+        if fd != 1 && fd != 2 {
+            return;
+        }
+        let mut out: Box<dyn Write> = if fd == 1 { Box::new(std::io::stdout()) } else { Box::new(std::io::stderr()) };
+        match call.nr {
+            libc::SYS_write => {
+                // SAFETY: checked host pointer to a[2] bytes (platform contract).
+                let d = unsafe { std::slice::from_raw_parts(call.args[1] as *const u8, call.args[2] as usize) };
+                let _ = out.write_all(d);
+            }
+            libc::SYS_writev => {
+                let iov = call.args[1] as *const libc::iovec;
+                for i in 0..call.args[2] as usize {
+                    // SAFETY: checked iovec array and buffers (platform contract).
+                    let d = unsafe {
+                        let v = *iov.add(i);
+                        std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len)
+                    };
+                    let _ = out.write_all(d);
+                }
+            }
+            _ => {}
+        }
+        let _ = out.flush();
+    }
+}
+
+impl World for Replayer {
+    fn syscall(&mut self, icount: u64, call: &HostCall) -> i64 {
+        let what = || format!("host call {}", syscall_name(call.nr as u64));
+        let Some(Event::HostCall { nr, ret, outs, input }) = self.expect(icount, super::event::kind::HOSTCALL, what) else {
+            return -(libc::EIO as i64);
+        };
+        if nr != call.nr as u64 {
+            self.diverge(icount, format!("host call {}", syscall_name(nr)), format!("host call {}", syscall_name(call.nr as u64)));
+            return -(libc::EIO as i64);
+        }
+        if outs.len() != call.outs.len() {
+            self.diverge(icount, format!("{} output buffers", outs.len()), format!("{} output buffers", call.outs.len()));
+            return -(libc::EIO as i64);
+        }
+        for (o, data) in call.outs.iter().zip(&outs) {
+            let bad_len = data.len() > o.len || (o.upto_ret && ret >= 0 && ret as usize > o.len);
+            if bad_len || data.len() != HostCall::produced(o, ret) {
+                self.diverge(
+                    icount,
+                    format!("{} bytes written by {} (result {ret})", data.len(), syscall_name(nr)),
+                    format!("a buffer of {} bytes", o.len),
+                );
+                return -(libc::EIO as i64);
+            }
+        }
+        if let (Some(want), Some(got)) = (input, input_digest(call)) {
+            if want != got {
+                self.diverge(
+                    icount,
+                    format!("{} of data with digest {want:016x}", syscall_name(nr)),
+                    format!("data with digest {got:016x}"),
+                );
+                return -(libc::EIO as i64);
+            }
+        }
+        for (o, data) in call.outs.iter().zip(&outs) {
+            // SAFETY: data.len() <= o.len, checked above; o is a live buffer (platform contract).
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), o.ptr, data.len()) };
+        }
+        self.reemit(call);
+        ret
+    }
+
+    fn tsc(&mut self, icount: u64) -> u64 {
+        match self.expect(icount, super::event::kind::TSC, || "rdtsc".into()) {
+            Some(Event::Tsc { value }) => value,
+            _ => 0,
+        }
+    }
+
+    fn random(&mut self, icount: u64, buf: &mut [u8]) {
+        let n = buf.len();
+        if let Some(Event::Random { bytes }) = self.expect(icount, super::event::kind::RANDOM, || format!("{n} random bytes")) {
+            if bytes.len() == n {
+                buf.copy_from_slice(&bytes);
+            } else {
+                self.diverge(icount, format!("{} random bytes", bytes.len()), format!("{n} random bytes"));
+            }
+        }
+    }
+
+    fn pending_signal(&mut self, icount: u64) -> Option<i32> {
+        if self.div.is_some() || self.diverged {
+            return None;
+        }
+        match self.peek() {
+            Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at == icount => {
+                let s = *signo;
+                self.pos += 1;
+                Some(s)
+            }
+            Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at < icount => {
+                let (at, s) = (*at, *signo);
+                self.diverge(icount, format!("asynchronous {} at icount {at}", crate::report::signal_name(s)), "execution went past it".into());
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn syscall_entry(&mut self, icount: u64, nr: u64, args: &[u64; 6]) {
+        let actual = || format!("syscall {} {:x?}", syscall_name(nr), args);
+        if let Some(Event::Syscall { nr: want, args: wargs }) = self.expect(icount, super::event::kind::SYSCALL, actual) {
+            if want != nr || wargs != *args {
+                self.diverge(
+                    icount,
+                    format!("syscall {} {:x?}", syscall_name(want), wargs),
+                    format!("syscall {} {:x?}", syscall_name(nr), args),
+                );
+            }
+        }
+    }
+
+    fn exception(&mut self, icount: u64, signo: i32, code: i32, addr: u64) {
+        let actual = || format!("{} (code {code}, addr {addr:#x})", crate::report::signal_name(signo));
+        let got = Event::Exception { signo, code, addr };
+        if let Some(ev) = self.expect(icount, super::event::kind::EXCEPTION, actual) {
+            if ev != got {
+                self.diverge(icount, describe(&ev), describe(&got));
+            }
+        }
+    }
+
+    fn checkpoint(&mut self, icount: u64, digest: u64) {
+        let actual = || format!("checkpoint with digest {digest:016x}");
+        if let Some(Event::Checkpoint { id, digest: want }) = self.expect(icount, super::event::kind::CHECKPOINT, actual) {
+            if want == digest {
+                self.last_good = Some((id, icount));
+            } else {
+                self.diverge(icount, format!("checkpoint {id} with digest {want:016x}"), format!("digest {digest:016x}"));
+            }
+        }
+    }
+
+    fn checkpoint_every(&self) -> Option<u64> {
+        (self.every > 0).then_some(self.every)
+    }
+
+    fn end(&mut self, icount: u64, status: EndStatus, digest: u64) {
+        if matches!(self.peek(), Some(Positioned { event: Event::Shutdown { .. }, .. })) {
+            self.pos += 1;
+        }
+        let (kind, value) = match status {
+            EndStatus::Exited(c) => (EndKind::Exited, c),
+            EndStatus::Killed(s) => (EndKind::Killed, s),
+            EndStatus::Stopped => (EndKind::Stopped, 0),
+        };
+        let got = Event::End { kind, value, digest };
+        if let Some(ev) = self.expect(icount, super::event::kind::END, || describe(&got)) {
+            if ev != got {
+                self.diverge(icount, describe(&ev), describe(&got));
+            }
+        }
+    }
+
+    fn next_stop(&self) -> Option<u64> {
+        let mut i = self.pos;
+        while let Some(p) = self.events.get(i) {
+            match p.event {
+                Event::Icount => i += 1,
+                Event::Signal { .. } => return Some(p.icount),
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    fn divergence(&mut self) -> Option<Divergence> {
+        let d = self.div.take();
+        if d.is_some() {
+            self.diverged = true;
+        }
+        d
+    }
+}
+
+impl Replayer {
+    /// The recorded end, if the log has one: (kind, value, final icount).
+    pub fn recorded_end(&self) -> Option<(EndKind, i32, u64)> {
+        self.events.iter().rev().find_map(|p| match p.event {
+            Event::End { kind, value, .. } => Some((kind, value, p.icount)),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,207 @@
+//! Record and replay sessions: what `deja record` and `deja replay` do, as library calls.
+
+use super::event::{EndKind, Event};
+use super::log::{self, Header, Log, LogError, LogWriter};
+use super::recorder::Recorder;
+use super::replayer::Replayer;
+use crate::linux::process::{Options, RunError};
+use crate::linux::{Outcome, Process, StartError};
+use crate::world::{EndStatus, RealWorld};
+use std::path::{Path, PathBuf};
+
+/// Default checkpoint interval (instructions).
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 10_000_000;
+
+/// Why a session could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("{0}: cannot create the log: {1}")]
+    Create(String, std::io::Error),
+    #[error("{path}: the executable differs from the recorded one (hash {found:016x}, recorded {want:016x}); pass --exe with the original")]
+    ExeChanged { path: String, found: u64, want: u64 },
+    #[error("{0}: cannot read the recorded executable: {1} (the log does not embed it; pass --exe)")]
+    ExeMissing(String, std::io::Error),
+    #[error("{0}: this log is of an AArch64 guest, which this deja cannot replay yet")]
+    Aarch64(String),
+    #[error("{0}: unknown guest ISA code {1} in the header")]
+    UnknownIsa(String, u8),
+}
+
+pub struct RecordOptions {
+    pub out: PathBuf,
+    pub checkpoint_every: u64,
+    pub embed_exe: bool,
+    pub run: Options,
+}
+
+/// Results of a recording.
+pub struct Recorded {
+    pub process: Process,
+    pub result: Result<Outcome, RunError>,
+}
+
+fn header_for(exe: &Path, image: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], every: u64, embed: bool) -> Header {
+    use std::os::unix::ffi::OsStrExt;
+    let abs = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    Header {
+        isa: log::ISA_X86_64,
+        flags: if embed { log::FLAG_EXE_EMBEDDED } else { 0 },
+        checkpoint_every: every,
+        exe_hash: log::exe_hash(image),
+        exe_len: image.len() as u64,
+        exe_path: abs.as_os_str().as_bytes().to_vec(),
+        exe_image: embed.then(|| image.to_vec()),
+        argv: argv.to_vec(),
+        envp: envp.to_vec(),
+        recorder: format!("deja {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// Run `exe` for real and record everything it observes into `opts.out`.
+pub fn record(exe: &Path, argv: &[Vec<u8>], envp: &[Vec<u8>], opts: RecordOptions) -> Result<Recorded, SessionError> {
+    let name = exe.display().to_string();
+    let image = std::fs::read(exe).map_err(|e| StartError::Load(crate::linux::loader::LoadError::Io(name.clone(), e)))?;
+    // Refuse bad executables before creating the log.
+    crate::linux::loader::elf_isa(&name, &image).map_err(StartError::Load)?;
+    let header = header_for(exe, &image, argv, envp, opts.checkpoint_every, opts.embed_exe);
+    let writer = LogWriter::create(&opts.out, &header).map_err(|e| SessionError::Create(opts.out.display().to_string(), e))?;
+    crate::world::catch_host_signals();
+    let world = Recorder::new(RealWorld, writer, opts.checkpoint_every);
+    let abs = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&header.exe_path));
+    let mut p = crate::linux::start_image(&name, &image, &abs, argv, envp, Box::new(world), opts.run)?;
+    let result = run_guarded(&mut p);
+    Ok(Recorded { process: p, result })
+}
+
+/// Run the process; an emulator panic still ends the log with a proper end event.
+fn run_guarded(p: &mut Process) -> Result<Outcome, RunError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.run())) {
+        Ok(r) => r,
+        Err(_) => {
+            let ic = p.m.icount;
+            p.world.end(ic, EndStatus::Stopped, 0);
+            Err(RunError::Internal(format!("internal error at pc={:#x} icount={ic}", p.m.cpu.rip)))
+        }
+    }
+}
+
+pub struct ReplayOptions {
+    pub quiet: bool,
+    /// Stop at this icount (before the recorded end).
+    pub to_icount: Option<u64>,
+    /// Use this executable instead of the embedded or recorded one (must hash the same).
+    pub exe: Option<PathBuf>,
+    pub run: Options,
+}
+
+pub struct Replayed {
+    pub process: Process,
+    pub result: Result<Outcome, RunError>,
+    /// The recorded end: kind, value, final icount (None for a log cut short).
+    pub recorded_end: Option<(EndKind, i32, u64)>,
+}
+
+/// Replay a log: re-execute the guest with every outside input taken from the log.
+pub fn replay(path: &Path, opts: ReplayOptions) -> Result<Replayed, SessionError> {
+    let log = Log::open(path)?;
+    let name = log.path.clone();
+    match log.header.isa {
+        log::ISA_X86_64 => {}
+        log::ISA_AARCH64 => return Err(SessionError::Aarch64(name)),
+        other => return Err(SessionError::UnknownIsa(name, other)),
+    }
+    let h = &log.header;
+    let recorded_exe = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&h.exe_path));
+    let image = match (&opts.exe, &h.exe_image) {
+        (Some(p), _) => std::fs::read(p).map_err(|e| SessionError::ExeMissing(p.display().to_string(), e))?,
+        (None, Some(img)) => img.clone(),
+        (None, None) => std::fs::read(&recorded_exe).map_err(|e| SessionError::ExeMissing(recorded_exe.display().to_string(), e))?,
+    };
+    let found = log::exe_hash(&image);
+    if found != h.exe_hash {
+        let path = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
+        return Err(SessionError::ExeChanged { path, found, want: h.exe_hash });
+    }
+    let replayer = Replayer::new(log.events.clone(), h.checkpoint_every, opts.quiet);
+    let recorded_end = replayer.recorded_end();
+    let mut run = opts.run;
+    // A recording the emulator stopped ends at its recorded icount; replay stops there too.
+    if let Some((EndKind::Stopped, _, at)) = recorded_end {
+        run.max_icount = Some(at);
+    }
+    if let Some(n) = opts.to_icount {
+        run.max_icount = Some(run.max_icount.map_or(n, |m| m.min(n)));
+    }
+    let exe_name = recorded_exe.display().to_string();
+    let mut p = crate::linux::start_image(&exe_name, &image, &recorded_exe, &h.argv, &h.envp, Box::new(replayer), run)?;
+    let result = run_guarded(&mut p);
+    Ok(Replayed { process: p, result, recorded_end })
+}
+
+/// `deja info`: a summary of a log.
+pub fn info(path: &Path) -> Result<String, SessionError> {
+    let log = Log::open(path)?;
+    let h = &log.header;
+    let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    for e in &log.events {
+        *counts.entry(Event::kind_name(e.event.kind())).or_default() += 1;
+    }
+    let mut s = String::new();
+    use std::fmt::Write;
+    let isa = match h.isa {
+        log::ISA_X86_64 => "x86-64",
+        log::ISA_AARCH64 => "aarch64",
+        _ => "unknown",
+    };
+    let _ = writeln!(s, "log:          {} ({} bytes, format version {})", log.path, log.file_size, log::VERSION);
+    let _ = writeln!(s, "recorded by:  {}", h.recorder);
+    let _ = writeln!(s, "isa:          {isa}");
+    let _ = writeln!(
+        s,
+        "program:      {} ({} bytes, xxh3 {:016x}{})",
+        String::from_utf8_lossy(&h.exe_path),
+        h.exe_len,
+        h.exe_hash,
+        if h.exe_image.is_some() { ", embedded" } else { "" }
+    );
+    let argv: Vec<String> = h.argv.iter().map(|a| format!("{:?}", String::from_utf8_lossy(a))).collect();
+    let _ = writeln!(s, "argv:         [{}]", argv.join(", "));
+    let _ = writeln!(s, "environment:  {} variables", h.envp.len());
+    let _ = writeln!(s, "checkpoints:  every {} instructions", h.checkpoint_every);
+    match log.events.iter().rev().find(|e| matches!(e.event, Event::End { .. })) {
+        Some(e) => {
+            if let Event::End { kind, value, digest } = e.event {
+                let how = match kind {
+                    EndKind::Exited => format!("exit {value}"),
+                    EndKind::Killed => format!("killed by {}", crate::report::signal_name(value)),
+                    EndKind::Stopped => "stopped by the emulator".into(),
+                };
+                let _ = writeln!(s, "end:          {how} at icount {}, digest {digest:016x}", e.icount);
+            }
+        }
+        None => {
+            let last = log.events.last().map_or(0, |e| e.icount);
+            let _ = writeln!(s, "end:          none: the recording was cut short (last event at icount {last})");
+        }
+    }
+    let _ = writeln!(s, "events:       {}", log.events.len());
+    for (k, n) in counts {
+        let _ = writeln!(s, "  {k:<12}{n}");
+    }
+    Ok(s)
+}
+
+/// `deja dump`: events one per line, optionally limited to an icount range.
+pub fn dump(path: &Path, from: Option<u64>, to: Option<u64>, out: &mut dyn std::io::Write) -> Result<(), SessionError> {
+    let log = Log::open(path)?;
+    for e in log.events.iter().filter(|e| from.is_none_or(|f| e.icount >= f) && to.is_none_or(|t| e.icount <= t)) {
+        if writeln!(out, "{:>14} {:<11} {}", e.icount, Event::kind_name(e.event.kind()), super::replayer::describe(&e.event)).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
