@@ -18,6 +18,10 @@ pub mod data_move;
 pub mod muldiv;
 pub mod shift_rotate;
 pub mod sse_fp;
+pub mod sse_fp_convert;
+pub mod sse_fp_state;
+#[cfg(test)]
+mod sse_fp_tests;
 pub mod sse_int;
 pub mod sse_move;
 pub mod stack;

@@ -55,6 +55,8 @@ fn build() -> Table {
     super::sse_int::register(&mut t);
     super::sse_move::register(&mut t);
     super::sse_fp::register(&mut t);
+    super::sse_fp_convert::register(&mut t);
+    super::sse_fp_state::register(&mut t);
     super::x87::register(&mut t);
     t
 }
