@@ -4,7 +4,6 @@
 //! random bytes, the time stamp counter) which record/replay captures.
 
 use crate::linux::process::Options;
-use crate::world::RealWorld;
 use iced_x86::code_asm::*;
 use std::process::ExitCode;
 
@@ -244,61 +243,86 @@ pub fn demo_elf() -> Result<Vec<u8>, String> {
     Ok(elf(&code, SIEVE - DATA + SIEVE_N))
 }
 
-/// `deja demo`: run the embedded guest and explain what happened.
+/// `deja demo`: record the embedded guest, then replay the recording twice, and show that the
+/// replays reproduce the recorded run exactly (the same output, clock, random bytes and
+/// rdtsc values, instruction count and final state digest).
 pub fn run_demo(stats: bool) -> ExitCode {
-    let image = match demo_elf() {
-        Ok(i) => i,
+    match demo(stats) {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("deja: {e}");
-            return ExitCode::from(125);
-        }
-    };
-    eprintln!(
-        "deja demo: running an embedded static x86-64 guest ({} bytes) on the reference interpreter",
-        image.len()
-    );
-    eprintln!("deja demo: it sieves primes (deterministic work), then reads the clock, random bytes and rdtsc");
-    eprintln!("deja demo: (inputs from outside the guest, which `deja record` logs and `deja replay` reproduces)");
-    eprintln!();
-    let argv = vec![b"deja-demo".to_vec()];
-    let envp: Vec<Vec<u8>> = Vec::new();
-    let mut p = match crate::linux::start_image(
-        "deja-demo",
-        &image,
-        std::path::Path::new("/deja-demo"),
-        &argv,
-        &envp,
-        Box::new(RealWorld),
-        Options::default(),
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("deja: {e}");
-            return ExitCode::from(125);
-        }
-    };
-    let t0 = std::time::Instant::now();
-    let r = p.run();
-    let dt = t0.elapsed();
-    eprintln!();
-    match r {
-        Ok(out) => {
-            crate::report::print_outcome(&out);
-            eprintln!(
-                "deja demo: the guest retired {} instructions and exited with status {}",
-                p.m.icount,
-                out.exit_code()
-            );
-            if stats {
-                crate::report::print_stats(&p, dt);
-            }
-            ExitCode::from(out.exit_code() as u8)
-        }
-        Err(e) => {
-            eprintln!("deja: {e}");
+            eprintln!("deja: demo: {e}");
             ExitCode::from(125)
         }
     }
+}
+
+fn demo(stats: bool) -> Result<ExitCode, String> {
+    use crate::replay::session::{self, RecordOptions, ReplayOptions};
+    let image = demo_elf()?;
+    let dir = std::env::temp_dir().join(format!("deja-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let exe = dir.join("deja-demo");
+    let log = dir.join("deja-demo.deja");
+    std::fs::write(&exe, &image).map_err(|e| e.to_string())?;
+    let argv = vec![b"deja-demo".to_vec()];
+    let envp: Vec<Vec<u8>> = Vec::new();
+    say(&format!(
+        "1. recording an embedded static x86-64 guest ({} bytes): it sieves primes (deterministic",
+        image.len()
+    ));
+    say("   work), then reads the clock, random bytes and rdtsc (inputs from outside the guest)");
+    let t0 = std::time::Instant::now();
+    let opts =
+        RecordOptions { out: log.clone(), checkpoint_every: 1_000_000, embed_exe: true, run: Options::default() };
+    let rec = session::record(&exe, &argv, &envp, opts).map_err(|e| e.to_string())?;
+    let rec_time = t0.elapsed();
+    let out = rec.result.map_err(|e| e.to_string())?;
+    let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    say(&format!(
+        "   recorded {} instructions, exit status {}, log {} bytes",
+        rec.process.m.icount,
+        out.exit_code(),
+        size
+    ));
+    if stats {
+        crate::report::print_stats(&rec.process, rec_time);
+    }
+    let mut rec_p = rec.process;
+    let want = rec_p.digest();
+    let _ = std::fs::remove_file(&exe); // replay needs nothing but the log
+    for round in 1..=2 {
+        say(&format!("{}. replaying the log (round {round}): the same output, from the log, not the host", round + 1));
+        let t0 = std::time::Instant::now();
+        let opts = ReplayOptions { quiet: false, to_icount: None, exe: None, run: Options::default() };
+        let mut rep = session::replay(&log, opts).map_err(|e| e.to_string())?;
+        let dt = t0.elapsed();
+        match rep.result {
+            Ok(o) => {
+                let d = rep.process.digest();
+                let same = d == want && rep.process.m.icount == rec_p.m.icount && o == out;
+                say(&format!(
+                    "   replay {}: {} instructions, exit status {}, digest {d:016x}",
+                    if same { "ok" } else { "DIFFERS" },
+                    rep.process.m.icount,
+                    o.exit_code()
+                ));
+                if stats {
+                    crate::report::print_stats(&rep.process, dt);
+                }
+                if !same {
+                    return Ok(ExitCode::from(124));
+                }
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    say("every replay retired the same instructions and reached the same state as the recording");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn say(s: &str) {
+    eprintln!("deja demo: {s}");
 }
 
 #[cfg(test)]

@@ -99,9 +99,7 @@ enum Cmd {
         exec: ExecArgs,
     },
     /// Summarise a log.
-    Info {
-        log: PathBuf,
-    },
+    Info { log: PathBuf },
     /// Print a log's events, one per line.
     Dump {
         log: PathBuf,
@@ -161,13 +159,18 @@ fn main() -> ExitCode {
                 n.push(".deja");
                 PathBuf::from(n)
             });
-            let opts = RecordOptions { out: out.clone(), checkpoint_every, embed_exe: !no_embed_exe, run: exec.options() };
+            let opts =
+                RecordOptions { out: out.clone(), checkpoint_every, embed_exe: !no_embed_exe, run: exec.options() };
             let t0 = Instant::now();
             match session::record(&exe, &args_of(&prog), &host_env(), opts) {
                 Ok(rec) => {
                     let code = finish(&rec.process, rec.result, exec.stats, t0);
                     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-                    eprintln!("deja: recorded {} instructions to {} ({size} bytes)", rec.process.m.icount, out.display());
+                    eprintln!(
+                        "deja: recorded {} instructions to {} ({size} bytes)",
+                        rec.process.m.icount,
+                        out.display()
+                    );
                     code
                 }
                 Err(e) => {

@@ -316,7 +316,9 @@ impl<W: World> World for Virtual<W> {
         };
         match call.nr {
             libc::SYS_clock_gettime => {
-                let t = if call.args[0] as i32 == libc::CLOCK_REALTIME || call.args[0] as i32 == libc::CLOCK_REALTIME_COARSE {
+                let t = if call.args[0] as i32 == libc::CLOCK_REALTIME
+                    || call.args[0] as i32 == libc::CLOCK_REALTIME_COARSE
+                {
                     realtime
                 } else {
                     ns

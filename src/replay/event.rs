@@ -193,7 +193,11 @@ impl<'a> Cursor<'a> {
     }
 
     pub fn u64_le(&mut self) -> Result<u64, DecodeError> {
-        let end = self.pos.checked_add(8).filter(|&e| e <= self.buf.len()).ok_or_else(|| self.err("unexpected end of chunk"))?;
+        let end = self
+            .pos
+            .checked_add(8)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| self.err("unexpected end of chunk"))?;
         let v = u64::from_le_bytes(self.buf[self.pos..end].try_into().unwrap());
         self.pos = end;
         Ok(v)

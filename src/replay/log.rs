@@ -128,7 +128,13 @@ pub struct LogWriter {
 impl LogWriter {
     pub fn create(path: &Path, header: &Header) -> std::io::Result<LogWriter> {
         let f = File::create(path)?;
-        let mut w = LogWriter { out: BufWriter::with_capacity(256 << 10, f), buf: Vec::new(), last_icount: 0, events: 0, bytes: 0 };
+        let mut w = LogWriter {
+            out: BufWriter::with_capacity(256 << 10, f),
+            buf: Vec::new(),
+            last_icount: 0,
+            events: 0,
+            bytes: 0,
+        };
         w.out.write_all(MAGIC)?;
         w.out.write_all(&VERSION.to_le_bytes())?;
         w.bytes = 12;
@@ -219,7 +225,12 @@ impl Log {
             return Err(LogError::BadMagic(name.into()));
         }
         if data.len() < 12 {
-            return Err(LogError::Truncated { path: name.into(), chunk: 0, offset: data.len() as u64, why: "no version".into() });
+            return Err(LogError::Truncated {
+                path: name.into(),
+                chunk: 0,
+                offset: data.len() as u64,
+                why: "no version".into(),
+            });
         }
         let found = u32::from_le_bytes(data[8..12].try_into().unwrap());
         if found != VERSION {
@@ -231,24 +242,44 @@ impl Log {
         let mut events = Vec::new();
         let mut icount = 0u64;
         while pos < data.len() {
-            let trunc = |why: &str, at: usize| LogError::Truncated { path: name.into(), chunk, offset: at as u64, why: why.into() };
+            let trunc = |why: &str, at: usize| LogError::Truncated {
+                path: name.into(),
+                chunk,
+                offset: at as u64,
+                why: why.into(),
+            };
             if data.len() - pos < 8 {
                 return Err(trunc("incomplete chunk frame", pos));
             }
             let len = u32::from_le_bytes(data[pos..pos + 4].try_into().unwrap());
             let crc = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap());
             if len > MAX_CHUNK {
-                return Err(LogError::Corrupt { path: name.into(), chunk, offset: pos as u64, why: format!("chunk length {len} is absurd") });
+                return Err(LogError::Corrupt {
+                    path: name.into(),
+                    chunk,
+                    offset: pos as u64,
+                    why: format!("chunk length {len} is absurd"),
+                });
             }
             let start = pos + 8;
             let Some(payload) = data.get(start..start + len as usize) else {
                 return Err(trunc(&format!("chunk of {len} bytes has only {} left", data.len() - start), pos));
             };
             if crc32fast::hash(payload) != crc {
-                return Err(LogError::Corrupt { path: name.into(), chunk, offset: pos as u64, why: "checksum mismatch".into() });
+                return Err(LogError::Corrupt {
+                    path: name.into(),
+                    chunk,
+                    offset: pos as u64,
+                    why: "checksum mismatch".into(),
+                });
             }
             if chunk == 0 {
-                header = Some(Header::decode(payload).map_err(|why| LogError::Corrupt { path: name.into(), chunk, offset: start as u64, why })?);
+                header = Some(Header::decode(payload).map_err(|why| LogError::Corrupt {
+                    path: name.into(),
+                    chunk,
+                    offset: start as u64,
+                    why,
+                })?);
             } else {
                 let mut c = Cursor::new(payload);
                 while !c.at_end() {
@@ -271,7 +302,12 @@ impl Log {
             pos = start + len as usize;
             chunk += 1;
         }
-        let header = header.ok_or_else(|| LogError::Truncated { path: name.into(), chunk: 0, offset: 12, why: "no header".into() })?;
+        let header = header.ok_or_else(|| LogError::Truncated {
+            path: name.into(),
+            chunk: 0,
+            offset: 12,
+            why: "no header".into(),
+        })?;
         Ok(Log { path: name.into(), header, events, file_size: data.len() as u64 })
     }
 

@@ -26,7 +26,11 @@ pub fn describe(ev: &Event) -> String {
     match ev {
         Event::Syscall { nr, args } => format!("syscall {} {:x?}", syscall_name(*nr), args),
         Event::HostCall { nr, ret, outs, .. } => {
-            format!("host call {} returning {ret} with {} output bytes", syscall_name(*nr), outs.iter().map(|o| o.len()).sum::<usize>())
+            format!(
+                "host call {} returning {ret} with {} output bytes",
+                syscall_name(*nr),
+                outs.iter().map(|o| o.len()).sum::<usize>()
+            )
         }
         Event::Tsc { value } => format!("rdtsc = {value}"),
         Event::Random { bytes } => format!("{} random bytes", bytes.len()),
@@ -122,15 +126,24 @@ impl Replayer {
 impl World for Replayer {
     fn syscall(&mut self, icount: u64, call: &HostCall) -> i64 {
         let what = || format!("host call {}", syscall_name(call.nr as u64));
-        let Some(Event::HostCall { nr, ret, outs, input }) = self.expect(icount, super::event::kind::HOSTCALL, what) else {
+        let Some(Event::HostCall { nr, ret, outs, input }) = self.expect(icount, super::event::kind::HOSTCALL, what)
+        else {
             return -(libc::EIO as i64);
         };
         if nr != call.nr as u64 {
-            self.diverge(icount, format!("host call {}", syscall_name(nr)), format!("host call {}", syscall_name(call.nr as u64)));
+            self.diverge(
+                icount,
+                format!("host call {}", syscall_name(nr)),
+                format!("host call {}", syscall_name(call.nr as u64)),
+            );
             return -(libc::EIO as i64);
         }
         if outs.len() != call.outs.len() {
-            self.diverge(icount, format!("{} output buffers", outs.len()), format!("{} output buffers", call.outs.len()));
+            self.diverge(
+                icount,
+                format!("{} output buffers", outs.len()),
+                format!("{} output buffers", call.outs.len()),
+            );
             return -(libc::EIO as i64);
         }
         for (o, data) in call.outs.iter().zip(&outs) {
@@ -171,7 +184,9 @@ impl World for Replayer {
 
     fn random(&mut self, icount: u64, buf: &mut [u8]) {
         let n = buf.len();
-        if let Some(Event::Random { bytes }) = self.expect(icount, super::event::kind::RANDOM, || format!("{n} random bytes")) {
+        if let Some(Event::Random { bytes }) =
+            self.expect(icount, super::event::kind::RANDOM, || format!("{n} random bytes"))
+        {
             if bytes.len() == n {
                 buf.copy_from_slice(&bytes);
             } else {
@@ -192,7 +207,11 @@ impl World for Replayer {
             }
             Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at < icount => {
                 let (at, s) = (*at, *signo);
-                self.diverge(icount, format!("asynchronous {} at icount {at}", crate::report::signal_name(s)), "execution went past it".into());
+                self.diverge(
+                    icount,
+                    format!("asynchronous {} at icount {at}", crate::report::signal_name(s)),
+                    "execution went past it".into(),
+                );
                 None
             }
             _ => None,
@@ -201,7 +220,8 @@ impl World for Replayer {
 
     fn syscall_entry(&mut self, icount: u64, nr: u64, args: &[u64; 6]) {
         let actual = || format!("syscall {} {:x?}", syscall_name(nr), args);
-        if let Some(Event::Syscall { nr: want, args: wargs }) = self.expect(icount, super::event::kind::SYSCALL, actual) {
+        if let Some(Event::Syscall { nr: want, args: wargs }) = self.expect(icount, super::event::kind::SYSCALL, actual)
+        {
             if want != nr || wargs != *args {
                 self.diverge(
                     icount,
@@ -224,11 +244,17 @@ impl World for Replayer {
 
     fn checkpoint(&mut self, icount: u64, digest: u64) {
         let actual = || format!("checkpoint with digest {digest:016x}");
-        if let Some(Event::Checkpoint { id, digest: want }) = self.expect(icount, super::event::kind::CHECKPOINT, actual) {
+        if let Some(Event::Checkpoint { id, digest: want }) =
+            self.expect(icount, super::event::kind::CHECKPOINT, actual)
+        {
             if want == digest {
                 self.last_good = Some((id, icount));
             } else {
-                self.diverge(icount, format!("checkpoint {id} with digest {want:016x}"), format!("digest {digest:016x}"));
+                self.diverge(
+                    icount,
+                    format!("checkpoint {id} with digest {want:016x}"),
+                    format!("digest {digest:016x}"),
+                );
             }
         }
     }

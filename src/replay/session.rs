@@ -64,11 +64,13 @@ fn header_for(exe: &Path, image: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], ever
 /// Run `exe` for real and record everything it observes into `opts.out`.
 pub fn record(exe: &Path, argv: &[Vec<u8>], envp: &[Vec<u8>], opts: RecordOptions) -> Result<Recorded, SessionError> {
     let name = exe.display().to_string();
-    let image = std::fs::read(exe).map_err(|e| StartError::Load(crate::linux::loader::LoadError::Io(name.clone(), e)))?;
+    let image =
+        std::fs::read(exe).map_err(|e| StartError::Load(crate::linux::loader::LoadError::Io(name.clone(), e)))?;
     // Refuse bad executables before creating the log.
     crate::linux::loader::elf_isa(&name, &image).map_err(StartError::Load)?;
     let header = header_for(exe, &image, argv, envp, opts.checkpoint_every, opts.embed_exe);
-    let writer = LogWriter::create(&opts.out, &header).map_err(|e| SessionError::Create(opts.out.display().to_string(), e))?;
+    let writer =
+        LogWriter::create(&opts.out, &header).map_err(|e| SessionError::Create(opts.out.display().to_string(), e))?;
     crate::world::catch_host_signals();
     let world = Recorder::new(RealWorld, writer, opts.checkpoint_every);
     let abs = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&header.exe_path));
@@ -119,7 +121,9 @@ pub fn replay(path: &Path, opts: ReplayOptions) -> Result<Replayed, SessionError
     let image = match (&opts.exe, &h.exe_image) {
         (Some(p), _) => std::fs::read(p).map_err(|e| SessionError::ExeMissing(p.display().to_string(), e))?,
         (None, Some(img)) => img.clone(),
-        (None, None) => std::fs::read(&recorded_exe).map_err(|e| SessionError::ExeMissing(recorded_exe.display().to_string(), e))?,
+        (None, None) => {
+            std::fs::read(&recorded_exe).map_err(|e| SessionError::ExeMissing(recorded_exe.display().to_string(), e))?
+        }
     };
     let found = log::exe_hash(&image);
     if found != h.exe_hash {
@@ -199,7 +203,15 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
 pub fn dump(path: &Path, from: Option<u64>, to: Option<u64>, out: &mut dyn std::io::Write) -> Result<(), SessionError> {
     let log = Log::open(path)?;
     for e in log.events.iter().filter(|e| from.is_none_or(|f| e.icount >= f) && to.is_none_or(|t| e.icount <= t)) {
-        if writeln!(out, "{:>14} {:<11} {}", e.icount, Event::kind_name(e.event.kind()), super::replayer::describe(&e.event)).is_err() {
+        if writeln!(
+            out,
+            "{:>14} {:<11} {}",
+            e.icount,
+            Event::kind_name(e.event.kind()),
+            super::replayer::describe(&e.event)
+        )
+        .is_err()
+        {
             break;
         }
     }
