@@ -3,7 +3,7 @@
 # whole suite optimised (the emulator is too slow unoptimised for the guest-program tests).
 #
 # Extra arguments go to `cargo test`, e.g. `./scripts/test.sh --test busybox sort`.
-# Environment: DEJA_TEST_TIMEOUT=<seconds> per emulated run (default 600);
+# Environment: DEJA_TEST_TIMEOUT=<seconds> per emulated run (default 120);
 # DEJA_REQUIRE_TOOLS=0 lets tests skip when gcc/musl-gcc/busybox are missing (default here:
 # required, since this script installs them).
 set -euo pipefail

@@ -19,17 +19,30 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// How a guest is built: C library and kind of static executable.
 #[derive(Clone, Copy, Debug)]
 enum Libc {
+    /// `gcc -static`: glibc, ET_EXEC at a fixed address.
     Glibc,
+    /// `musl-gcc -static`: musl, ET_EXEC.
     Musl,
+    /// `gcc -static-pie`: glibc, ET_DYN without interpreter, relocating itself (loaded at the
+    /// emulator's PIE base). (musl-gcc's -static-pie still asks for the dynamic loader on Debian.)
+    GlibcStaticPie,
 }
 
 impl Libc {
     fn compiler(self) -> &'static str {
         match self {
-            Libc::Glibc => "gcc",
+            Libc::Glibc | Libc::GlibcStaticPie => "gcc",
             Libc::Musl => "musl-gcc",
+        }
+    }
+
+    fn link_flag(self) -> &'static str {
+        match self {
+            Libc::Glibc | Libc::Musl => "-static",
+            Libc::GlibcStaticPie => "-static-pie",
         }
     }
 
@@ -37,6 +50,7 @@ impl Libc {
         match self {
             Libc::Glibc => "glibc",
             Libc::Musl => "musl",
+            Libc::GlibcStaticPie => "glibc-static-pie",
         }
     }
 }
@@ -69,7 +83,8 @@ fn compile(prog: &str, libc: Libc) -> Result<PathBuf, String> {
     // Build under a private name, then rename: concurrent test processes never see a partial file.
     let tmp = dir.join(format!(".{prog}.{}", std::process::id()));
     let res = Command::new(libc.compiler())
-        .args(["-static", "-O2", "-march=x86-64", "-mtune=generic", "-g", "-w", "-o"])
+        .arg(libc.link_flag())
+        .args(["-O2", "-march=x86-64", "-mtune=generic", "-g", "-w", "-o"])
         .arg(&tmp)
         .arg(&src)
         .arg("-lm")
@@ -124,9 +139,31 @@ fn check(test: &str, prog: &str, args: &[&str], libc: Libc) {
     common::assert_same(test, &detail, &native, &deja);
 }
 
-/// `name: "program" [args…];` → `mod name { #[test] fn glibc(); #[test] fn musl(); }`.
+/// `name: "program" [args…];` → `mod name { #[test] fn glibc(); #[test] fn musl(); }`, and
+/// for the tests named in the leading `static_pie: [...]` also `static_pie::name::glibc`.
 macro_rules! guest_tests {
-    ($($test:ident: $prog:literal $([$($arg:expr),* $(,)?])?;)*) => {
+    (static_pie: [$($pie:ident),* $(,)?]; $($test:ident: $prog:literal $([$($arg:expr),* $(,)?])?;)*) => {
+        /// `static_pie::NAME::glibc`: the program built with `gcc -static-pie`.
+        mod static_pie {
+            $(
+                mod $pie {
+                    #[test]
+                    fn glibc() {
+                        super::super::check_named_as_static_pie(stringify!($pie));
+                    }
+                }
+            )*
+        }
+        /// The static-PIE variants re-use the argument lists of the tests they name.
+        fn check_named_as_static_pie(test: &str) {
+            $(
+                if test == stringify!($test) {
+                    return check(stringify!($test), $prog, &[$($($arg),*)?], Libc::GlibcStaticPie);
+                }
+            )*
+            panic!("static_pie names unknown test {test}");
+        }
+
         $(
             mod $test {
                 #[allow(unused_imports)]
@@ -163,6 +200,7 @@ macro_rules! guest_tests {
 }
 
 guest_tests! {
+    static_pie: [int_math, strings, hash, malloc_churn, stdio_files, args_env, sigsegv_recover, die_abort, vm];
     int_math: "int_math";
     float_fmt: "float_fmt";
     libm: "libm";

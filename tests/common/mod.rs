@@ -15,9 +15,11 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// The emulator binary built by cargo for this test run.
+/// The emulator binary built by cargo for this test run, or `$DEJA_BIN` if set (to test
+/// another build with the same harness).
 pub fn deja_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_deja")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("DEJA_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deja").to_string()))
 }
 
 /// Set (to anything but "0") by `scripts/test.sh` and CI: a missing tool (gcc, musl-gcc,
@@ -107,6 +109,7 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
     pub cwd: Option<PathBuf>,
     pub stdin: Vec<u8>,
+    /// For the native run; runs under deja use `deja_timeout()`.
     pub timeout: Duration,
 }
 
@@ -129,15 +132,19 @@ pub fn base_env() -> Vec<(String, String)> {
     vec![("PATH".into(), "/usr/bin:/bin".into()), ("LC_ALL".into(), "C".into()), ("TZ".into(), "UTC".into())]
 }
 
-/// Timeout for runs under the emulator: `DEJA_TEST_TIMEOUT` seconds, default 600.
+/// Timeout for runs under the emulator: `DEJA_TEST_TIMEOUT` seconds, default 120 (the guests
+/// take well under 0.5 s natively; a hung emulator must not eat the CI budget).
 pub fn deja_timeout() -> Duration {
-    let secs = std::env::var("DEJA_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
+    let secs = std::env::var("DEJA_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
     Duration::from_secs(secs)
 }
 
 /// Run `cmd` to completion (or kill it at `timeout`), feeding `stdin` and collecting output.
 fn run_command(mut cmd: Command, stdin: &[u8], timeout: Duration) -> RunOutput {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Own process group, so a timeout kills everything it started (whose open pipe ends would
+    // otherwise keep our readers waiting).
+    cmd.process_group(0);
     // SAFETY: the closure runs in the forked child before exec and only calls setrlimit,
     // which is async-signal-safe; it touches no memory shared with the parent.
     unsafe {
@@ -174,6 +181,11 @@ fn run_command(mut cmd: Command, stdin: &[u8], timeout: Duration) -> RunOutput {
             Some(st) => break st,
             None if start.elapsed() > timeout => {
                 timed_out = true;
+                // SAFETY: plain syscall; the negative pid names the child's own process group
+                // (created by process_group(0) above), which contains nothing of ours.
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
                 let _ = child.kill();
                 break child.wait().expect("wait after kill");
             }
@@ -214,7 +226,7 @@ pub fn run_deja(inv: &Invocation) -> RunOutput {
     let mut cmd = Command::new(deja_bin());
     cmd.arg("run").arg("--").arg(&inv.program).args(&inv.args);
     configure(&mut cmd, inv);
-    let timeout = deja_timeout().max(inv.timeout);
+    let timeout = deja_timeout();
     // A guest killed by a signal shows up as deja's exit code 128+N; `host_signal` set here
     // means the emulator process itself was killed.
     run_command(cmd, &inv.stdin, timeout)
@@ -282,7 +294,7 @@ pub fn assert_same(name: &str, detail: &str, native: &RunOutput, deja: &RunOutpu
     if deja.timed_out {
         problems.push(format!("the deja run timed out after {:?}", deja_timeout()));
     }
-    if let Some(s) = deja.host_signal {
+    if let (Some(s), false) = (deja.host_signal, deja.timed_out) {
         problems.push(format!("the deja process itself was killed by host signal {s} (emulator crash)"));
     }
     if let Some(d) = first_difference("stdout", &native.stdout, &deja.stdout) {
