@@ -82,7 +82,7 @@ int main(void) {
     enum { LIMIT_AT = 7, END = 60, CHECK = 49, NOTPRIME = 43, NEXT = 56, OUTER = 4, INNER = 19 };
     int code[] = {
         PUSH, 2, STORE, 0,                                             /* 0: v0 = 2 */
-        LOAD, 0, PUSH, 100000, LT, JZ, END,                             /* 4: while v0 < limit */
+        LOAD, 0, PUSH, 30000, LT, JZ, END,                             /* 4: while v0 < limit */
         PUSH, 2, STORE, 1,                                             /* 11: v1 = 2 */
         PUSH, 1, STORE, 2,                                             /* 15: v2 = 1 */
         LOAD, 1, LOAD, 1, MUL, LOAD, 0, PUSH, 1, ADD, LT, JZ, CHECK,   /* 19: while v1*v1 < v0+1 */
