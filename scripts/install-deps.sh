@@ -7,6 +7,7 @@
 # Skips apt entirely when every package is already installed. Needs root (or password-less
 # sudo) only when something is missing. Exits non-zero if something could not be installed.
 set -euo pipefail
+export HOME="${HOME:-$(cd ~ && pwd)}"
 
 APT_PACKAGES=(
     ca-certificates curl

@@ -7,6 +7,7 @@
 # DEJA_REQUIRE_TOOLS=0 lets tests skip when gcc/musl-gcc/busybox are missing (default here:
 # required, since this script installs them).
 set -euo pipefail
+export HOME="${HOME:-$(cd ~ && pwd)}"
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
