@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command (README): install the test dependencies if they are missing, then run the
+# whole suite optimised (the emulator is too slow unoptimised for the guest-program tests).
+#
+# Extra arguments go to `cargo test`, e.g. `./scripts/test.sh --test busybox sort`.
+# Environment: DEJA_TEST_TIMEOUT=<seconds> per emulated run (default 120);
+# DEJA_REQUIRE_TOOLS=0 lets tests skip when gcc/musl-gcc/busybox are missing (default here:
+# required, since this script installs them).
+set -euo pipefail
+export HOME="${HOME:-$(cd ~ && pwd)}"
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+if [ -f "$HOME/.cargo/env" ]; then
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+
+export DEJA_REQUIRE_TOOLS="${DEJA_REQUIRE_TOOLS:-1}"
+# --no-fail-fast: a failing test binary must not hide the results of the others.
+exec cargo test --release --no-fail-fast "$@"

@@ -1,0 +1,376 @@
+//! Shared helpers for the differential integration tests (`guests.rs`, `busybox.rs`): run a
+//! program natively and under `deja run`, with the same arguments, stdin, environment and
+//! working directory, and compare stdout, stderr and exit status (design §8: the host is the
+//! oracle).
+//!
+//! Each test crate uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The emulator binary built by cargo for this test run, or `$DEJA_BIN` if set (to test
+/// another build with the same harness).
+pub fn deja_bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("DEJA_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deja").to_string()))
+}
+
+/// Set (to anything but "0") by `scripts/test.sh` and CI: a missing tool (gcc, musl-gcc,
+/// busybox) is then a failure instead of a skipped test.
+pub fn tools_required() -> bool {
+    std::env::var_os("DEJA_REQUIRE_TOOLS").is_some_and(|v| v != "0")
+}
+
+/// Skip the calling test (by returning early) with a note, or fail under `DEJA_REQUIRE_TOOLS`.
+pub fn skip_or_fail(what: &str) {
+    if tools_required() {
+        panic!("{what} (DEJA_REQUIRE_TOOLS is set, so this is a failure, not a skip)");
+    }
+    eprintln!("SKIPPED: {what}");
+}
+
+/// Per-run scratch area under cargo's target tmpdir.
+pub fn scratch_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// A directory removed (with its contents) when dropped.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// A fresh, empty directory whose name starts with `prefix`.
+    pub fn new(prefix: &str) -> TempDir {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let root = scratch_root().join("tmp");
+        std::fs::create_dir_all(&root).expect("create scratch root");
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = root.join(format!("{prefix}-{}-{n}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return TempDir { path },
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("create {}: {e}", path.display()),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// How a process ended, in the shell's convention: exit status, or 128+N when killed by
+/// signal N. This is exactly what `deja run` exits with for a guest killed by signal N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status(pub i32);
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 > 128 && self.0 < 128 + 65 {
+            write!(f, "{} (killed by signal {})", self.0, self.0 - 128)
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+/// Everything we compare about one run.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub status: Status,
+    /// The process itself (not a guest) was killed by this signal (only meaningful for deja:
+    /// the emulator crashing is never a match).
+    pub host_signal: Option<i32>,
+    pub timed_out: bool,
+}
+
+/// One program invocation: what to run and in which surroundings.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<PathBuf>,
+    pub stdin: Vec<u8>,
+    /// For the native run; runs under deja use `deja_timeout()`.
+    pub timeout: Duration,
+}
+
+impl Invocation {
+    pub fn new(program: impl Into<PathBuf>) -> Invocation {
+        Invocation {
+            program: program.into(),
+            args: Vec::new(),
+            env: base_env(),
+            cwd: None,
+            stdin: Vec::new(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The fixed environment every program gets, natively and under deja (which forwards its
+/// own environment to the guest).
+pub fn base_env() -> Vec<(String, String)> {
+    vec![("PATH".into(), "/usr/bin:/bin".into()), ("LC_ALL".into(), "C".into()), ("TZ".into(), "UTC".into())]
+}
+
+/// Timeout for runs under the emulator: `DEJA_TEST_TIMEOUT` seconds, default 120 (the guests
+/// take well under 0.5 s natively; a hung emulator must not eat the CI budget).
+pub fn deja_timeout() -> Duration {
+    let secs = std::env::var("DEJA_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
+    Duration::from_secs(secs)
+}
+
+/// Run `cmd` to completion (or kill it at `timeout`), feeding `stdin` and collecting output.
+fn run_command(mut cmd: Command, stdin: &[u8], timeout: Duration) -> RunOutput {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Own process group, so a timeout kills everything it started (whose open pipe ends would
+    // otherwise keep our readers waiting).
+    cmd.process_group(0);
+    // SAFETY: the closure runs in the forked child before exec and only calls setrlimit,
+    // which is async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            // No core files from the guests that are meant to die by a signal.
+            let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &lim);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut pin = child.stdin.take().expect("stdin pipe");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The program may exit without reading everything (EPIPE): that is fine.
+        let _ = pin.write_all(&data);
+    });
+    let mut pout = child.stdout.take().expect("stdout pipe");
+    let mut perr = child.stderr.take().expect("stderr pipe");
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = pout.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = perr.read_to_end(&mut v);
+        v
+    });
+    let start = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait().expect("wait") {
+            Some(st) => break st,
+            None if start.elapsed() > timeout => {
+                timed_out = true;
+                // SAFETY: plain syscall; the negative pid names the child's own process group
+                // (created by process_group(0) above), which contains nothing of ours.
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                break child.wait().expect("wait after kill");
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    let _ = writer.join();
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    let (code, host_signal) = match (status.code(), status.signal()) {
+        (Some(c), _) => (c, None),
+        (None, Some(s)) => (128 + s, Some(s)),
+        (None, None) => (-1, None),
+    };
+    RunOutput { stdout, stderr, status: Status(code), host_signal, timed_out }
+}
+
+fn configure(cmd: &mut Command, inv: &Invocation) {
+    cmd.env_clear();
+    for (k, v) in &inv.env {
+        cmd.env(k, v);
+    }
+    if let Some(d) = &inv.cwd {
+        cmd.current_dir(d);
+    }
+}
+
+/// Run the program directly on the host.
+pub fn run_native(inv: &Invocation) -> RunOutput {
+    let mut cmd = Command::new(&inv.program);
+    cmd.args(&inv.args);
+    configure(&mut cmd, inv);
+    run_command(cmd, &inv.stdin, inv.timeout)
+}
+
+/// Run the program under `deja run -- PROG ARGS…`.
+pub fn run_deja(inv: &Invocation) -> RunOutput {
+    let mut cmd = Command::new(deja_bin());
+    cmd.arg("run").arg("--").arg(&inv.program).args(&inv.args);
+    configure(&mut cmd, inv);
+    let timeout = deja_timeout();
+    // A guest killed by a signal shows up as deja's exit code 128+N; `host_signal` set here
+    // means the emulator process itself was killed.
+    run_command(cmd, &inv.stdin, timeout)
+}
+
+/// Stderr without the emulator's own diagnostic lines (those start with "deja: ").
+pub fn strip_deja_lines(stderr: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(stderr.len());
+    for line in stderr.split_inclusive(|&b| b == b'\n') {
+        if !line.starts_with(b"deja: ") {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+/// The emulator's diagnostic lines, for failure messages.
+pub fn deja_lines(stderr: &[u8]) -> Vec<String> {
+    stderr
+        .split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"deja: "))
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect()
+}
+
+fn show_line(l: Option<&[u8]>) -> String {
+    match l {
+        Some(l) => format!("{:?}", String::from_utf8_lossy(l)),
+        None => "<end of output>".to_string(),
+    }
+}
+
+fn first_difference(what: &str, native: &[u8], deja: &[u8]) -> Option<String> {
+    if native == deja {
+        return None;
+    }
+    // Lines keep their '\n', so a missing final newline shows up as a difference.
+    let a: Vec<&[u8]> = native.split_inclusive(|&b| b == b'\n').collect();
+    let b: Vec<&[u8]> = deja.split_inclusive(|&b| b == b'\n').collect();
+    let mut i = 0;
+    while i < a.len() && i < b.len() && a[i] == b[i] {
+        i += 1;
+    }
+    let byte_off = a[..i].iter().map(|l| l.len()).sum::<usize>();
+    let mut msg = format!(
+        "{what} differs ({} bytes native, {} bytes deja); first difference at line {} (byte offset {byte_off}):\n",
+        native.len(),
+        deja.len(),
+        i + 1
+    );
+    if i > 0 {
+        msg += &format!("    context: {}\n", show_line(Some(a[i - 1])));
+    }
+    msg += &format!("    native:  {}\n", show_line(a.get(i).copied()));
+    msg += &format!("    deja:    {}\n", show_line(b.get(i).copied()));
+    Some(msg)
+}
+
+/// Compare a native run with a deja run; panic with a readable report on any difference.
+pub fn assert_same(name: &str, detail: &str, native: &RunOutput, deja: &RunOutput) {
+    let mut problems = Vec::new();
+    if native.timed_out {
+        problems.push("the NATIVE run timed out (the test itself is broken)".to_string());
+    }
+    if deja.timed_out {
+        problems.push(format!("the deja run timed out after {:?}", deja_timeout()));
+    }
+    if let (Some(s), false) = (deja.host_signal, deja.timed_out) {
+        problems.push(format!("the deja process itself was killed by host signal {s} (emulator crash)"));
+    }
+    if let Some(d) = first_difference("stdout", &native.stdout, &deja.stdout) {
+        problems.push(d);
+    }
+    let nerr = strip_deja_lines(&native.stderr);
+    let derr = strip_deja_lines(&deja.stderr);
+    if let Some(d) = first_difference("stderr (without \"deja: \" lines)", &nerr, &derr) {
+        problems.push(d);
+    }
+    if native.status != deja.status {
+        problems.push(format!("exit status differs: native {}, deja {}", native.status, deja.status));
+    }
+    if problems.is_empty() {
+        return;
+    }
+    let mut msg = format!("{name}: native and deja runs differ\n  {detail}\n");
+    let diags = deja_lines(&deja.stderr);
+    if !diags.is_empty() {
+        msg += "  deja said:\n";
+        for d in diags.iter().take(10) {
+            msg += &format!("    {d}\n");
+        }
+    }
+    for p in problems {
+        msg += &format!("  {p}\n");
+    }
+    panic!("{msg}");
+}
+
+/// Run an invocation both ways and assert they agree. Returns (native, deja) outputs.
+pub fn differential(name: &str, inv: &Invocation) -> (RunOutput, RunOutput) {
+    let native = run_native(inv);
+    let deja = run_deja(inv);
+    let detail = format!(
+        "program: {} {}\n  rerun:   {} run -- {} {}",
+        inv.program.display(),
+        shell_words(&inv.args),
+        deja_bin(),
+        inv.program.display(),
+        shell_words(&inv.args)
+    );
+    assert_same(name, &detail, &native, &deja);
+    (native, deja)
+}
+
+/// `args` joined for pasting into a shell.
+pub fn shell_words(args: &[OsString]) -> String {
+    args.iter()
+        .map(|a| {
+            let s = a.to_string_lossy();
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+%".contains(c)) {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether an executable named `name` is on PATH (or is an existing path).
+pub fn have_tool(name: &str) -> bool {
+    if name.contains('/') {
+        return Path::new(name).is_file();
+    }
+    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file())).unwrap_or(false)
+}
+
+/// A tiny memo table keyed by string, shared by all tests of a crate (tests run on threads).
+/// Declare one as `static M: Memo<T> = Memo::new(BTreeMap::new());`.
+pub type Memo<T> = std::sync::Mutex<BTreeMap<String, std::sync::Arc<std::sync::OnceLock<T>>>>;
+
+/// Get the cell for `key`, creating it if needed; the caller initialises it with `get_or_init`
+/// (so two tests needing the same build wait for one compiler run).
+pub fn memo_cell<T>(memo: &Memo<T>, key: &str) -> std::sync::Arc<std::sync::OnceLock<T>> {
+    let mut m = memo.lock().unwrap_or_else(|e| e.into_inner());
+    m.entry(key.to_string()).or_default().clone()
+}
