@@ -28,6 +28,7 @@ pub mod stack;
 pub mod string;
 pub mod system;
 pub mod x87;
+pub mod x87_host;
 
 pub use state::X86State;
 
