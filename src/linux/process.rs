@@ -74,12 +74,15 @@ pub struct Process {
     pub opts: Options,
     /// Peak of mapped guest memory, bytes.
     pub peak_mapped: u64,
+    /// Identity/info state the emulator keeps (thread name, rlimits, robust list…).
+    pub info: super::syscall::proc::ProcInfo,
 }
 
 impl Process {
     pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process {
         let mut engine = InterpX86::new();
         engine.trace = opts.trace;
+        let info = super::syscall::proc::ProcInfo::new(&exe);
         Process {
             m: Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 },
             engine,
@@ -94,6 +97,7 @@ impl Process {
             warned: HashSet::new(),
             opts,
             peak_mapped: 0,
+            info,
         }
     }
 
