@@ -78,12 +78,15 @@ pub struct Process {
     pub digester: crate::replay::digest::Digester,
     /// Address of the instruction the platform is completing (for divergence reports).
     cur_pc: u64,
+    /// Identity/info state the emulator keeps (thread name, rlimits, robust list…).
+    pub info: super::syscall::proc::ProcInfo,
 }
 
 impl Process {
     pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process {
         let mut engine = InterpX86::new();
         engine.trace = opts.trace;
+        let info = super::syscall::proc::ProcInfo::new(&exe);
         Process {
             m: Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 },
             engine,
@@ -100,6 +103,7 @@ impl Process {
             peak_mapped: 0,
             digester: Default::default(),
             cur_pc: 0,
+            info,
         }
     }
 

@@ -3,10 +3,17 @@
 //! name and return -ENOSYS (design §6).
 
 pub mod fs;
+pub mod fs_path;
+pub mod ident;
 pub mod mm;
+pub mod poll;
 pub mod proc;
 pub mod signal;
 pub mod time;
+pub mod util;
+
+#[cfg(test)]
+mod tests;
 
 use super::errno::*;
 use super::process::Process;
@@ -66,6 +73,9 @@ impl SysTable {
 fn build() -> (SysTable, Vec<Option<SysFn>>) {
     let mut t = SysTable { by_sys: ahash::AHashMap::new() };
     fs::register(&mut t);
+    fs_path::register(&mut t);
+    ident::register(&mut t);
+    poll::register(&mut t);
     mm::register(&mut t);
     proc::register(&mut t);
     signal::register(&mut t);
