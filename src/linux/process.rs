@@ -51,6 +51,10 @@ impl Default for Options {
 pub enum RunError {
     #[error("instruction limit of {0} reached (--max-icount)")]
     IcountLimit(u64),
+    /// The guest waits in a syscall for a signal that nothing can send: deja has no
+    /// asynchronous signal sources yet, so only an already pending signal could end the wait.
+    #[error("guest blocked forever in {0}: no signal is pending and nothing can send one")]
+    Deadlock(&'static str),
 }
 
 pub struct Process {
@@ -110,7 +114,7 @@ impl Process {
             self.peak_mapped = self.peak_mapped.max(self.m.mem.mapped_bytes());
             let step = match exit {
                 Exit::Budget => None,
-                Exit::Syscall => self.syscall(),
+                Exit::Syscall => self.syscall()?,
                 Exit::Env(req) => {
                     self.complete_env(req);
                     None
@@ -127,7 +131,7 @@ impl Process {
     }
 
     /// Perform the syscall the guest just executed; it retires when the result is in rax.
-    fn syscall(&mut self) -> Option<Outcome> {
+    fn syscall(&mut self) -> Result<Option<Outcome>, RunError> {
         let c = &self.m.cpu.gpr;
         let nr = c[reg::RAX];
         let args = [c[reg::RDI], c[reg::RSI], c[reg::RDX], c[reg::R10], c[reg::R8], c[reg::R9]];
@@ -141,11 +145,16 @@ impl Process {
             Err(SysErr::NoResult) => {}
             Err(SysErr::Exit(code)) => {
                 self.m.icount += 1;
-                return Some(Outcome::Exited(code));
+                return Ok(Some(Outcome::Exited(code)));
+            }
+            Err(SysErr::Blocked(name)) => {
+                // The syscall never completes: it does not retire, and pc names it.
+                self.m.cpu.rip = self.m.cpu.rip.wrapping_sub(2);
+                return Err(RunError::Deadlock(name));
             }
         }
         self.m.icount += 1;
-        None
+        Ok(None)
     }
 
     /// Complete an instruction that asked for an outside value.
