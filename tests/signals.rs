@@ -144,8 +144,10 @@ static void hex(u64 v) {
 static void kv(const char *k, u64 v) { pr(" "); pr(k); pr("="); hex(v); }
 static void nl(void) { pr("\n"); }
 static void exit_group(long c) { sys(SYS_exit_group, c, 0, 0, 0); }
-static long getpid_(void) { return sys(SYS_getpid, 0, 0, 0, 0); }
-static long gettid_(void) { return sys(SYS_gettid, 0, 0, 0, 0); }
+/* The tid from set_tid_address (registered here before getpid/gettid); pid = tid for the
+   main thread. */
+static long gettid_(void) { return sys(SYS_set_tid_address, 0, 0, 0, 0); }
+static long getpid_(void) { return gettid_(); }
 static long raise_(int sig) { return sys(SYS_tgkill, getpid_(), gettid_(), sig, 0); }
 static u64 getmask(void) { u64 m = 0; sys(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&m, 8); return m; }
 static long setmask(int how, u64 m) { return sys(SYS_rt_sigprocmask, how, (long)&m, 0, 8); }
@@ -716,6 +718,7 @@ fn libc_raise_mask_and_abort() {
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 static volatile int ran;
 static void h(int sig) {
     sigset_t cur;
@@ -724,8 +727,16 @@ static void h(int sig) {
     ran++;
 }
 static void abrt(int sig) { printf("abort handler\n"); fflush(stdout); }
+static void info(int sig, siginfo_t *si, void *uc) {
+    printf("info %d tkill=%d pid=%d uid=%d\n", sig, si->si_code == SI_TKILL, si->si_pid == getpid(), si->si_uid == getuid());
+}
 int main(void) {
     struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = info;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGHUP, &sa, 0);
+    raise(SIGHUP);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = h;
     sigemptyset(&sa.sa_mask);

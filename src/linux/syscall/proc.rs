@@ -10,13 +10,6 @@ pub fn register(t: &mut SysTable) {
     t.add(Sys::ExitGroup, exit);
     t.add(Sys::ArchPrctl, arch_prctl);
     t.add(Sys::SetTidAddress, set_tid_address);
-    t.add(Sys::Getpid, getpid);
-    t.add(Sys::Gettid, getpid);
-}
-
-/// getpid and gettid: the single guest thread is pid = tid = GUEST_PID.
-fn getpid(_p: &mut Process, _a: [u64; 6]) -> SysResult {
-    Ok(GUEST_PID)
 }
 
 fn exit(_p: &mut Process, a: [u64; 6]) -> SysResult {

@@ -13,7 +13,7 @@ use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::signal::{bit, sa, si, AltStack, PendingSignal, SigAction, NSIG, SS_AUTODISARM, UNBLOCKABLE};
 use crate::linux::signal_frame::{restore_frame, siginfo_bytes};
-use crate::linux::syscall::proc::{GUEST_PID, GUEST_UID};
+use crate::linux::syscall::proc::GUEST_PID;
 use crate::linux::sysno::Sys;
 use crate::world::HostCall;
 
@@ -149,13 +149,15 @@ fn sigaltstack(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// Send `sig` (already checked to address the guest) from the guest to itself.
+/// Send `sig` (already checked to address the guest) from the guest to itself. si_uid is
+/// the sender's real uid: what getuid answers, so it comes from the host through the world.
 fn send_self(p: &mut Process, sig: i32, code: i32) -> SysResult {
     if !valid_signal(sig) {
         return err(EINVAL);
     }
     if sig != 0 {
-        p.sig.send(PendingSignal::user(sig, code, GUEST_PID as i32, GUEST_UID as u32));
+        let uid = p.world.syscall(p.m.icount, &HostCall::new(libc::SYS_getuid, [0; 6]));
+        p.sig.send(PendingSignal::user(sig, code, GUEST_PID as i32, uid as u32));
     }
     Ok(0)
 }
