@@ -45,12 +45,16 @@ pub struct Options {
 pub enum RunError {
     #[error("instruction limit of {0} reached")]
     IcountLimit(u64),
-    /// Replay no longer matches its log. `pc` is the instruction being executed.
     /// The emulator itself failed (a bug); the message says where.
     #[error("{0}")]
     Internal(String),
+    /// Replay no longer matches its log. `pc` is the instruction being executed.
     #[error("replay diverged at icount {}: expected {}, got {}", .div.icount, .div.expected, .div.actual)]
     Divergence { div: crate::world::Divergence, pc: u64 },
+    /// The guest waits in a syscall for a signal that nothing can send: deja has no
+    /// asynchronous signal sources yet, so only an already pending signal could end the wait.
+    #[error("guest blocked forever in {0}: no signal is pending and nothing can send one")]
+    Deadlock(&'static str),
 }
 
 pub struct Process {
@@ -161,7 +165,7 @@ impl Process {
             self.peak_mapped = self.peak_mapped.max(self.m.mem.mapped_bytes());
             let step = match exit {
                 Exit::Budget => None,
-                Exit::Syscall => self.syscall(),
+                Exit::Syscall => self.syscall()?,
                 Exit::Env(req) => {
                     self.complete_env(req);
                     None
@@ -189,7 +193,7 @@ impl Process {
     }
 
     /// Perform the syscall the guest just executed; it retires when the result is in rax.
-    fn syscall(&mut self) -> Option<Outcome> {
+    fn syscall(&mut self) -> Result<Option<Outcome>, RunError> {
         let c = &self.m.cpu.gpr;
         let nr = c[reg::RAX];
         let args = [c[reg::RDI], c[reg::RSI], c[reg::RDX], c[reg::R10], c[reg::R8], c[reg::R9]];
@@ -204,7 +208,7 @@ impl Process {
             // executed again (it has not retired).
             self.m.cpu.rip = self.cur_pc;
             self.m.cpu.gpr[reg::RAX] = nr;
-            return None;
+            return Ok(None);
         }
         match r {
             Ok(v) => self.m.cpu.gpr[reg::RAX] = v as u64,
@@ -212,11 +216,16 @@ impl Process {
             Err(SysErr::NoResult) => {}
             Err(SysErr::Exit(code)) => {
                 self.m.icount += 1;
-                return Some(Outcome::Exited(code));
+                return Ok(Some(Outcome::Exited(code)));
+            }
+            Err(SysErr::Blocked(name)) => {
+                // The syscall never completes: it does not retire, and pc names it.
+                self.m.cpu.rip = self.m.cpu.rip.wrapping_sub(2);
+                return Err(RunError::Deadlock(name));
             }
         }
         self.m.icount += 1;
-        None
+        Ok(None)
     }
 
     /// Complete an instruction that asked for an outside value.

@@ -30,6 +30,9 @@ pub enum SysErr {
     NoResult,
     /// The process exits with this status.
     Exit(i32),
+    /// The guest would wait forever in this syscall (pause, rt_sigsuspend… with no signal
+    /// that could ever arrive): the run ends with `RunError::Deadlock`.
+    Blocked(&'static str),
 }
 
 impl From<MemFault> for SysErr {
