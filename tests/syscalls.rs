@@ -163,6 +163,33 @@ fn pipes_clocks_identity_match_native() {
     }
 }
 
+#[test]
+fn stdio_is_the_real_stdio() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let (_d, prog) = freestanding("freestanding/cat.c", "cat");
+    let input: Vec<u8> = (0..20000).map(|i| b"hello world\n"[i % 12]).collect();
+    let mut child = Command::new(DEJA)
+        .arg("run")
+        .arg("--")
+        .arg(&prog)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run deja");
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = input.clone();
+    let writer = std::thread::spawn(move || stdin.write_all(&feed));
+    let o = child.wait_with_output().expect("wait for deja");
+    writer.join().unwrap().unwrap();
+    let mut expected = input.to_ascii_uppercase();
+    expected.extend_from_slice(b"total=20000\n");
+    assert_eq!(o.stdout, expected, "{}", show(&o));
+    assert_eq!(o.stderr, b"done\n");
+    assert_eq!(o.status.code(), Some(0));
+}
+
 /// What the emulator decides itself has a fixed expected output (no native oracle: a
 /// native run has a real pid and all the host's cpus).
 #[test]
@@ -230,8 +257,17 @@ fn libc_program(src: &str, name: &str) {
     }
 }
 
+// The libc tests pass with h-sys merged with h-alu2, h-string and h-x87 (checked in a trial
+// merge); on this branch alone glibc/musl stop at their first SSE or string instruction.
+
 #[test]
 #[ignore = "needs the SSE and string instructions of other branches (glibc/musl startup and stdio)"]
 fn libc_files_match_native() {
     libc_program("libc_files.c", "libc_files");
+}
+
+#[test]
+#[ignore = "needs the SSE and string instructions of other branches (glibc/musl startup and stdio)"]
+fn libc_misc_match_native() {
+    libc_program("libc_misc.c", "libc_misc");
 }
