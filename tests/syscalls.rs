@@ -261,13 +261,13 @@ fn libc_program(src: &str, name: &str) {
 // merge); on this branch alone glibc/musl stop at their first SSE or string instruction.
 
 #[test]
-#[ignore = "needs the SSE and string instructions of other branches (glibc/musl startup and stdio)"]
+
 fn libc_files_match_native() {
     libc_program("libc_files.c", "libc_files");
 }
 
 #[test]
-#[ignore = "needs the SSE and string instructions of other branches (glibc/musl startup and stdio)"]
+
 fn libc_misc_match_native() {
     libc_program("libc_misc.c", "libc_misc");
 }
