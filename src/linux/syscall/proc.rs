@@ -21,6 +21,9 @@ pub fn register(t: &mut SysTable) {
     t.add(Sys::SetRobustList, set_robust_list);
     t.add(Sys::GetRobustList, get_robust_list);
     t.add(Sys::Futex, futex);
+    // Restartable sequences only matter with threads; ENOSYS is a documented answer that
+    // glibc handles silently, so it is not reported as unimplemented.
+    t.add(Sys::Rseq, |_, _| Err(SysErr::Errno(libc::ENOSYS)));
 }
 
 /// The guest's pid and tid: fixed, so runs are deterministic (design §3).
