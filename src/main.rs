@@ -1,6 +1,8 @@
 //! The deja command line.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use deja::arch::Arch;
+use deja::linux::arch_x86_64::X86_64;
 use deja::linux::process::{Options, RunError};
 use deja::linux::{Outcome, Process};
 use deja::replay::session::{self, RecordOptions, ReplayOptions};
@@ -140,7 +142,7 @@ fn main() -> ExitCode {
             deja::world::catch_host_signals();
             let exe = PathBuf::from(&prog[0]);
             let argv = args_of(&prog);
-            let mut p = match deja::linux::start(&exe, &argv, &host_env(), world, exec.options()) {
+            let mut p = match deja::linux::start::<X86_64>(&exe, &argv, &host_env(), world, exec.options()) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("deja: {e}");
@@ -162,7 +164,7 @@ fn main() -> ExitCode {
             let opts =
                 RecordOptions { out: out.clone(), checkpoint_every, embed_exe: !no_embed_exe, run: exec.options() };
             let t0 = Instant::now();
-            match session::record(&exe, &args_of(&prog), &host_env(), opts) {
+            match session::record::<X86_64>(&exe, &args_of(&prog), &host_env(), opts) {
                 Ok(rec) => {
                     let code = finish(&rec.process, rec.result, exec.stats, t0);
                     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
@@ -182,7 +184,7 @@ fn main() -> ExitCode {
         Cmd::Replay { log, quiet, to_icount, exe, exec } => {
             let t0 = Instant::now();
             let opts = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
-            match session::replay(&log, opts) {
+            match session::replay::<X86_64>(&log, opts) {
                 Ok(mut rep) => {
                     let dt = t0.elapsed();
                     if exec.stats {
@@ -252,7 +254,7 @@ fn host_env() -> Vec<Vec<u8>> {
 }
 
 /// Report how a run ended and turn it into deja's exit status.
-fn finish(p: &Process, r: Result<Outcome, RunError>, stats: bool, t0: Instant) -> ExitCode {
+fn finish<A: Arch>(p: &Process<A>, r: Result<Outcome, RunError>, stats: bool, t0: Instant) -> ExitCode {
     if stats {
         deja::report::print_stats(p, t0.elapsed());
     }
@@ -262,14 +264,14 @@ fn finish(p: &Process, r: Result<Outcome, RunError>, stats: bool, t0: Instant) -
             ExitCode::from(out.exit_code() as u8)
         }
         Err(e) => {
-            eprintln!("deja: {e} at pc={:#x} icount={}", p.m.cpu.rip, p.m.icount);
+            eprintln!("deja: {e} at pc={:#x} icount={}", A::pc(&p.m.cpu), p.m.icount);
             ExitCode::from(EXIT_STOPPED)
         }
     }
 }
 
 /// The one-line replay verdict, or the divergence report.
-fn replay_report(p: &mut Process, r: Result<Outcome, RunError>, to_icount: Option<u64>) -> ExitCode {
+fn replay_report<A: Arch>(p: &mut Process<A>, r: Result<Outcome, RunError>, to_icount: Option<u64>) -> ExitCode {
     match r {
         Ok(out) => {
             deja::report::print_outcome(&out);
@@ -283,7 +285,7 @@ fn replay_report(p: &mut Process, r: Result<Outcome, RunError>, to_icount: Optio
         }
         Err(RunError::IcountLimit(n)) if to_icount == Some(n) => {
             let d = p.digest();
-            eprintln!("replay stopped at icount {n} as asked (pc={:#x}), digest {d:016x}", p.m.cpu.rip);
+            eprintln!("replay stopped at icount {n} as asked (pc={:#x}), digest {d:016x}", A::pc(&p.m.cpu));
             ExitCode::SUCCESS
         }
         Err(RunError::IcountLimit(n)) => {
@@ -303,7 +305,7 @@ fn replay_report(p: &mut Process, r: Result<Outcome, RunError>, to_icount: Optio
             ExitCode::from(EXIT_DIVERGED)
         }
         Err(e) => {
-            eprintln!("deja: {e} at pc={:#x} icount={}", p.m.cpu.rip, p.m.icount);
+            eprintln!("deja: {e} at pc={:#x} icount={}", A::pc(&p.m.cpu), p.m.icount);
             ExitCode::from(EXIT_STOPPED)
         }
     }

@@ -3,10 +3,8 @@
 
 use super::signal::SignalState;
 use super::syscall::{self, SysErr};
-use crate::engine::interp_x86::InterpX86;
+use crate::arch::Arch;
 use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
-use crate::isa::x86_64::state::reg;
-use crate::isa::x86_64::{X86State, M};
 use crate::mem::Memory;
 use crate::world::{EndStatus, World};
 use std::collections::HashSet;
@@ -57,9 +55,9 @@ pub enum RunError {
     Deadlock(&'static str),
 }
 
-pub struct Process {
-    pub m: M,
-    pub engine: InterpX86,
+pub struct Process<A: Arch> {
+    pub m: Machine<A::Cpu>,
+    pub engine: A::Engine,
     pub world: Box<dyn World>,
     /// Host path of the executable (for /proc/self/exe and AT_EXECFN).
     pub exe: PathBuf,
@@ -86,13 +84,12 @@ pub struct Process {
     pub info: super::syscall::proc::ProcInfo,
 }
 
-impl Process {
-    pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process {
-        let mut engine = InterpX86::new();
-        engine.trace = opts.trace;
+impl<A: Arch> Process<A> {
+    pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process<A> {
+        let engine = A::new_engine(opts.trace);
         let info = super::syscall::proc::ProcInfo::new(&exe);
         Process {
-            m: Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 },
+            m: Machine { cpu: A::Cpu::default(), mem, icount: 0, limit: 0 },
             engine,
             world,
             exe,
@@ -125,14 +122,14 @@ impl Process {
         let digest = self.digest();
         self.world.end(self.m.icount, status, digest);
         if let Some(div) = self.world.divergence() {
-            return Err(RunError::Divergence { div, pc: self.m.cpu.rip });
+            return Err(RunError::Divergence { div, pc: A::pc(&self.m.cpu) });
         }
         r
     }
 
     /// Digest of the architectural state (registers and memory), as checkpoints record it.
     pub fn digest(&mut self) -> u64 {
-        self.digester.digest(&self.m.cpu, &mut self.m.mem)
+        self.digester.digest(&A::state_bytes(&self.m.cpu), &mut self.m.mem)
     }
 
     fn check_divergence(&mut self) -> Result<(), RunError> {
@@ -160,8 +157,8 @@ impl Process {
                     budget = budget.min(stop - self.m.icount);
                 }
             }
-            let exit = self.engine.run(&mut self.m, budget);
-            self.cur_pc = self.m.cpu.rip;
+            let exit = A::run(&mut self.engine, &mut self.m, budget);
+            self.cur_pc = A::pc(&self.m.cpu);
             self.peak_mapped = self.peak_mapped.max(self.m.mem.mapped_bytes());
             let step = match exit {
                 Exit::Budget => None,
@@ -192,27 +189,23 @@ impl Process {
         }
     }
 
-    /// Perform the syscall the guest just executed; it retires when the result is in rax.
+    /// Perform the syscall the guest just executed; it retires when the result is in its
+    /// result register.
     fn syscall(&mut self) -> Result<Option<Outcome>, RunError> {
-        let c = &self.m.cpu.gpr;
-        let nr = c[reg::RAX];
-        let args = [c[reg::RDI], c[reg::RSI], c[reg::RDX], c[reg::R10], c[reg::R8], c[reg::R9]];
-        self.cur_pc = self.m.cpu.rip.wrapping_sub(2);
+        let (nr, args) = A::syscall_args(&self.m.cpu);
+        self.cur_pc = A::pc(&self.m.cpu).wrapping_sub(A::SYSCALL_LEN);
         self.world.syscall_entry(self.m.icount, nr, &args);
-        // The syscall instruction clobbers rcx (return rip) and r11 (rflags).
-        self.m.cpu.gpr[reg::RCX] = self.m.cpu.rip;
-        self.m.cpu.gpr[reg::R11] = crate::isa::x86_64::stack::visible_rflags(&self.m);
+        A::enter_syscall(&mut self.m.cpu);
         let r = syscall::dispatch(self, nr, args);
         if r == Err(SysErr::Errno(libc::EINTR)) && self.restart_after_signal() {
             // Like the kernel's -ERESTARTSYS: the handler runs first, then the syscall is
             // executed again (it has not retired).
-            self.m.cpu.rip = self.cur_pc;
-            self.m.cpu.gpr[reg::RAX] = nr;
+            A::restart_syscall(&mut self.m.cpu, nr, &args);
             return Ok(None);
         }
         match r {
-            Ok(v) => self.m.cpu.gpr[reg::RAX] = v as u64,
-            Err(SysErr::Errno(e)) => self.m.cpu.gpr[reg::RAX] = -(e as i64) as u64,
+            Ok(v) => A::set_syscall_result(&mut self.m.cpu, v as u64),
+            Err(SysErr::Errno(e)) => A::set_syscall_result(&mut self.m.cpu, -(e as i64) as u64),
             Err(SysErr::NoResult) => {}
             Err(SysErr::Exit(code)) => {
                 self.m.icount += 1;
@@ -220,7 +213,7 @@ impl Process {
             }
             Err(SysErr::Blocked(name)) => {
                 // The syscall never completes: it does not retire, and pc names it.
-                self.m.cpu.rip = self.m.cpu.rip.wrapping_sub(2);
+                A::restart_syscall(&mut self.m.cpu, nr, &args);
                 return Err(RunError::Deadlock(name));
             }
         }
@@ -228,33 +221,9 @@ impl Process {
         Ok(None)
     }
 
-    /// Complete an instruction that asked for an outside value.
+    /// Complete an instruction that asked for an outside value; it retires.
     fn complete_env(&mut self, req: EnvRequest) {
-        let ic = self.m.icount;
-        match req {
-            EnvRequest::Rdtsc | EnvRequest::Rdtscp => {
-                let t = self.world.tsc(ic);
-                self.m.cpu.gpr[reg::RAX] = t & 0xffff_ffff;
-                self.m.cpu.gpr[reg::RDX] = t >> 32;
-                if req == EnvRequest::Rdtscp {
-                    self.m.cpu.gpr[reg::RCX] = 0; // TSC_AUX: cpu 0
-                }
-            }
-            EnvRequest::Random { gpr, size } => {
-                let mut b = [0u8; 8];
-                self.world.random(ic, &mut b[..size as usize]);
-                let v = u64::from_le_bytes(b);
-                let r = &mut self.m.cpu.gpr[gpr as usize];
-                *r = match size {
-                    2 => (*r & !0xffff) | (v & 0xffff),
-                    4 => v & 0xffff_ffff,
-                    _ => v,
-                };
-                // CF=1: a random value is available; OF SF ZF AF PF cleared.
-                use crate::isa::x86_64::state::fl;
-                self.m.cpu.rflags = (self.m.cpu.rflags & !fl::STATUS) | fl::CF;
-            }
-        }
+        A::complete_env(&mut self.m.cpu, req, &mut *self.world, self.m.icount);
         self.m.icount += 1;
     }
 

@@ -10,6 +10,7 @@
 //! Linux delivers them (on the way back to user mode).
 
 use super::process::{Outcome, Process};
+use crate::arch::Arch;
 use crate::engine::GuestFault;
 
 /// A guest sigaction (x86-64 `struct kernel_sigaction`: handler, flags, restorer, mask; 32
@@ -337,7 +338,7 @@ pub fn default_action(signo: i32) -> DefaultAction {
 
 /// A synchronous fault: record it in the thread's trap state, force it (a blocked or
 /// ignored fault kills: its handler is reset to SIG_DFL), and deliver it.
-pub fn deliver_fault(p: &mut Process, f: GuestFault) -> Option<Outcome> {
+pub fn deliver_fault<A: Arch>(p: &mut Process<A>, f: GuestFault) -> Option<Outcome> {
     p.sig.trapno = f.trapno;
     p.sig.err = f.err;
     if f.trapno == 14 {
@@ -350,7 +351,7 @@ pub fn deliver_fault(p: &mut Process, f: GuestFault) -> Option<Outcome> {
 /// Deliver every deliverable pending signal at this instruction boundary (the kernel's
 /// exit-to-user loop: each handler's frame is pushed on top of the previous one, so the
 /// last signal delivered runs first). Returns the outcome if one of them ends the process.
-pub fn deliver_pending(p: &mut Process) -> Option<Outcome> {
+pub fn deliver_pending<A: Arch>(p: &mut Process<A>) -> Option<Outcome> {
     while let Some(s) = p.sig.dequeue(!p.sig.mask) {
         let act = p.sig.actions[s.signo as usize];
         if act.handler == SIG_IGN && !matches!(s.signo, libc::SIGKILL | libc::SIGSTOP) {
@@ -362,7 +363,7 @@ pub fn deliver_pending(p: &mut Process) -> Option<Outcome> {
                 DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => continue,
             }
         }
-        if super::signal_frame::setup_frame(p, s.signo, &s.info()).is_err() {
+        if A::setup_frame(p, s.signo, &s.info()).is_err() {
             // The kernel's force_sigsegv: a SIGSEGV whose own frame cannot be written is
             // fatal; any other signal turns into a forced SIGSEGV (which may be handled).
             if s.signo == libc::SIGSEGV {
@@ -378,9 +379,9 @@ pub fn deliver_pending(p: &mut Process) -> Option<Outcome> {
     None
 }
 
-fn killed(p: &Process, s: PendingSignal) -> Outcome {
+fn killed<A: Arch>(p: &Process<A>, s: PendingSignal) -> Outcome {
     let addr = (s.fault && matches!(s.signo, libc::SIGSEGV | libc::SIGBUS)).then_some(s.addr);
-    Outcome::Killed { signo: s.signo, pc: p.m.cpu.rip, icount: p.m.icount, addr, detail: s.detail }
+    Outcome::Killed { signo: s.signo, pc: A::pc(&p.m.cpu), icount: p.m.icount, addr, detail: s.detail }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! The layout is checked against libc's `ucontext_t`, `siginfo_t` and `_libc_fpstate` in
 //! the unit tests below.
 
+use super::arch_x86_64::X86_64;
 use super::process::Process;
 use super::signal::{bit, sa, AltStack, PendingSignal, SIG_DFL, SS_AUTODISARM, UNBLOCKABLE};
 use crate::engine::GuestFault;
@@ -203,7 +204,7 @@ fn bad_frame(addr: u64) -> MemFault {
 /// Where the frame and the fpstate go (`get_sigframe`): returns (frame, fpstate) or an
 /// error when the frame would overflow the alternate stack (the kernel returns the bogus
 /// address -1 so that the write faults).
-pub fn frame_addrs(p: &Process, flags: u64) -> Result<(u64, u64), MemFault> {
+pub fn frame_addrs(p: &Process<X86_64>, flags: u64) -> Result<(u64, u64), MemFault> {
     let regs_sp = p.m.cpu.gpr[reg::RSP];
     let nested_altstack = p.sig.on_sig_stack(regs_sp);
     let mut entering_altstack = false;
@@ -230,7 +231,7 @@ pub fn frame_addrs(p: &Process, flags: u64) -> Result<(u64, u64), MemFault> {
 /// clear, a fresh FPU state, and the mask `mask | sa_mask | signo` (without signo under
 /// SA_NODEFER). SA_RESETHAND resets the action to SIG_DFL (before the frame is written, as
 /// the kernel does). Err when the frame cannot be written: the caller forces SIGSEGV.
-pub fn setup_frame(p: &mut Process, signo: i32, f: &GuestFault) -> Result<(), MemFault> {
+pub fn setup_frame(p: &mut Process<X86_64>, signo: i32, f: &GuestFault) -> Result<(), MemFault> {
     let act = p.sig.actions[signo as usize];
     if act.flags & sa::RESETHAND != 0 {
         p.sig.actions[signo as usize].handler = SIG_DFL;
@@ -312,7 +313,7 @@ pub fn setup_frame(p: &mut Process, signo: i32, f: &GuestFault) -> Result<(), Me
 /// forces SIGSEGV and returns 0 (registers restored so far stay restored).
 /// Returns true when everything was restored, false for a bad frame (SIGSEGV queued; the
 /// caller sets rax to 0, the syscall's return value).
-pub fn restore_frame(p: &mut Process) -> bool {
+pub fn restore_frame(p: &mut Process<X86_64>) -> bool {
     let frame = p.m.cpu.gpr[reg::RSP].wrapping_sub(8);
     let ok = restore(p, frame);
     if !ok {
@@ -326,7 +327,7 @@ pub fn restore_frame(p: &mut Process) -> bool {
 /// 64-bit user code and data segments makes IRET raise #GP with the selector as error code,
 /// a SIGSEGV (SI_KERNEL) with all registers restored. (Linux would run a 32-bit code
 /// segment, 0x23, in compatibility mode; deja runs 64-bit code only and faults instead.)
-fn check_segments(p: &mut Process) {
+fn check_segments(p: &mut Process<X86_64>) {
     let bad = if p.sig.cs != USER_CS {
         p.sig.cs
     } else if p.sig.ss != USER_SS {
@@ -339,7 +340,7 @@ fn check_segments(p: &mut Process) {
     p.sig.force(PendingSignal::kernel(libc::SIGSEGV));
 }
 
-fn restore(p: &mut Process, frame: u64) -> bool {
+fn restore(p: &mut Process<X86_64>, frame: u64) -> bool {
     let mem = &p.m.mem;
     let (Ok(mask), Ok(uc_flags)) =
         (mem.read_u64(frame.wrapping_add(UC_SIGMASK)), mem.read_u64(frame.wrapping_add(UC_FLAGS)))
@@ -422,13 +423,13 @@ mod tests {
     const STACK: u64 = 0x10_0000;
     const STACK_TOP: u64 = STACK + 0x10_0000;
 
-    fn process() -> Process {
+    fn process() -> Process<X86_64> {
         let mut mem = Memory::new(1 << 24).unwrap();
         assert!(mem.map(STACK, STACK_TOP - STACK, flags::R | flags::W));
         Process::new(mem, Box::new(NoWorld), "test".into(), Options::default())
     }
 
-    fn handler(p: &mut Process, signo: i32, flags: u64, mask: u64) {
+    fn handler(p: &mut Process<X86_64>, signo: i32, flags: u64, mask: u64) {
         p.sig.actions[signo as usize] =
             SigAction { handler: 0x40_1000, flags: flags | sa::RESTORER, restorer: 0x40_2000, mask };
     }

@@ -5,6 +5,7 @@
 
 use super::util::*;
 use super::{err, SysErr, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::sysno::Sys;
@@ -12,7 +13,7 @@ use crate::mem::flags;
 use crate::world::HostCall;
 use libc::*;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Read, read);
     t.add(Sys::Write, write);
     t.add(Sys::Pread64, pread64);
@@ -50,7 +51,7 @@ pub fn register(t: &mut SysTable) {
 }
 
 /// EBADF for fds the guest may not use.
-pub fn check_fd(p: &Process, fd: u64) -> Result<i32, SysErr> {
+pub fn check_fd<A: Arch>(p: &Process<A>, fd: u64) -> Result<i32, SysErr> {
     let fd = fd as i32;
     if fd < 0 || p.reserved_fds.contains(&fd) {
         return Err(SysErr::Errno(EBADF));
@@ -59,14 +60,14 @@ pub fn check_fd(p: &Process, fd: u64) -> Result<i32, SysErr> {
 }
 
 /// The checked fd as a host syscall argument.
-fn fd_arg(p: &Process, fd: u64) -> Result<u64, SysErr> {
+fn fd_arg<A: Arch>(p: &Process<A>, fd: u64) -> Result<u64, SysErr> {
     Ok(check_fd(p, fd)? as u64)
 }
 
 /// Syscalls whose first argument is an fd and whose other arguments are plain integers.
 macro_rules! fd_pass {
     ($($name:ident => $nr:expr;)*) => {$(
-        fn $name(p: &mut Process, a: [u64; 6]) -> SysResult {
+        fn $name<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
             let fd = fd_arg(p, a[0])?;
             simple(p, $nr, [fd, a[1], a[2], a[3], a[4], a[5]])
         }
@@ -86,33 +87,33 @@ fd_pass! {
     flock => SYS_flock;
 }
 
-fn sync(p: &mut Process, _a: [u64; 6]) -> SysResult {
+fn sync<A: Arch>(p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     simple(p, SYS_sync, [0; 6])
 }
 
 // ---- read / write ----
 
-fn read(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn read<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let (buf, n) = gout_prefix(p, a[1], a[2].min(MAX_RW))?;
     let c = HostCall::new(SYS_read, [fd, hp(buf), n, 0, 0, 0]).out_raw_upto(buf, n as usize);
     call(p, &c)
 }
 
-fn write(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn write<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let (buf, n) = gin_prefix(p, a[1], a[2].min(MAX_RW))?;
     simple(p, SYS_write, [fd, hp(buf), n, 0, 0, 0])
 }
 
-fn pread64(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn pread64<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let (buf, n) = gout_prefix(p, a[1], a[2].min(MAX_RW))?;
     let c = HostCall::new(SYS_pread64, [fd, hp(buf), n, a[3], 0, 0]).out_raw_upto(buf, n as usize);
     call(p, &c)
 }
 
-fn pwrite64(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn pwrite64<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let (buf, n) = gin_prefix(p, a[1], a[2].min(MAX_RW))?;
     simple(p, SYS_pwrite64, [fd, hp(buf), n, a[3], 0, 0])
@@ -123,7 +124,7 @@ fn pwrite64(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// The host call reads into one buffer (so its output is one declared range): directly into
 /// guest memory when the guest gave one non-empty iovec, otherwise into host scratch space
 /// that is then scattered over the guest's iovecs.
-fn readv_common(p: &mut Process, nr: i64, a: [u64; 6]) -> SysResult {
+fn readv_common<A: Arch>(p: &mut Process<A>, nr: i64, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let segs: Vec<(u64, u64)> = read_iovecs(p, a[1], a[2])?.into_iter().filter(|s| s.1 > 0).collect();
     for &(base, len) in &segs {
@@ -158,7 +159,7 @@ fn readv_common(p: &mut Process, nr: i64, a: [u64; 6]) -> SysResult {
 }
 
 /// writev, pwritev, pwritev2: the guest's buffers are passed to the host as they are.
-fn writev_common(p: &mut Process, nr: i64, a: [u64; 6]) -> SysResult {
+fn writev_common<A: Arch>(p: &mut Process<A>, nr: i64, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let mut iovs = Vec::new();
     for (base, len) in read_iovecs(p, a[1], a[2])? {
@@ -170,58 +171,58 @@ fn writev_common(p: &mut Process, nr: i64, a: [u64; 6]) -> SysResult {
     simple(p, nr, [fd, hp(iovs.as_ptr()), iovs.len() as u64, a[3], a[4], a[5]])
 }
 
-fn readv(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn readv<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     readv_common(p, SYS_readv, [a[0], a[1], a[2], 0, 0, 0])
 }
 
-fn preadv(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn preadv<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     readv_common(p, SYS_preadv, [a[0], a[1], a[2], a[3], a[4], 0])
 }
 
-fn preadv2(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn preadv2<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     readv_common(p, SYS_preadv2, a)
 }
 
-fn writev(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn writev<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     writev_common(p, SYS_writev, [a[0], a[1], a[2], 0, 0, 0])
 }
 
-fn pwritev(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn pwritev<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     writev_common(p, SYS_pwritev, [a[0], a[1], a[2], a[3], a[4], 0])
 }
 
-fn pwritev2(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn pwritev2<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     writev_common(p, SYS_pwritev2, a)
 }
 
 // ---- open / close ----
 
-fn openat_common(p: &mut Process, dirfd: u64, path: u64, fl: u64, mode: u64) -> SysResult {
+fn openat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, fl: u64, mode: u64) -> SysResult {
     let path = path_arg(p, path)?;
     let path = follow_path(p, path);
     let dfd = dirfd_arg(p, dirfd, Some(&path))?;
     simple(p, SYS_openat, [dfd, hp(path.as_ptr()), fl as u32 as u64, mode as u32 as u64, 0, 0])
 }
 
-fn open(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn open<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     openat_common(p, CWD, a[0], a[1], a[2])
 }
 
-fn openat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn openat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     openat_common(p, a[0], a[1], a[2], a[3])
 }
 
-fn creat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn creat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     openat_common(p, CWD, a[0], (O_CREAT | O_WRONLY | O_TRUNC) as u64, a[1])
 }
 
-fn close(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn close<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     simple(p, SYS_close, [fd, 0, 0, 0, 0, 0])
 }
 
 /// close_range(first, last, flags): the range is split around deja's reserved fds.
-fn close_range(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn close_range<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (first, last, fl) = (a[0] as u32 as u64, a[1] as u32 as u64, a[2] as u32 as u64);
     if first > last {
         return err(EINVAL);
@@ -249,29 +250,29 @@ fn close_range(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 // ---- dup / pipe ----
 
-fn dup2(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn dup2<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let old = fd_arg(p, a[0])?;
     let new = fd_arg(p, a[1])?;
     simple(p, SYS_dup2, [old, new, 0, 0, 0, 0])
 }
 
-fn dup3(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn dup3<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let old = fd_arg(p, a[0])?;
     let new = fd_arg(p, a[1])?;
     simple(p, SYS_dup3, [old, new, a[2] as u32 as u64, 0, 0, 0])
 }
 
-fn pipe2_common(p: &mut Process, fds: u64, fl: u64) -> SysResult {
+fn pipe2_common<A: Arch>(p: &mut Process<A>, fds: u64, fl: u64) -> SysResult {
     let buf = gout(p, fds, 8)?;
     let c = HostCall::new(SYS_pipe2, [hp(buf), fl as u32 as u64, 0, 0, 0, 0]).out_raw(buf, 8);
     call(p, &c)
 }
 
-fn pipe(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn pipe<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     pipe2_common(p, a[0], 0)
 }
 
-fn pipe2(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn pipe2<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     pipe2_common(p, a[0], a[1])
 }
 
@@ -280,7 +281,7 @@ fn pipe2(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// Size of `struct flock` on x86-64.
 const FLOCK_SIZE: u64 = 32;
 
-fn fcntl(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fcntl<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let cmd = a[1] as i32;
     match cmd {
@@ -331,15 +332,15 @@ const FIOCLEX: u32 = 0x5451;
 const TERMIOS_SIZE: u64 = 36;
 const WINSIZE_SIZE: u64 = 8;
 
-fn ioctl(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn ioctl<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = fd_arg(p, a[0])?;
     let req = a[1] as u32;
-    let out = |p: &mut Process, size: u64| -> SysResult {
+    let out = |p: &mut Process<A>, size: u64| -> SysResult {
         let buf = gout(p, a[2], size)?;
         let c = HostCall::new(SYS_ioctl, [fd, req as u64, hp(buf), 0, 0, 0]).out_raw(buf, size as usize);
         call(p, &c)
     };
-    let input = |p: &mut Process, size: u64| -> SysResult {
+    let input = |p: &mut Process<A>, size: u64| -> SysResult {
         let buf = gin(p, a[2], size)?;
         simple(p, SYS_ioctl, [fd, req as u64, hp(buf), 0, 0, 0])
     };
@@ -358,7 +359,7 @@ fn ioctl(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 // ---- copies between fds ----
 
-fn sendfile(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn sendfile<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let out_fd = fd_arg(p, a[0])?;
     let in_fd = fd_arg(p, a[1])?;
     let off = gout_opt(p, a[2], 8)?;
@@ -366,7 +367,7 @@ fn sendfile(p: &mut Process, a: [u64; 6]) -> SysResult {
     call(p, &c)
 }
 
-fn copy_file_range(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn copy_file_range<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd_in = fd_arg(p, a[0])?;
     let fd_out = fd_arg(p, a[2])?;
     let off_in = gout_opt(p, a[1], 8)?;

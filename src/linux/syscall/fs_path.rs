@@ -6,13 +6,14 @@
 use super::fs::check_fd;
 use super::util::*;
 use super::{err, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::sysno::Sys;
 use crate::world::HostCall;
 use libc::*;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Stat, stat);
     t.add(Sys::Lstat, lstat);
     t.add(Sys::Fstat, fstat);
@@ -68,7 +69,7 @@ const STATX_SIZE: u64 = 256;
 const STATFS_SIZE: u64 = 120;
 
 /// A path resolved relative to `dirfd`: (host dirfd argument, NUL-terminated path).
-fn at_path(p: &Process, dirfd: u64, path: u64) -> Result<(u64, Vec<u8>), super::SysErr> {
+fn at_path<A: Arch>(p: &Process<A>, dirfd: u64, path: u64) -> Result<(u64, Vec<u8>), super::SysErr> {
     let path = path_arg(p, path)?;
     let dfd = dirfd_arg(p, dirfd, Some(&path))?;
     Ok((dfd, path))
@@ -78,7 +79,7 @@ fn at_path(p: &Process, dirfd: u64, path: u64) -> Result<(u64, Vec<u8>), super::
 
 /// newfstatat(dirfd, path, buf, flags): the one host call behind stat, lstat and
 /// newfstatat. /proc/self/exe is followed to the guest's executable.
-fn fstatat_common(p: &mut Process, dirfd: u64, path: u64, buf: u64, fl: u64) -> SysResult {
+fn fstatat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, buf: u64, fl: u64) -> SysResult {
     let path = path_arg_opt(p, path)?;
     let path = match path {
         Some(s) if fl & NOFOLLOW == 0 => Some(follow_path(p, s)),
@@ -92,26 +93,26 @@ fn fstatat_common(p: &mut Process, dirfd: u64, path: u64, buf: u64, fl: u64) -> 
     call(p, &c)
 }
 
-fn stat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn stat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fstatat_common(p, CWD, a[0], a[1], 0)
 }
 
-fn lstat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn lstat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fstatat_common(p, CWD, a[0], a[1], NOFOLLOW)
 }
 
-fn newfstatat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn newfstatat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fstatat_common(p, a[0], a[1], a[2], a[3])
 }
 
-fn fstat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fstat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = check_fd(p, a[0])? as u64;
     let out = gout(p, a[1], STAT_SIZE)?;
     let c = HostCall::new(SYS_fstat, [fd, hp(out), 0, 0, 0, 0]).out_raw(out, STAT_SIZE as usize);
     call(p, &c)
 }
 
-fn statx(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn statx<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fl = a[2];
     let path = path_arg_opt(p, a[1])?;
     let path = match path {
@@ -126,14 +127,14 @@ fn statx(p: &mut Process, a: [u64; 6]) -> SysResult {
     call(p, &c)
 }
 
-fn statfs(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn statfs<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let path = path_arg(p, a[0])?;
     let out = gout(p, a[1], STATFS_SIZE)?;
     let c = HostCall::new(SYS_statfs, [hp(path.as_ptr()), hp(out), 0, 0, 0, 0]).out_raw(out, STATFS_SIZE as usize);
     call(p, &c)
 }
 
-fn fstatfs(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fstatfs<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = check_fd(p, a[0])? as u64;
     let out = gout(p, a[1], STATFS_SIZE)?;
     let c = HostCall::new(SYS_fstatfs, [fd, hp(out), 0, 0, 0, 0]).out_raw(out, STATFS_SIZE as usize);
@@ -142,41 +143,41 @@ fn fstatfs(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 // ---- directories ----
 
-fn getdents_common(p: &mut Process, nr: i64, a: [u64; 6]) -> SysResult {
+fn getdents_common<A: Arch>(p: &mut Process<A>, nr: i64, a: [u64; 6]) -> SysResult {
     let fd = check_fd(p, a[0])? as u64;
     let (buf, n) = gout_prefix(p, a[1], (a[2] as u32 as u64).min(MAX_RW))?;
     let c = HostCall::new(nr, [fd, hp(buf), n, 0, 0, 0]).out_raw_upto(buf, n as usize);
     call(p, &c)
 }
 
-fn getdents(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getdents<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     getdents_common(p, SYS_getdents, a)
 }
 
-fn getdents64(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getdents64<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     getdents_common(p, SYS_getdents64, a)
 }
 
-fn getcwd(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getcwd<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     // The kernel never returns more than a page (ENAMETOOLONG beyond).
     let (buf, n) = gout_prefix(p, a[0], a[1].min(PATH_LEN_MAX as u64))?;
     let c = HostCall::new(SYS_getcwd, [hp(buf), n, 0, 0, 0, 0]).out_raw_upto(buf, n as usize);
     call(p, &c)
 }
 
-fn chdir(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn chdir<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let path = path_arg(p, a[0])?;
     simple(p, SYS_chdir, [hp(path.as_ptr()), 0, 0, 0, 0, 0])
 }
 
-fn fchdir(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fchdir<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = check_fd(p, a[0])? as u64;
     simple(p, SYS_fchdir, [fd, 0, 0, 0, 0, 0])
 }
 
 // ---- access / readlink ----
 
-fn faccessat_common(p: &mut Process, dirfd: u64, path: u64, mode: u64, fl: u64) -> SysResult {
+fn faccessat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, mode: u64, fl: u64) -> SysResult {
     let path = path_arg(p, path)?;
     let path = if fl & NOFOLLOW == 0 { follow_path(p, path) } else { path };
     let dfd = dirfd_arg(p, dirfd, Some(&path))?;
@@ -187,22 +188,22 @@ fn faccessat_common(p: &mut Process, dirfd: u64, path: u64, mode: u64, fl: u64) 
     }
 }
 
-fn access(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn access<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     faccessat_common(p, CWD, a[0], a[1], 0)
 }
 
-fn faccessat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn faccessat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     faccessat_common(p, a[0], a[1], a[2], 0)
 }
 
-fn faccessat2(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn faccessat2<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     faccessat_common(p, a[0], a[1], a[2], a[3])
 }
 
 /// readlinkat(dirfd, path, buf, size). /proc/self/exe names the guest's executable: the
 /// emulator decides that answer (it is the program deja was asked to run), so it does not
 /// go through the world.
-fn readlinkat_common(p: &mut Process, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
+fn readlinkat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
     let (dfd, path) = at_path(p, dirfd, path)?;
     if (size as i32) <= 0 {
         return err(EINVAL);
@@ -220,108 +221,108 @@ fn readlinkat_common(p: &mut Process, dirfd: u64, path: u64, buf: u64, size: u64
     call(p, &c)
 }
 
-fn readlink(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn readlink<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     readlinkat_common(p, CWD, a[0], a[1], a[2])
 }
 
-fn readlinkat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn readlinkat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     readlinkat_common(p, a[0], a[1], a[2], a[3])
 }
 
 // ---- creating and removing names ----
 
-fn unlinkat_common(p: &mut Process, dirfd: u64, path: u64, fl: u64) -> SysResult {
+fn unlinkat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, fl: u64) -> SysResult {
     let (dfd, path) = at_path(p, dirfd, path)?;
     simple(p, SYS_unlinkat, [dfd, hp(path.as_ptr()), fl as u32 as u64, 0, 0, 0])
 }
 
-fn unlink(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn unlink<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     unlinkat_common(p, CWD, a[0], 0)
 }
 
-fn unlinkat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn unlinkat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     unlinkat_common(p, a[0], a[1], a[2])
 }
 
-fn rmdir(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn rmdir<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     unlinkat_common(p, CWD, a[0], AT_REMOVEDIR as u64)
 }
 
-fn mkdirat_common(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
+fn mkdirat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let (dfd, path) = at_path(p, dirfd, path)?;
     simple(p, SYS_mkdirat, [dfd, hp(path.as_ptr()), mode as u32 as u64, 0, 0, 0])
 }
 
-fn mkdir(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mkdir<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     mkdirat_common(p, CWD, a[0], a[1])
 }
 
-fn mkdirat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mkdirat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     mkdirat_common(p, a[0], a[1], a[2])
 }
 
-fn mknodat_common(p: &mut Process, dirfd: u64, path: u64, mode: u64, dev: u64) -> SysResult {
+fn mknodat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, mode: u64, dev: u64) -> SysResult {
     let (dfd, path) = at_path(p, dirfd, path)?;
     simple(p, SYS_mknodat, [dfd, hp(path.as_ptr()), mode as u32 as u64, dev as u32 as u64, 0, 0])
 }
 
-fn mknod(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mknod<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     mknodat_common(p, CWD, a[0], a[1], a[2])
 }
 
-fn mknodat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mknodat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     mknodat_common(p, a[0], a[1], a[2], a[3])
 }
 
-fn renameat2_common(p: &mut Process, od: u64, op: u64, nd: u64, np: u64, fl: u64) -> SysResult {
+fn renameat2_common<A: Arch>(p: &mut Process<A>, od: u64, op: u64, nd: u64, np: u64, fl: u64) -> SysResult {
     let (od, op) = at_path(p, od, op)?;
     let (nd, np) = at_path(p, nd, np)?;
     simple(p, SYS_renameat2, [od, hp(op.as_ptr()), nd, hp(np.as_ptr()), fl as u32 as u64, 0])
 }
 
-fn rename(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn rename<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     renameat2_common(p, CWD, a[0], CWD, a[1], 0)
 }
 
-fn renameat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn renameat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     renameat2_common(p, a[0], a[1], a[2], a[3], 0)
 }
 
-fn renameat2(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn renameat2<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     renameat2_common(p, a[0], a[1], a[2], a[3], a[4])
 }
 
-fn linkat_common(p: &mut Process, od: u64, op: u64, nd: u64, np: u64, fl: u64) -> SysResult {
+fn linkat_common<A: Arch>(p: &mut Process<A>, od: u64, op: u64, nd: u64, np: u64, fl: u64) -> SysResult {
     let (od, op) = at_path(p, od, op)?;
     let (nd, np) = at_path(p, nd, np)?;
     simple(p, SYS_linkat, [od, hp(op.as_ptr()), nd, hp(np.as_ptr()), fl as u32 as u64, 0])
 }
 
-fn link(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn link<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     linkat_common(p, CWD, a[0], CWD, a[1], 0)
 }
 
-fn linkat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn linkat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     linkat_common(p, a[0], a[1], a[2], a[3], a[4])
 }
 
-fn symlinkat_common(p: &mut Process, target: u64, nd: u64, np: u64) -> SysResult {
+fn symlinkat_common<A: Arch>(p: &mut Process<A>, target: u64, nd: u64, np: u64) -> SysResult {
     let target = cstr_arg(p, target)?;
     let (nd, np) = at_path(p, nd, np)?;
     simple(p, SYS_symlinkat, [hp(target.as_ptr()), nd, hp(np.as_ptr()), 0, 0, 0])
 }
 
-fn symlink(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn symlink<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     symlinkat_common(p, a[0], CWD, a[1])
 }
 
-fn symlinkat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn symlinkat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     symlinkat_common(p, a[0], a[1], a[2])
 }
 
 // ---- permissions, ownership, size ----
 
-fn fchmodat_common(p: &mut Process, dirfd: u64, path: u64, mode: u64, fl: u64) -> SysResult {
+fn fchmodat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, mode: u64, fl: u64) -> SysResult {
     let (dfd, path) = at_path(p, dirfd, path)?;
     if fl == 0 {
         simple(p, SYS_fchmodat, [dfd, hp(path.as_ptr()), mode as u32 as u64, 0, 0, 0])
@@ -330,51 +331,51 @@ fn fchmodat_common(p: &mut Process, dirfd: u64, path: u64, mode: u64, fl: u64) -
     }
 }
 
-fn chmod(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn chmod<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fchmodat_common(p, CWD, a[0], a[1], 0)
 }
 
-fn fchmodat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fchmodat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fchmodat_common(p, a[0], a[1], a[2], 0)
 }
 
-fn fchmodat2(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fchmodat2<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fchmodat_common(p, a[0], a[1], a[2], a[3])
 }
 
-fn fchmod(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fchmod<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = check_fd(p, a[0])? as u64;
     simple(p, SYS_fchmod, [fd, a[1] as u32 as u64, 0, 0, 0, 0])
 }
 
-fn fchownat_common(p: &mut Process, dirfd: u64, path: u64, uid: u64, gid: u64, fl: u64) -> SysResult {
+fn fchownat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, uid: u64, gid: u64, fl: u64) -> SysResult {
     let path = path_arg(p, path)?;
     let dfd = dirfd_arg(p, dirfd, Some(&path))?;
     simple(p, SYS_fchownat, [dfd, hp(path.as_ptr()), uid as u32 as u64, gid as u32 as u64, fl as u32 as u64, 0])
 }
 
-fn chown(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn chown<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fchownat_common(p, CWD, a[0], a[1], a[2], 0)
 }
 
-fn lchown(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn lchown<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fchownat_common(p, CWD, a[0], a[1], a[2], NOFOLLOW)
 }
 
-fn fchownat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fchownat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     fchownat_common(p, a[0], a[1], a[2], a[3], a[4])
 }
 
-fn fchown(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn fchown<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = check_fd(p, a[0])? as u64;
     simple(p, SYS_fchown, [fd, a[1] as u32 as u64, a[2] as u32 as u64, 0, 0, 0])
 }
 
-fn umask(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn umask<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     simple(p, SYS_umask, [a[0] as u32 as u64 & 0o777, 0, 0, 0, 0, 0])
 }
 
-fn truncate(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn truncate<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let path = path_arg(p, a[0])?;
     simple(p, SYS_truncate, [hp(path.as_ptr()), a[1], 0, 0, 0, 0])
 }
@@ -382,7 +383,7 @@ fn truncate(p: &mut Process, a: [u64; 6]) -> SysResult {
 // ---- times ----
 
 /// utimensat(dirfd, path or NULL (then dirfd itself), times[2] or NULL (now), flags).
-fn utimensat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn utimensat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let path = path_arg_opt(p, a[1])?;
     let dfd = match &path {
         Some(s) => dirfd_arg(p, a[0], Some(s))?,
@@ -394,21 +395,21 @@ fn utimensat(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// futimesat(dirfd, path, timeval[2] or NULL).
-fn futimesat_common(p: &mut Process, dirfd: u64, path: u64, tv: u64) -> SysResult {
+fn futimesat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, tv: u64) -> SysResult {
     let (dfd, path) = at_path(p, dirfd, path)?;
     let tv = gin_opt(p, tv, 32)?;
     simple(p, SYS_futimesat, [dfd, hp(path.as_ptr()), hp(tv), 0, 0, 0])
 }
 
-fn utimes(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn utimes<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     futimesat_common(p, CWD, a[0], a[1])
 }
 
-fn futimesat(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn futimesat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     futimesat_common(p, a[0], a[1], a[2])
 }
 
-fn utime(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn utime<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let path = path_arg(p, a[0])?;
     let buf = gin_opt(p, a[1], 16)?;
     simple(p, SYS_utime, [hp(path.as_ptr()), hp(buf), 0, 0, 0, 0])

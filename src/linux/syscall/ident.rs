@@ -9,13 +9,14 @@
 use super::proc::{GUEST_PID, RLIM_INFINITY, RLIM_NLIMITS};
 use super::util::*;
 use super::{err, SysErr, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::sysno::Sys;
 use crate::world::HostCall;
 use libc::*;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Getpid, getpid);
     t.add(Sys::Gettid, getpid);
     t.add(Sys::Getppid, getppid);
@@ -64,14 +65,14 @@ pub fn register(t: &mut SysTable) {
 // ---- pids ----
 
 /// getpid and gettid: the emulator's fixed pid (one process, one thread).
-fn getpid(_p: &mut Process, _a: [u64; 6]) -> SysResult {
+fn getpid<A: Arch>(_p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     Ok(GUEST_PID)
 }
 
 /// Calls with no or only integer arguments answered by the host.
 macro_rules! host_pass {
     ($($name:ident => $nr:expr, $nargs:literal;)*) => {$(
-        fn $name(p: &mut Process, a: [u64; 6]) -> SysResult {
+        fn $name<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
             let mut args = [0u64; 6];
             args[..$nargs].copy_from_slice(&a[..$nargs]);
             simple(p, $nr, args)
@@ -97,15 +98,15 @@ host_pass! {
     setsid => SYS_setsid, 0;
 }
 
-fn getpgid(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getpgid<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     simple(p, SYS_getpgid, [pid_arg(a[0]), 0, 0, 0, 0, 0])
 }
 
-fn getsid(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getsid<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     simple(p, SYS_getsid, [pid_arg(a[0]), 0, 0, 0, 0, 0])
 }
 
-fn setpgid(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn setpgid<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     simple(p, SYS_setpgid, [pid_arg(a[0]), pid_arg(a[1]), 0, 0, 0, 0])
 }
 
@@ -113,7 +114,7 @@ fn setpgid(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 const NGROUPS_MAX: u64 = 65536;
 
-fn getgroups(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getgroups<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let size = a[0] as i32;
     if size < 0 {
         return err(EINVAL);
@@ -132,7 +133,7 @@ fn getgroups(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(r)
 }
 
-fn setgroups(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn setgroups<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[0] > NGROUPS_MAX {
         return err(EINVAL);
     }
@@ -142,7 +143,7 @@ fn setgroups(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// getresuid/getresgid: the host fills three ids in scratch space, then they are copied to
 /// the guest's three pointers.
-fn getres(p: &mut Process, nr: i64, a: [u64; 6]) -> SysResult {
+fn getres<A: Arch>(p: &mut Process<A>, nr: i64, a: [u64; 6]) -> SysResult {
     let mut s = [0u8; 12];
     let base = s.as_mut_ptr();
     // SAFETY: offsets 4 and 8 are inside the 12-byte scratch array.
@@ -155,11 +156,11 @@ fn getres(p: &mut Process, nr: i64, a: [u64; 6]) -> SysResult {
     Ok(r)
 }
 
-fn getresuid(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getresuid<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     getres(p, SYS_getresuid, a)
 }
 
-fn getresgid(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getresgid<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     getres(p, SYS_getresgid, a)
 }
 
@@ -170,7 +171,7 @@ const UTS_FIELD: usize = 65;
 const UTSNAME_SIZE: u64 = 6 * UTS_FIELD as u64;
 
 /// uname: the host's answer, except `machine`, which is the guest's architecture.
-fn uname(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn uname<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let buf = gout(p, a[0], UTSNAME_SIZE)?;
     let c = HostCall::new(SYS_uname, [hp(buf), 0, 0, 0, 0, 0]).out_raw(buf, UTSNAME_SIZE as usize);
     let r = call(p, &c)?;
@@ -183,7 +184,7 @@ fn uname(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// `struct sysinfo` on x86-64.
 const SYSINFO_SIZE: u64 = 112;
 
-fn sysinfo(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn sysinfo<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let buf = gout(p, a[0], SYSINFO_SIZE)?;
     let c = HostCall::new(SYS_sysinfo, [hp(buf), 0, 0, 0, 0, 0]).out_raw(buf, SYSINFO_SIZE as usize);
     call(p, &c)
@@ -193,7 +194,7 @@ fn sysinfo(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// The current limit `res` of the guest: the emulator's own answer where it decides
 /// (RLIMIT_STACK, limits the guest set), else the host's, through the world.
-fn rlimit_of(p: &mut Process, res: usize) -> Result<[u64; 2], SysErr> {
+fn rlimit_of<A: Arch>(p: &mut Process<A>, res: usize) -> Result<[u64; 2], SysErr> {
     if let Some(v) = p.info.rlimits[res] {
         return Ok(v);
     }
@@ -205,7 +206,7 @@ fn rlimit_of(p: &mut Process, res: usize) -> Result<[u64; 2], SysErr> {
     Ok([cur, max])
 }
 
-fn prlimit_common(p: &mut Process, pid: u64, res: u64, new: u64, old: u64) -> SysResult {
+fn prlimit_common<A: Arch>(p: &mut Process<A>, pid: u64, res: u64, new: u64, old: u64) -> SysResult {
     if res >= RLIM_NLIMITS as u64 {
         return err(EINVAL);
     }
@@ -219,7 +220,7 @@ fn prlimit_common(p: &mut Process, pid: u64, res: u64, new: u64, old: u64) -> Sy
     }
     let res = res as usize;
     let new = if new != 0 {
-        let b = get::<16>(p, new)?;
+        let b = get::<16, _>(p, new)?;
         let cur = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
         let max = u64::from_le_bytes(b[8..].try_into().unwrap_or_default());
         if cur > max {
@@ -253,21 +254,21 @@ fn prlimit_common(p: &mut Process, pid: u64, res: u64, new: u64, old: u64) -> Sy
     Ok(0)
 }
 
-fn getrlimit(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getrlimit<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[1] == 0 {
         return err(EFAULT);
     }
     prlimit_common(p, 0, a[0] as u32 as u64, 0, a[1])
 }
 
-fn setrlimit(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn setrlimit<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[1] == 0 {
         return err(EFAULT);
     }
     prlimit_common(p, 0, a[0] as u32 as u64, a[1], 0)
 }
 
-fn prlimit64(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn prlimit64<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     prlimit_common(p, a[0], a[1] as u32 as u64, a[2], a[3])
 }
 
@@ -276,14 +277,14 @@ const RUSAGE_SIZE: u64 = 144;
 /// `struct tms`.
 const TMS_SIZE: u64 = 32;
 
-fn getrusage(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getrusage<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let buf = gout(p, a[1], RUSAGE_SIZE)?;
     let c = HostCall::new(SYS_getrusage, [a[0] as i32 as i64 as u64, hp(buf), 0, 0, 0, 0])
         .out_raw(buf, RUSAGE_SIZE as usize);
     call(p, &c)
 }
 
-fn times(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn times<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let buf = gout_opt(p, a[0], TMS_SIZE)?;
     let c = HostCall::new(SYS_times, [hp(buf), 0, 0, 0, 0, 0]).out_raw(buf, TMS_SIZE as usize);
     call(p, &c)
@@ -292,7 +293,7 @@ fn times(p: &mut Process, a: [u64; 6]) -> SysResult {
 // ---- cpus and scheduling ----
 
 /// getcpu: the guest runs on cpu 0 of node 0.
-fn getcpu(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getcpu<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[0] != 0 {
         p.m.mem.write_u32(a[0], 0)?;
     }
@@ -303,7 +304,7 @@ fn getcpu(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// sched_getaffinity: the guest has one cpu, so its mask is bit 0 of one word.
-fn sched_getaffinity(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn sched_getaffinity<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if !is_self(a[0]) {
         return err(ESRCH);
     }
@@ -316,7 +317,7 @@ fn sched_getaffinity(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// sched_setaffinity: accepted when the mask contains the guest's one cpu.
-fn sched_setaffinity(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn sched_setaffinity<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if !is_self(a[0]) {
         return err(ESRCH);
     }
@@ -330,7 +331,7 @@ fn sched_setaffinity(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// sched_yield: there is no other thread to run.
-fn sched_yield(_p: &mut Process, _a: [u64; 6]) -> SysResult {
+fn sched_yield<A: Arch>(_p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
@@ -343,11 +344,11 @@ fn priority_range(policy: u64) -> Result<(i64, i64), SysErr> {
     }
 }
 
-fn sched_get_priority_max(_p: &mut Process, a: [u64; 6]) -> SysResult {
+fn sched_get_priority_max<A: Arch>(_p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     Ok(priority_range(a[0])?.1)
 }
 
-fn sched_get_priority_min(_p: &mut Process, a: [u64; 6]) -> SysResult {
+fn sched_get_priority_min<A: Arch>(_p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     Ok(priority_range(a[0])?.0)
 }
 
@@ -360,11 +361,11 @@ fn prio_who(which: u64, who: u64) -> u64 {
     }
 }
 
-fn getpriority(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getpriority<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     simple(p, SYS_getpriority, [a[0] as u32 as u64, prio_who(a[0], a[1]), 0, 0, 0, 0])
 }
 
-fn setpriority(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn setpriority<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     simple(p, SYS_setpriority, [a[0] as u32 as u64, prio_who(a[0], a[1]), a[2] as i32 as i64 as u64, 0, 0, 0])
 }
 
@@ -372,7 +373,7 @@ fn setpriority(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 const PR_SET_VMA: u64 = 0x5356_4d41;
 
-fn prctl(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn prctl<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     match a[0] as i32 {
         PR_SET_NAME => {
             let name = p.m.mem.read_cstr(a[1], 15)?;
@@ -426,7 +427,7 @@ fn prctl(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// personality(persona): stored; 0xffffffff queries.
-fn personality(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn personality<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let old = p.info.personality;
     if a[0] as u32 != 0xffff_ffff {
         p.info.personality = a[0] as u32;
@@ -436,13 +437,13 @@ fn personality(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 // ---- randomness, barriers ----
 
-fn getrandom(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getrandom<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (buf, n) = gout_prefix(p, a[0], a[1].min(MAX_RW))?;
     let c = HostCall::new(SYS_getrandom, [hp(buf), n, a[2] as u32 as u64, 0, 0, 0]).out_raw_upto(buf, n as usize);
     call(p, &c)
 }
 
 /// membarrier: with one thread every barrier is already complete.
-fn membarrier(_p: &mut Process, _a: [u64; 6]) -> SysResult {
+fn membarrier<A: Arch>(_p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     Ok(0)
 }

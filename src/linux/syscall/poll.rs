@@ -8,13 +8,14 @@
 use super::fs::check_fd;
 use super::util::*;
 use super::{err, SysErr, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::sysno::Sys;
 use crate::world::HostCall;
 use libc::*;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Poll, poll);
     t.add(Sys::Ppoll, ppoll);
     t.add(Sys::Select, select);
@@ -27,7 +28,7 @@ const POLLFD_SIZE: u64 = 8;
 
 /// Copy back a timeout the kernel updated; like Linux, a read-only timeout is left alone
 /// (fs/select.c: the update must not turn a completed call into a fault).
-fn put_timeout(p: &mut Process, addr: u64, t: &[u8; 16]) {
+fn put_timeout<A: Arch>(p: &mut Process<A>, addr: u64, t: &[u8; 16]) {
     if addr != 0 {
         let _ = put(p, addr, t);
     }
@@ -35,7 +36,7 @@ fn put_timeout(p: &mut Process, addr: u64, t: &[u8; 16]) {
 
 /// poll/ppoll on a scratch copy of the guest's pollfd array. `tmo` is the timeout in ms
 /// (poll) or the address of the guest's timespec, 0 for none (ppoll).
-fn poll_common(p: &mut Process, fds: u64, nfds: u64, tmo: Option<u64>, ppoll: bool) -> SysResult {
+fn poll_common<A: Arch>(p: &mut Process<A>, fds: u64, nfds: u64, tmo: Option<u64>, ppoll: bool) -> SysResult {
     if nfds > NFDS_MAX {
         return err(EINVAL);
     }
@@ -57,7 +58,7 @@ fn poll_common(p: &mut Process, fds: u64, nfds: u64, tmo: Option<u64>, ppoll: bo
         let mut ts = [0u8; 16];
         let tmo_addr = tmo.unwrap_or(0);
         if tmo_addr != 0 {
-            ts = get::<16>(p, tmo_addr)?;
+            ts = get::<16, _>(p, tmo_addr)?;
         }
         if !hidden.is_empty() {
             ts = [0; 16];
@@ -86,7 +87,7 @@ fn poll_common(p: &mut Process, fds: u64, nfds: u64, tmo: Option<u64>, ppoll: bo
     Ok(r + hidden.len() as i64)
 }
 
-fn poll(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn poll<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     poll_common(p, a[0], a[1] as u32 as u64, Some(a[2]), false)
 }
 
@@ -98,14 +99,14 @@ fn check_sigset(mask: u64, size: u64) -> Result<(), SysErr> {
     Ok(())
 }
 
-fn ppoll(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn ppoll<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     check_sigset(a[3], a[4])?;
     poll_common(p, a[0], a[1] as u32 as u64, Some(a[2]), true)
 }
 
 /// select/pselect6 on scratch copies of the guest's fd sets. `tmo` is the guest's timeval
 /// (select) or timespec (pselect6); both are 16 bytes and updated by the kernel.
-fn select_common(p: &mut Process, nfds: u64, sets: [u64; 3], tmo: u64, pselect: bool) -> SysResult {
+fn select_common<A: Arch>(p: &mut Process<A>, nfds: u64, sets: [u64; 3], tmo: u64, pselect: bool) -> SysResult {
     let nfds = nfds as i32;
     if nfds < 0 {
         return err(EINVAL);
@@ -128,7 +129,7 @@ fn select_common(p: &mut Process, nfds: u64, sets: [u64; 3], tmo: u64, pselect: 
     }
     let mut ts = [0u8; 16];
     if tmo != 0 {
-        ts = get::<16>(p, tmo)?;
+        ts = get::<16, _>(p, tmo)?;
     }
     let tsp = if tmo != 0 { ts.as_mut_ptr() } else { std::ptr::null_mut() };
     let ptrs: Vec<*mut u8> = scratch
@@ -152,13 +153,13 @@ fn select_common(p: &mut Process, nfds: u64, sets: [u64; 3], tmo: u64, pselect: 
     Ok(r)
 }
 
-fn select(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn select<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     select_common(p, a[0], [a[1], a[2], a[3]], a[4], false)
 }
 
-fn pselect6(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn pselect6<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[5] != 0 {
-        let d = get::<16>(p, a[5])?;
+        let d = get::<16, _>(p, a[5])?;
         let ss = u64::from_le_bytes(d[..8].try_into().unwrap_or_default());
         let len = u64::from_le_bytes(d[8..].try_into().unwrap_or_default());
         check_sigset(ss, len)?;

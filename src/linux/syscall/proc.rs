@@ -7,16 +7,16 @@
 
 use super::util::*;
 use super::{err, SysErr, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::sysno::Sys;
 use crate::world::HostCall;
 use std::path::Path;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Exit, exit);
     t.add(Sys::ExitGroup, exit);
-    t.add(Sys::ArchPrctl, arch_prctl);
     t.add(Sys::SetTidAddress, set_tid_address);
     t.add(Sys::SetRobustList, set_robust_list);
     t.add(Sys::GetRobustList, get_robust_list);
@@ -84,27 +84,11 @@ impl ProcInfo {
     }
 }
 
-fn exit(_p: &mut Process, a: [u64; 6]) -> SysResult {
+fn exit<A: Arch>(_p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     Err(SysErr::Exit(a[0] as i32))
 }
 
-const ARCH_SET_GS: u64 = 0x1001;
-const ARCH_SET_FS: u64 = 0x1002;
-const ARCH_GET_FS: u64 = 0x1003;
-const ARCH_GET_GS: u64 = 0x1004;
-
-fn arch_prctl(p: &mut Process, a: [u64; 6]) -> SysResult {
-    match a[0] {
-        ARCH_SET_FS => p.m.cpu.fs_base = a[1],
-        ARCH_SET_GS => p.m.cpu.gs_base = a[1],
-        ARCH_GET_FS => p.m.mem.write_u64(a[1], p.m.cpu.fs_base)?,
-        ARCH_GET_GS => p.m.mem.write_u64(a[1], p.m.cpu.gs_base)?,
-        _ => return err(EINVAL),
-    }
-    Ok(0)
-}
-
-fn set_tid_address(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn set_tid_address<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     p.clear_child_tid = a[0];
     Ok(GUEST_PID)
 }
@@ -112,7 +96,7 @@ fn set_tid_address(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// `struct robust_list_head` on x86-64.
 const ROBUST_LIST_HEAD_SIZE: u64 = 24;
 
-fn set_robust_list(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn set_robust_list<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[1] != ROBUST_LIST_HEAD_SIZE {
         return err(EINVAL);
     }
@@ -120,7 +104,7 @@ fn set_robust_list(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn get_robust_list(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn get_robust_list<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if !is_self(a[0]) {
         return err(ESRCH);
     }
@@ -152,7 +136,7 @@ const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
 /// futex(uaddr, op, val, timeout/val2, uaddr2, val3) for a single-threaded guest: nobody
 /// else waits or wakes, so wakes wake no one, and a wait whose value matches can only end
 /// by its timeout or a signal.
-fn futex(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn futex<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (uaddr, op, val, utime, uaddr2, val3) = (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     if op & FUTEX_CLOCK_REALTIME != 0
@@ -224,20 +208,20 @@ fn futex(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// A futex wait nothing can end but its timeout or a signal: sleep on the host through the
 /// world (ETIMEDOUT when the time is up, EINTR if a signal interrupts). Without a timeout
 /// this is a deadlock, exactly as natively: wait for a signal.
-fn futex_block(p: &mut Process, cmd: u32, op: u32, utime: u64) -> SysResult {
+fn futex_block<A: Arch>(p: &mut Process<A>, cmd: u32, op: u32, utime: u64) -> SysResult {
     if utime == 0 {
         if !p.info.warned_futex {
             p.info.warned_futex = true;
             eprintln!(
                 "deja: futex wait at pc={:#x} icount={} can never be woken (single-threaded guest); waiting for a signal",
-                p.m.cpu.rip.wrapping_sub(2),
+                A::pc(&p.m.cpu).wrapping_sub(A::SYSCALL_LEN),
                 p.m.icount
             );
         }
         let r = call_raw(p, &HostCall::new(libc::SYS_pause, [0; 6]));
         return super::host_ret(r);
     }
-    let ts = get::<16>(p, utime)?;
+    let ts = get::<16, _>(p, utime)?;
     let sec = i64::from_le_bytes(ts[..8].try_into().unwrap_or_default());
     let nsec = i64::from_le_bytes(ts[8..].try_into().unwrap_or_default());
     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
@@ -261,7 +245,7 @@ fn futex_block(p: &mut Process, cmd: u32, op: u32, utime: u64) -> SysResult {
 }
 
 /// FUTEX_WAKE_OP's atomic operation on `*uaddr2` (there is nobody to wake either way).
-fn futex_wake_op(p: &mut Process, uaddr2: u64, enc: u32) -> Result<(), SysErr> {
+fn futex_wake_op<A: Arch>(p: &mut Process<A>, uaddr2: u64, enc: u32) -> Result<(), SysErr> {
     let op = (enc >> 28) & 7;
     let cmp = (enc >> 24) & 15;
     let sext12 = |x: u32| ((x << 20) as i32 >> 20) as u32;

@@ -9,15 +9,16 @@
 //! would block forever: it ends the run with `RunError::Deadlock` instead.
 
 use super::{err, SysErr, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::signal::{bit, sa, si, AltStack, PendingSignal, SigAction, NSIG, SS_AUTODISARM, UNBLOCKABLE};
-use crate::linux::signal_frame::{restore_frame, siginfo_bytes};
+use crate::linux::signal_frame::siginfo_bytes;
 use crate::linux::syscall::proc::GUEST_PID;
 use crate::linux::sysno::Sys;
 use crate::world::HostCall;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::RtSigaction, rt_sigaction);
     t.add(Sys::RtSigprocmask, rt_sigprocmask);
     t.add(Sys::RtSigreturn, rt_sigreturn);
@@ -41,7 +42,7 @@ fn valid_signal(sig: i32) -> bool {
     (0..=NSIG).contains(&sig)
 }
 
-fn read_sigaction(p: &Process, addr: u64) -> Result<SigAction, SysErr> {
+fn read_sigaction<A: Arch>(p: &Process<A>, addr: u64) -> Result<SigAction, SysErr> {
     let mut b = [0u8; 32];
     p.m.mem.read_bytes(addr, &mut b)?;
     let w = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or_default());
@@ -49,7 +50,7 @@ fn read_sigaction(p: &Process, addr: u64) -> Result<SigAction, SysErr> {
 }
 
 /// rt_sigaction(sig, act, oact, sigsetsize).
-fn rt_sigaction(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn rt_sigaction<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (sig, act, oact) = (a[0] as i32, a[1], a[2]);
     if a[3] != SIGSET_SIZE {
         return err(EINVAL);
@@ -81,7 +82,7 @@ fn rt_sigaction(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// rt_sigprocmask(how, set, oset, sigsetsize). SIGKILL and SIGSTOP are never blocked.
 /// Signals it unblocks are delivered right after it returns.
-fn rt_sigprocmask(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn rt_sigprocmask<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (how, set, oset) = (a[0] as i32, a[1], a[2]);
     if a[3] != SIGSET_SIZE {
         return err(EINVAL);
@@ -104,16 +105,12 @@ fn rt_sigprocmask(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// rt_sigreturn: everything comes from the frame, rax included, so the run loop must not
 /// write a result. A bad frame forces SIGSEGV and returns 0, as Linux does.
-fn rt_sigreturn(p: &mut Process, _a: [u64; 6]) -> SysResult {
-    if restore_frame(p) {
-        Err(SysErr::NoResult)
-    } else {
-        Ok(0)
-    }
+fn rt_sigreturn<A: Arch>(p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
+    A::sigreturn(p)
 }
 
 /// rt_sigpending(set, sigsetsize): the pending signals that are blocked.
-fn rt_sigpending(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn rt_sigpending<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[1] > SIGSET_SIZE {
         return err(EINVAL);
     }
@@ -123,9 +120,9 @@ fn rt_sigpending(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// sigaltstack(ss, old_ss).
-fn sigaltstack(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn sigaltstack<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (uss, uoss) = (a[0], a[1]);
-    let sp = p.m.cpu.gpr[crate::isa::x86_64::state::reg::RSP];
+    let sp = A::sp(&p.m.cpu);
     let new = if uss != 0 {
         let mut b = [0u8; 24];
         p.m.mem.read_bytes(uss, &mut b)?;
@@ -151,7 +148,7 @@ fn sigaltstack(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// Send `sig` (already checked to address the guest) from the guest to itself. si_uid is
 /// the sender's real uid: what getuid answers, so it comes from the host through the world.
-fn send_self(p: &mut Process, sig: i32, code: i32) -> SysResult {
+fn send_self<A: Arch>(p: &mut Process<A>, sig: i32, code: i32) -> SysResult {
     if !valid_signal(sig) {
         return err(EINVAL);
     }
@@ -165,7 +162,7 @@ fn send_self(p: &mut Process, sig: i32, code: i32) -> SysResult {
 /// kill(pid, sig). The guest is pid GUEST_PID, alone in its process group (pid 0 or
 /// -GUEST_PID). pid -1 means every process except the caller and init: none in the guest's
 /// world, so ESRCH, as Linux answers when there is nobody to signal.
-fn kill(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn kill<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (pid, sig) = (a[0] as i32, a[1] as i32);
     let me = GUEST_PID as i32;
     if pid == me || pid == 0 || pid == -me {
@@ -176,7 +173,7 @@ fn kill(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// tkill(tid, sig).
-fn tkill(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn tkill<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (tid, sig) = (a[0] as i32, a[1] as i32);
     if tid <= 0 {
         return err(EINVAL);
@@ -188,7 +185,7 @@ fn tkill(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// tgkill(tgid, tid, sig).
-fn tgkill(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn tgkill<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, a[2] as i32);
     if tgid <= 0 || tid <= 0 {
         return err(EINVAL);
@@ -201,7 +198,7 @@ fn tgkill(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// pause(): returns EINTR once a signal handler has run. Only an already pending signal
 /// can end it (see the module doc); otherwise the run ends as a deadlock.
-fn pause(p: &mut Process, _a: [u64; 6]) -> SysResult {
+fn pause<A: Arch>(p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     wait_for_signal(p);
     err(EINTR)
 }
@@ -209,7 +206,7 @@ fn pause(p: &mut Process, _a: [u64; 6]) -> SysResult {
 /// Block until a signal deliverable under the current mask is pending: asynchronous signals
 /// reach deja on the host and come in through the world (so waiting is recorded and replay
 /// does not wait at all).
-fn wait_for_signal(p: &mut Process) {
+fn wait_for_signal<A: Arch>(p: &mut Process<A>) {
     while !p.sig.has_deliverable() {
         if let Some(s) = p.world.pending_signal(p.m.icount) {
             p.sig.raise(s);
@@ -223,7 +220,7 @@ fn wait_for_signal(p: &mut Process) {
 
 /// rt_sigsuspend(mask, sigsetsize): wait under `mask`; the handler's frame saves the
 /// original mask, which rt_sigreturn restores.
-fn rt_sigsuspend(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn rt_sigsuspend<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     if a[1] != SIGSET_SIZE {
         return err(EINVAL);
     }
@@ -238,7 +235,7 @@ fn rt_sigsuspend(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// rt_sigtimedwait(set, info, timeout, sigsetsize): take a pending signal of `set`.
 /// With nothing pending: EAGAIN after the timeout (slept on the host through the world),
 /// or a deadlock without a timeout.
-fn rt_sigtimedwait(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn rt_sigtimedwait<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (uthese, uinfo, uts) = (a[0], a[1], a[2]);
     if a[3] != SIGSET_SIZE {
         return err(EINVAL);

@@ -3,6 +3,8 @@
 //! bytes the world produced (as replay will provide them).
 
 use super::dispatch;
+use crate::arch::Arch;
+use crate::linux::arch_x86_64::X86_64;
 use crate::linux::process::{Options, Process};
 use crate::linux::sysno::Sys;
 use crate::mem::{flags, Memory};
@@ -66,11 +68,11 @@ impl World for Fake {
 
 const BUF: u64 = 0x10000;
 
-fn process(ret: i64, fill: u8) -> (Process, Rc<RefCell<Vec<Seen>>>) {
+fn process(ret: i64, fill: u8) -> (Process<X86_64>, Rc<RefCell<Vec<Seen>>>) {
     process_peek(ret, fill, 0)
 }
 
-fn process_peek(ret: i64, fill: u8, peek0: usize) -> (Process, Rc<RefCell<Vec<Seen>>>) {
+fn process_peek(ret: i64, fill: u8, peek0: usize) -> (Process<X86_64>, Rc<RefCell<Vec<Seen>>>) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let mut mem = Memory::new(1 << 24).unwrap();
     mem.map(BUF, 0x10000, flags::R | flags::W);
@@ -80,7 +82,7 @@ fn process_peek(ret: i64, fill: u8, peek0: usize) -> (Process, Rc<RefCell<Vec<Se
     (p, seen)
 }
 
-fn sys(p: &mut Process, s: Sys, args: [u64; 6]) -> i64 {
+fn sys<A: Arch>(p: &mut Process<A>, s: Sys, args: [u64; 6]) -> i64 {
     match dispatch(p, s.x86_64(), args) {
         Ok(v) => v,
         Err(super::SysErr::Errno(e)) => -(e as i64),
@@ -88,7 +90,7 @@ fn sys(p: &mut Process, s: Sys, args: [u64; 6]) -> i64 {
     }
 }
 
-fn cstr(p: &mut Process, addr: u64, s: &str) {
+fn cstr<A: Arch>(p: &mut Process<A>, addr: u64, s: &str) {
     let mut b = s.as_bytes().to_vec();
     b.push(0);
     p.m.mem.write_bytes(addr, &b).unwrap();
@@ -268,7 +270,7 @@ fn bad_arguments_never_panic() {
     let (mut p, _) = process(0, 0);
     let vals = [0u64, 1, 8, BUF, 0x30000, 0xffff_ffff, u64::MAX, 1 << 40, i64::MIN as u64];
     for &s in Sys::ALL {
-        if !super::implemented(s) || matches!(s, Sys::Exit | Sys::ExitGroup) {
+        if !super::implemented::<X86_64>(s) || matches!(s, Sys::Exit | Sys::ExitGroup) {
             continue;
         }
         for &v in &vals {

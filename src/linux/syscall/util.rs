@@ -6,6 +6,7 @@
 //! [`HostCallExt::out_raw_upto`], so record/replay sees every byte the host produced.
 
 use super::{host_ret, SysErr, SysResult};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::syscall::proc::GUEST_PID;
@@ -50,26 +51,26 @@ impl HostCallExt for HostCall {
 
 /// Perform `c` on the host through the world; the raw result (negative errno on failure).
 #[inline]
-pub fn call_raw(p: &mut Process, c: &HostCall) -> i64 {
+pub fn call_raw<A: Arch>(p: &mut Process<A>, c: &HostCall) -> i64 {
     p.world.syscall(p.m.icount, c)
 }
 
 /// Perform `c` on the host through the world.
 #[inline]
-pub fn call(p: &mut Process, c: &HostCall) -> SysResult {
+pub fn call<A: Arch>(p: &mut Process<A>, c: &HostCall) -> SysResult {
     host_ret(call_raw(p, c))
 }
 
 /// A host call without outputs.
 #[inline]
-pub fn simple(p: &mut Process, nr: i64, args: [u64; 6]) -> SysResult {
+pub fn simple<A: Arch>(p: &mut Process<A>, nr: i64, args: [u64; 6]) -> SysResult {
     call(p, &HostCall::new(nr, args))
 }
 
 /// Host pointer to a writable guest buffer of `len` bytes (EFAULT if any byte is not
 /// writable). The pages are marked written. A zero-length buffer is never touched by the
 /// kernel and maps to the start of guest memory.
-pub fn gout(p: &mut Process, addr: u64, len: u64) -> Result<*mut u8, SysErr> {
+pub fn gout<A: Arch>(p: &mut Process<A>, addr: u64, len: u64) -> Result<*mut u8, SysErr> {
     if len == 0 {
         return Ok(p.m.mem.host_base());
     }
@@ -77,7 +78,7 @@ pub fn gout(p: &mut Process, addr: u64, len: u64) -> Result<*mut u8, SysErr> {
 }
 
 /// Like [`gout`], but a NULL guest pointer stays NULL.
-pub fn gout_opt(p: &mut Process, addr: u64, len: u64) -> Result<*mut u8, SysErr> {
+pub fn gout_opt<A: Arch>(p: &mut Process<A>, addr: u64, len: u64) -> Result<*mut u8, SysErr> {
     if addr == 0 {
         Ok(std::ptr::null_mut())
     } else {
@@ -87,7 +88,7 @@ pub fn gout_opt(p: &mut Process, addr: u64, len: u64) -> Result<*mut u8, SysErr>
 
 /// Host pointer to a readable guest buffer of `len` bytes (EFAULT if any byte is not
 /// readable).
-pub fn gin(p: &Process, addr: u64, len: u64) -> Result<*const u8, SysErr> {
+pub fn gin<A: Arch>(p: &Process<A>, addr: u64, len: u64) -> Result<*const u8, SysErr> {
     if len == 0 {
         return Ok(p.m.mem.host_base());
     }
@@ -95,7 +96,7 @@ pub fn gin(p: &Process, addr: u64, len: u64) -> Result<*const u8, SysErr> {
 }
 
 /// Like [`gin`], but a NULL guest pointer stays NULL.
-pub fn gin_opt(p: &Process, addr: u64, len: u64) -> Result<*const u8, SysErr> {
+pub fn gin_opt<A: Arch>(p: &Process<A>, addr: u64, len: u64) -> Result<*const u8, SysErr> {
     if addr == 0 {
         Ok(std::ptr::null())
     } else {
@@ -104,13 +105,13 @@ pub fn gin_opt(p: &Process, addr: u64, len: u64) -> Result<*const u8, SysErr> {
 }
 
 /// Copy a host buffer into guest memory (results computed in host scratch space).
-pub fn put(p: &mut Process, addr: u64, data: &[u8]) -> Result<(), SysErr> {
+pub fn put<A: Arch>(p: &mut Process<A>, addr: u64, data: &[u8]) -> Result<(), SysErr> {
     p.m.mem.write_bytes(addr, data)?;
     Ok(())
 }
 
 /// Read `N` bytes of guest memory.
-pub fn get<const N: usize>(p: &Process, addr: u64) -> Result<[u8; N], SysErr> {
+pub fn get<const N: usize, A: Arch>(p: &Process<A>, addr: u64) -> Result<[u8; N], SysErr> {
     let mut b = [0u8; N];
     p.m.mem.read_bytes(addr, &mut b)?;
     Ok(b)
@@ -118,7 +119,7 @@ pub fn get<const N: usize>(p: &Process, addr: u64) -> Result<[u8; N], SysErr> {
 
 /// How many bytes from `addr` (at most `len`) are accessible with `need` (flags::R or W).
 /// Like the kernel, a transfer into a partly valid buffer moves the valid prefix.
-pub fn accessible_prefix(p: &Process, addr: u64, len: u64, need: u8) -> u64 {
+pub fn accessible_prefix<A: Arch>(p: &Process<A>, addr: u64, len: u64, need: u8) -> u64 {
     let mut done = 0u64;
     while done < len {
         let a = match addr.checked_add(done) {
@@ -136,7 +137,7 @@ pub fn accessible_prefix(p: &Process, addr: u64, len: u64, need: u8) -> u64 {
 /// Host pointer and usable length of a guest buffer the kernel fills up to its result
 /// (read, getdents, readlink…): the writable prefix of `[addr, addr+len)`; EFAULT if
 /// `len > 0` and not even the first byte is writable.
-pub fn gout_prefix(p: &mut Process, addr: u64, len: u64) -> Result<(*mut u8, u64), SysErr> {
+pub fn gout_prefix<A: Arch>(p: &mut Process<A>, addr: u64, len: u64) -> Result<(*mut u8, u64), SysErr> {
     let n = accessible_prefix(p, addr, len, flags::W);
     if n == 0 && len > 0 {
         return Err(SysErr::Errno(EFAULT));
@@ -145,7 +146,7 @@ pub fn gout_prefix(p: &mut Process, addr: u64, len: u64) -> Result<(*mut u8, u64
 }
 
 /// Readable prefix of a guest buffer the kernel reads (write, pwrite…).
-pub fn gin_prefix(p: &Process, addr: u64, len: u64) -> Result<(*const u8, u64), SysErr> {
+pub fn gin_prefix<A: Arch>(p: &Process<A>, addr: u64, len: u64) -> Result<(*const u8, u64), SysErr> {
     let n = accessible_prefix(p, addr, len, flags::R);
     if n == 0 && len > 0 {
         return Err(SysErr::Errno(EFAULT));
@@ -156,7 +157,7 @@ pub fn gin_prefix(p: &Process, addr: u64, len: u64) -> Result<(*const u8, u64), 
 /// A path argument as a NUL-terminated host string (EFAULT, ENAMETOOLONG). Paths naming
 /// the guest's own pid under /proc are rewritten to /proc/self: the guest's pid is the
 /// emulator's (`GUEST_PID`), not the host's.
-pub fn path_arg(p: &Process, addr: u64) -> Result<Vec<u8>, SysErr> {
+pub fn path_arg<A: Arch>(p: &Process<A>, addr: u64) -> Result<Vec<u8>, SysErr> {
     let s = p.m.mem.read_cstr(addr, PATH_LEN_MAX)?;
     if s.len() >= PATH_LEN_MAX {
         return Err(SysErr::Errno(ENAMETOOLONG));
@@ -167,7 +168,7 @@ pub fn path_arg(p: &Process, addr: u64) -> Result<Vec<u8>, SysErr> {
 }
 
 /// A path argument that may be NULL (utimensat, statx with AT_EMPTY_PATH).
-pub fn path_arg_opt(p: &Process, addr: u64) -> Result<Option<Vec<u8>>, SysErr> {
+pub fn path_arg_opt<A: Arch>(p: &Process<A>, addr: u64) -> Result<Option<Vec<u8>>, SysErr> {
     if addr == 0 {
         Ok(None)
     } else {
@@ -176,7 +177,7 @@ pub fn path_arg_opt(p: &Process, addr: u64) -> Result<Option<Vec<u8>>, SysErr> {
 }
 
 /// A string argument that is not resolved as a path by the kernel (a symlink's target).
-pub fn cstr_arg(p: &Process, addr: u64) -> Result<Vec<u8>, SysErr> {
+pub fn cstr_arg<A: Arch>(p: &Process<A>, addr: u64) -> Result<Vec<u8>, SysErr> {
     let mut s = p.m.mem.read_cstr(addr, PATH_LEN_MAX)?;
     if s.len() >= PATH_LEN_MAX {
         return Err(SysErr::Errno(ENAMETOOLONG));
@@ -205,7 +206,7 @@ pub fn is_proc_self_exe(path: &[u8]) -> bool {
 }
 
 /// The guest executable's host path, NUL-terminated (what /proc/self/exe names).
-pub fn exe_path(p: &Process) -> Vec<u8> {
+pub fn exe_path<A: Arch>(p: &Process<A>) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;
     let mut v = p.exe.as_os_str().as_bytes().to_vec();
     v.push(0);
@@ -214,7 +215,7 @@ pub fn exe_path(p: &Process) -> Vec<u8> {
 
 /// A path opened or stat'ed through symlinks: /proc/self/exe is the guest's executable,
 /// not deja.
-pub fn follow_path(p: &Process, path: Vec<u8>) -> Vec<u8> {
+pub fn follow_path<A: Arch>(p: &Process<A>, path: Vec<u8>) -> Vec<u8> {
     if is_proc_self_exe(&path) {
         exe_path(p)
     } else {
@@ -224,7 +225,7 @@ pub fn follow_path(p: &Process, path: Vec<u8>) -> Vec<u8> {
 
 /// A dirfd argument of a *at syscall. Reserved fds are refused when the path is resolved
 /// relative to the dirfd (relative or empty path); for absolute paths the kernel ignores it.
-pub fn dirfd_arg(p: &Process, dirfd: u64, path: Option<&[u8]>) -> Result<u64, SysErr> {
+pub fn dirfd_arg<A: Arch>(p: &Process<A>, dirfd: u64, path: Option<&[u8]>) -> Result<u64, SysErr> {
     let fd = dirfd as i32;
     let relative = match path {
         Some(s) => s.first() != Some(&b'/'),
@@ -259,7 +260,7 @@ pub fn hp<T>(ptr: *const T) -> u64 {
 
 /// The guest's iovec array: `(base, len)` pairs, validated like the kernel's
 /// `import_iovec` (count ≤ IOV_MAX, no negative lengths, total capped at MAX_RW).
-pub fn read_iovecs(p: &Process, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, SysErr> {
+pub fn read_iovecs<A: Arch>(p: &Process<A>, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, SysErr> {
     if count > IOV_MAX {
         return Err(SysErr::Errno(EINVAL));
     }
