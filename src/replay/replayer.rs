@@ -6,12 +6,16 @@
 use super::event::{EndKind, Event};
 use super::log::Positioned;
 use super::recorder::input_digest;
-use crate::world::{Divergence, EndStatus, HostCall, World};
+use crate::world::{Divergence, EndStatus, HostCall, LogPosition, World};
 use std::io::Write;
+use std::sync::Arc;
 
 pub struct Replayer {
-    events: Vec<Positioned>,
+    events: Arc<Vec<Positioned>>,
     pos: usize,
+    /// Events before this index have had their output re-emitted already: after a seek back
+    /// (reverse execution), output is not printed a second time.
+    emitted: usize,
     every: u64,
     /// Do not re-emit the guest's stdout/stderr output.
     pub quiet: bool,
@@ -51,7 +55,21 @@ fn syscall_name(nr: u64) -> String {
 
 impl Replayer {
     pub fn new(events: Vec<Positioned>, checkpoint_every: u64, quiet: bool) -> Replayer {
-        Replayer { events, pos: 0, every: checkpoint_every, quiet, div: None, last_good: None, diverged: false }
+        Replayer::shared(Arc::new(events), checkpoint_every, quiet)
+    }
+
+    /// A replayer over events shared with someone else (the debugger lists them).
+    pub fn shared(events: Arc<Vec<Positioned>>, checkpoint_every: u64, quiet: bool) -> Replayer {
+        Replayer {
+            events,
+            pos: 0,
+            emitted: 0,
+            every: checkpoint_every,
+            quiet,
+            div: None,
+            last_good: None,
+            diverged: false,
+        }
     }
 
     /// Skip progress markers.
@@ -171,7 +189,10 @@ impl World for Replayer {
             // SAFETY: data.len() <= o.len, checked above; o is a live buffer (platform contract).
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), o.ptr, data.len()) };
         }
-        self.reemit(call);
+        if self.pos > self.emitted {
+            self.reemit(call);
+            self.emitted = self.pos;
+        }
         ret
     }
 
@@ -298,6 +319,23 @@ impl World for Replayer {
             self.diverged = true;
         }
         d
+    }
+
+    fn log_position(&self) -> Option<LogPosition> {
+        Some(LogPosition { event: self.pos, last_good: self.last_good })
+    }
+
+    /// Back (or forward) to a position taken earlier; a divergence seen since is forgotten,
+    /// since the execution that caused it is being replaced.
+    fn seek_log(&mut self, pos: &LogPosition) -> bool {
+        if pos.event > self.events.len() {
+            return false;
+        }
+        self.pos = pos.event;
+        self.last_good = pos.last_good;
+        self.div = None;
+        self.diverged = false;
+        true
     }
 }
 
