@@ -97,6 +97,18 @@ enum Cmd {
         /// The executable, when the log does not embed it and it moved.
         #[arg(long, value_name = "PATH")]
         exe: Option<PathBuf>,
+        /// Serve the replay to gdb on this address (e.g. 127.0.0.1:1234; port 0 picks a free
+        /// one), stopped before the first instruction, with reverse execution.
+        #[arg(long, value_name = "ADDR")]
+        gdb: Option<String>,
+        /// With --gdb: take a snapshot every N instructions (reverse execution re-executes
+        /// at most this many).
+        #[arg(long, value_name = "N", default_value_t = deja::debug::snapshot::DEFAULT_EVERY)]
+        snapshot_every: u64,
+        /// With --gdb: memory budget for snapshots in MiB (over it, every other old snapshot
+        /// is dropped).
+        #[arg(long, value_name = "MIB", default_value_t = deja::debug::snapshot::DEFAULT_BUDGET >> 20)]
+        snapshot_budget: usize,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -181,7 +193,27 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Replay { log, quiet, to_icount, exe, exec } => {
+        Cmd::Replay { log, quiet, to_icount, exe, gdb: Some(listen), snapshot_every, snapshot_budget, exec } => {
+            let replay = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
+            let opts = deja::debug::DebugOptions {
+                listen,
+                snapshot_every,
+                snapshot_budget: snapshot_budget.saturating_mul(1 << 20),
+                replay,
+            };
+            match deja::debug::serve::<X86_64>(&log, opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e @ deja::debug::DebugError::Session(_)) | Err(e @ deja::debug::DebugError::Listen(..)) => {
+                    eprintln!("deja: {e}");
+                    ExitCode::from(EXIT_CANNOT_START)
+                }
+                Err(e) => {
+                    eprintln!("deja: {e}");
+                    ExitCode::from(EXIT_STOPPED)
+                }
+            }
+        }
+        Cmd::Replay { log, quiet, to_icount, exe, gdb: None, exec, .. } => {
             let t0 = Instant::now();
             let opts = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
             match session::replay::<X86_64>(&log, opts) {
