@@ -66,6 +66,8 @@ enum Ended {
 const SLICE: u64 = 1 << 22;
 /// The same, when single-stepping for watchpoints.
 const STEP_SLICE: u64 = 1 << 14;
+/// Distance before a landing point of the nearest fine snapshot (then ×4, ×16, …).
+const FINE_FIRST: u64 = 4096;
 
 pub struct Timeline<A: DebugArch> {
     pub p: crate::linux::Process<A>,
@@ -331,10 +333,23 @@ impl<A: DebugArch> Timeline<A> {
         let cur = self.p.m.icount;
         let s = self.snaps.at_or_before(target);
         if self.ended.is_some() || target < cur || s > cur {
-            if target == cur && self.ended.is_none() {
-                return Stop::Done;
-            }
             self.restore(s);
+        }
+        // Fine snapshots on the way, at exponentially growing distances before the target,
+        // so the next steps back (gdb's reverse-next is many reverse-stepi) stay cheap.
+        let from = self.p.m.icount;
+        let mut fine = Vec::new();
+        let mut d = FINE_FIRST;
+        while d < self.snaps.every() && target.saturating_sub(d) > from {
+            fine.push(target - d);
+            d *= 4;
+        }
+        for &point in fine.iter().rev() {
+            match self.advance_snap(point, false) {
+                Advance::Ended(r) => return self.on_end(r),
+                Advance::Reached if self.p.m.icount >= point => self.snaps.take_fine(&mut self.p),
+                _ => break,
+            }
         }
         loop {
             match self.advance_snap(target, false) {
@@ -343,6 +358,40 @@ impl<A: DebugArch> Timeline<A> {
                 Advance::Reached => return Stop::End,
                 Advance::Stop => {}
             }
+        }
+    }
+
+    /// `goto` for a far target (`monitor seek`), calling `progress` with the icount now and
+    /// then during a long forward stretch.
+    pub fn seek(&mut self, target: u64, progress: &mut dyn FnMut(u64)) -> Stop {
+        let cur = self.p.m.icount;
+        let s = self.snaps.at_or_before(target);
+        if self.ended.is_some() || target < cur || s > cur {
+            self.restore(s);
+        }
+        let every = self.snaps.every();
+        while target.saturating_sub(self.p.m.icount) > every {
+            let seg = (self.p.m.icount + SLICE).min(target - every);
+            match self.advance_snap(seg, false) {
+                Advance::Ended(r) => return self.on_end(r),
+                Advance::Reached if self.p.m.icount < seg => return Stop::End,
+                _ => {}
+            }
+            progress(self.p.m.icount);
+        }
+        self.goto(target)
+    }
+
+    /// Run forward to moment `target` (ahead of the current one) as a forward continue does:
+    /// scheduled snapshots only, no breakpoints.
+    pub fn forward_to(&mut self, target: u64) -> Stop {
+        if self.at_end() {
+            return Stop::End;
+        }
+        match self.advance_snap(target, false) {
+            Advance::Ended(r) => self.on_end(r),
+            Advance::Reached if self.p.m.icount >= target => Stop::Done,
+            _ => Stop::End,
         }
     }
 

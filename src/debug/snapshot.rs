@@ -50,13 +50,19 @@ struct Snap<A: Arch> {
     log: Option<LogPosition>,
     /// Page numbers written since the previous snapshot (sorted); a superset is fine.
     written: Vec<u64>,
+    /// Taken near where the debugger landed (not on the every-N schedule).
+    fine: bool,
 }
 
 /// What `monitor snapshots` shows of one snapshot.
 pub struct SnapInfo {
     pub icount: u64,
     pub pages_written: usize,
+    pub fine: bool,
 }
+
+/// Fine snapshots kept at most (the oldest taken goes first).
+const MAX_FINE: usize = 48;
 
 /// Bookkeeping bytes per stored page version.
 const VERSION_OVERHEAD: usize = 48;
@@ -73,6 +79,8 @@ pub struct Snapshots<A: Arch> {
     versions: usize,
     /// Warned that the budget cannot be met.
     warned: bool,
+    /// Fine snapshots, oldest first.
+    fine: std::collections::VecDeque<u64>,
 }
 
 /// The page's contents as `Memory::page_state` shows them.
@@ -100,8 +108,9 @@ impl<A: Arch> Snapshots<A> {
             bytes: 0,
             versions: 0,
             warned: false,
+            fine: Default::default(),
         };
-        s.take(p);
+        s.take(p, false);
         s
     }
 
@@ -128,13 +137,18 @@ impl<A: Arch> Snapshots<A> {
     }
 
     pub fn list(&self) -> Vec<SnapInfo> {
-        self.snaps.iter().map(|(&icount, s)| SnapInfo { icount, pages_written: s.written.len() }).collect()
+        self.snaps.iter().map(|(&icount, s)| SnapInfo { icount, pages_written: s.written.len(), fine: s.fine }).collect()
+    }
+
+    /// The latest scheduled (not fine) snapshot at or before `icount`.
+    fn prev_scheduled(&self, icount: u64) -> u64 {
+        self.snaps.range(..=icount).rev().find(|(_, s)| !s.fine).map_or(0, |(&k, _)| k)
     }
 
     /// The next icount after `icount` at which the forward run must stop for a snapshot: an
-    /// existing one (to pass it) or `every` after the previous one (to take it).
+    /// existing one (to pass it) or `every` after the previous scheduled one (to take it).
     pub fn next_point(&self, icount: u64) -> u64 {
-        let prev = self.snaps.range(..=icount).next_back().map_or(0, |(&k, _)| k);
+        let prev = self.prev_scheduled(icount);
         let next_existing = self.snaps.range(icount + 1..).next().map_or(u64::MAX, |(&k, _)| k);
         next_existing.min(prev.saturating_add(self.every)).max(icount + 1)
     }
@@ -152,8 +166,28 @@ impl<A: Arch> Snapshots<A> {
             // Deterministic replay: the state equals the snapshot's; start a new delta.
             p.m.mem.take_snapshot_delta();
             self.base = ic;
-        } else if ic >= self.at_or_before(ic).saturating_add(self.every) {
-            self.take(p);
+        } else if ic >= self.prev_scheduled(ic).saturating_add(self.every) {
+            self.take(p, false);
+        }
+    }
+
+    /// Take a fine snapshot here (the debugger is working nearby: going back from here will
+    /// be cheap), unless there is one already. Only the newest `MAX_FINE` are kept.
+    pub fn take_fine(&mut self, p: &mut Process<A>) {
+        let ic = p.m.icount;
+        if self.snaps.contains_key(&ic) {
+            self.at_moment(p);
+            return;
+        }
+        self.take(p, true);
+        self.fine.push_back(ic);
+        while self.fine.len() > MAX_FINE {
+            let Some(old) = self.fine.pop_front() else { break };
+            if old == self.base {
+                self.fine.push_back(old);
+                continue;
+            }
+            self.drop_snapshot(old);
         }
     }
 
@@ -165,7 +199,7 @@ impl<A: Arch> Snapshots<A> {
     }
 
     /// Snapshot the process at its current icount.
-    fn take(&mut self, p: &mut Process<A>) {
+    fn take(&mut self, p: &mut Process<A>, fine: bool) {
         let at = p.m.icount;
         let mut written = p.m.mem.take_snapshot_delta();
         written.sort_unstable();
@@ -193,7 +227,7 @@ impl<A: Arch> Snapshots<A> {
             }
         }
         self.bytes += written.len() * 8 + std::mem::size_of::<Snap<A>>();
-        let snap = Snap { state: p.save_state(), log: p.world.log_position(), written };
+        let snap = Snap { state: p.save_state(), log: p.world.log_position(), written, fine };
         self.snaps.insert(at, snap);
         self.base = at;
         if self.bytes > self.budget {
@@ -228,6 +262,9 @@ impl<A: Arch> Snapshots<A> {
 
     fn drop_snapshot(&mut self, k: u64) {
         let Some(snap) = self.snaps.remove(&k) else { return };
+        if snap.fine {
+            self.fine.retain(|&f| f != k);
+        }
         self.bytes -= snap.written.len() * 8 + std::mem::size_of::<Snap<A>>();
         let next = self.snaps.range(k + 1..).next().map(|(&n, _)| n);
         let prev = self.snaps.range(..k).next_back().map_or(0, |(&n, _)| n);

@@ -337,7 +337,15 @@ impl<A: DebugArch> MonitorCmd for DebugTarget<A> {
             (Some("icount"), None) => outputln!(out, "{}", self.tl.icount()),
             (Some("seek"), Some(n)) => match parse_count(n) {
                 Some(n) => {
-                    let stop = self.tl.goto(n);
+                    // Progress lines keep gdb from timing out on a long seek.
+                    let mut last = std::time::Instant::now();
+                    let stop = self.tl.seek(n, &mut |ic| {
+                        if last.elapsed().as_millis() >= 500 {
+                            last = std::time::Instant::now();
+                            outputln!(out, "seeking: at icount {ic}");
+                            out.flush();
+                        }
+                    });
                     let where_ = format!("icount {}, pc {:#x}", self.tl.icount(), self.tl.pc());
                     match stop {
                         Stop::Done => outputln!(out, "at {where_}"),
@@ -358,7 +366,13 @@ impl<A: DebugArch> MonitorCmd for DebugTarget<A> {
                     s.bytes() >> 10
                 );
                 for i in s.list() {
-                    outputln!(out, "  icount {:>14}  {} pages written since the previous", i.icount, i.pages_written);
+                    let fine = if i.fine { " (fine: taken near where you went)" } else { "" };
+                    outputln!(
+                        out,
+                        "  icount {:>14}  {} pages written since the previous{fine}",
+                        i.icount,
+                        i.pages_written
+                    );
                 }
             }
             (Some("digest"), None) => {
