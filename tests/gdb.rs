@@ -92,7 +92,8 @@ fn guest() -> Option<&'static Path> {
 
 /// A recording of the guest with `args`, made once per test run.
 fn recording(args: &'static [&'static str]) -> Option<PathBuf> {
-    static LOGS: OnceLock<std::sync::Mutex<Vec<(&'static [&'static str], PathBuf)>>> = OnceLock::new();
+    type Logs = std::sync::Mutex<Vec<(&'static [&'static str], PathBuf)>>;
+    static LOGS: OnceLock<Logs> = OnceLock::new();
     let Some(exe) = guest() else {
         skip_or_fail("gcc or gdb is missing");
         return None;
@@ -138,14 +139,16 @@ impl Server {
                 }
             }
         });
+        // From here on, Drop kills deja whatever happens.
+        let mut server = Server { child, addr: String::new(), stderr: rx };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("deja did not say where it listens"));
+            let line = server.stderr.recv_timeout(left).unwrap_or_else(|_| panic!("deja did not say where it listens"));
             if let Some(i) = line.find("target remote ") {
-                let addr = line[i + "target remote ".len()..].trim_end_matches('\'').to_string();
+                server.addr = line[i + "target remote ".len()..].trim_end_matches('\'').to_string();
                 assert!(line.contains("gdb "), "connect hint names gdb: {line}");
-                return Server { child, addr, stderr: rx };
+                return server;
             }
         }
     }
@@ -391,7 +394,12 @@ monitor icount
 "#,
     );
     let ic = nums(&out, "IC:");
-    check(out.lines().any(|l| l.starts_with("#0") && l.contains("work (n=6)")), "reverse-finish: back in work", &out, &server);
+    check(
+        out.lines().any(|l| l.starts_with("#0") && l.contains("work (n=6)")),
+        "reverse-finish: back in work",
+        &out,
+        &server,
+    );
     check(ic.len() == 3 && ic[1] < ic[0], "reverse-finish went back", &out, &server);
     check(out.contains("int r = work(6);"), "reverse-next stepped back over the call", &out, &server);
 }
@@ -454,7 +462,12 @@ monitor events 2
 "#,
     );
     let ic = nums(&out, "IC:");
-    check(out.matches("No more reverse-execution history").count() >= 4, "ends reported as history ends", &out, &server);
+    check(
+        out.matches("No more reverse-execution history").count() >= 4,
+        "ends reported as history ends",
+        &out,
+        &server,
+    );
     check(ic.len() == 2 && ic[0] > 20000 && ic[1] == 0, "end then start", &out, &server);
     check(nums(&out, "START ") == nums(&out, "BACK "), "back at the entry point", &out, &server);
     check(server.stderr().contains("replay reached the recorded end"), "end verified against the log", &out, &server);
@@ -509,7 +522,12 @@ monitor icount
     );
     let ic = nums(&out, "IC:");
     check(out.contains("Program received signal SIGINT"), "interrupted", &out, &server);
-    check(ic.len() == 2 && ic[1] + 1 == ic[0] && ic[0] > 0, "stopped mid-run, and steps back from there", &out, &server);
+    check(
+        ic.len() == 2 && ic[1] + 1 == ic[0] && ic[0] > 0,
+        "stopped mid-run, and steps back from there",
+        &out,
+        &server,
+    );
 }
 
 #[test]

@@ -15,10 +15,12 @@
 //! pages the memory lists as changed since) rewrites only the pages that may differ: those
 //! listed since `base`, and those written by any snapshot interval between `base` and `k`.
 //!
-//! Memory is bounded by a budget: when over it, every other snapshot is dropped (never the
-//! first one, the current base, or the newest), which halves the density evenly; versions
-//! no remaining snapshot needs are freed, and a dropped snapshot's written-page list is
-//! merged into the next one's.
+//! Memory is bounded by a budget: when over it, every other scheduled snapshot is dropped
+//! (never the first one or the current base) and the interval doubles, which halves the
+//! density evenly over the whole log; versions no remaining snapshot needs are freed, and a
+//! dropped snapshot's written-page list is merged into the next one's. Besides the schedule,
+//! "fine" snapshots are left just before where the debugger lands (at most `MAX_FINE`), so
+//! going back from there again is cheap.
 
 use crate::arch::Arch;
 use crate::linux::process::{ProcState, Process};
@@ -137,7 +139,10 @@ impl<A: Arch> Snapshots<A> {
     }
 
     pub fn list(&self) -> Vec<SnapInfo> {
-        self.snaps.iter().map(|(&icount, s)| SnapInfo { icount, pages_written: s.written.len(), fine: s.fine }).collect()
+        self.snaps
+            .iter()
+            .map(|(&icount, s)| SnapInfo { icount, pages_written: s.written.len(), fine: s.fine })
+            .collect()
     }
 
     /// The latest scheduled (not fine) snapshot at or before `icount`.
@@ -239,11 +244,11 @@ impl<A: Arch> Snapshots<A> {
     /// budget or nothing is left to drop.
     fn thin(&mut self) {
         while self.bytes > self.budget {
-            let first = self.snaps.keys().next().copied();
-            let last = self.snaps.keys().next_back().copied();
-            let candidates: Vec<u64> =
-                self.snaps.keys().copied().filter(|&k| Some(k) != first && Some(k) != last && k != self.base).collect();
-            if candidates.is_empty() {
+            // Every other scheduled snapshot goes (never the first or the current base), and
+            // the schedule's interval doubles so forward runs do not fill the gaps again.
+            let scheduled: Vec<u64> = self.snaps.iter().filter(|(_, s)| !s.fine).map(|(&k, _)| k).collect();
+            let drop: Vec<u64> = scheduled.iter().copied().skip(1).step_by(2).filter(|&k| k != self.base).collect();
+            if drop.is_empty() {
                 if !self.warned {
                     self.warned = true;
                     eprintln!(
@@ -254,9 +259,10 @@ impl<A: Arch> Snapshots<A> {
                 }
                 return;
             }
-            for k in candidates.into_iter().step_by(2) {
+            for k in drop {
                 self.drop_snapshot(k);
             }
+            self.every = self.every.saturating_mul(2);
         }
     }
 
