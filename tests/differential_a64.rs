@@ -59,10 +59,11 @@ fn run_classes(classes: &[Class], total: usize) -> Stats {
     let mixed: Vec<&'static Template> = per_class.concat();
     assert!(!mixed.is_empty(), "no templates for {classes:?}");
     let mode = harness::mode();
-    if mode == Mode::Step {
+    let missing = harness::missing_harness_instructions();
+    if mode == Mode::Step && !missing.is_empty() {
         eprintln!(
             "note: running case bodies with injected state (step mode); harness instructions not implemented yet: {}",
-            harness::missing_harness_instructions().join(", ")
+            missing.join(", ")
         );
     }
     let mut rng = Rng::new(seed);

@@ -5,7 +5,7 @@
 //! last case the program writes every output slot and every case's data buffer to stdout
 //! and exits with status 0.
 
-use super::{off, Case, State, BASE_REG, BUF_SIZE};
+use super::{off, Case, State, BASE_OFFSET, BASE_REG, BUF_SIZE};
 
 /// Guest address of the ELF headers; code follows at `TEXT + 0x1000`.
 pub const TEXT: u64 = 0x40_0000;
@@ -42,11 +42,11 @@ impl Layout {
     }
 }
 
-/// The input state of case `i` as the ELF loads it (the buffer base filled in).
+/// The input state of a case as the ELF loads it (the buffer base filled in).
 pub fn input_state(c: &Case, buf_addr: u64) -> State {
     let mut s = c.init;
     if c.memory {
-        s.x[BASE_REG as usize] = buf_addr;
+        s.x[BASE_REG as usize] = buf_addr + BASE_OFFSET;
     }
     s
 }

@@ -12,7 +12,7 @@
 //!   (or forced with `DEJA_A64_MODE=step`).
 
 use super::elf::{self, Layout};
-use super::{disasm, off, Case, State, BUF_SIZE};
+use super::{disasm, off, Case, State, BASE_REG, BUF_SIZE};
 use deja::engine::Exit;
 use deja::isa::aarch64::table::TABLE;
 use deja::isa::aarch64::A64State;
@@ -318,12 +318,19 @@ pub fn minimize(mode: Mode, c: &Case) -> String {
     };
     let w = c.words[k - 1];
     let regs = operand_regs(w);
+    // Each prefix ran with its own buffer: show the state before as if it had used prefix
+    // k's buffer (the base register moves by the distance between the two).
+    let mut before = q[k - 1].0;
+    if c.memory {
+        let b = &mut before.x[BASE_REG as usize];
+        *b = b.wrapping_add(layout.buf(k)).wrapping_sub(layout.buf(k - 1));
+    }
     format!(
         "  first difference after #{} {w:08x} `{}` ({})\n    before: {}\n    qemu after: {}\n    deja after: {}\n    {}\n",
         k - 1,
         disasm(w),
         c.from[k - 1],
-        show_regs(&q[k - 1].0, &regs),
+        show_regs(&before, &regs),
         show_regs(&q[k].0, &regs),
         show_regs(&d[k].0, &regs),
         diff(&q[k], &d[k]).join("\n    ")

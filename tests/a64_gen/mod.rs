@@ -11,9 +11,10 @@
 //! Adding a class (loads/stores, FP, SIMD…): write `tests/a64_gen/<class>.rs` with a
 //! `pub static TEMPLATES: &[Template]`, add `pub mod <class>;` below and its templates to
 //! [`templates`], and give it a [`Class`] variant. Memory instructions use [`Field::Base`]
-//! for their base register: it holds the address of the case's data buffer
-//! ([`BUF_SIZE`] bytes, random contents, compared after the run), and no other instruction
-//! of such a case writes it. Offsets should stay inside the buffer.
+//! for their base register: it holds the address of the middle of the case's data buffer
+//! ([`BUF_SIZE`] bytes, 16-byte aligned, random contents, compared after the run), so signed
+//! offsets of -256..255 (imm9) stay inside it; no other instruction of such a case writes
+//! it. Offsets (and writeback) must keep every access inside the buffer.
 
 #![allow(dead_code)]
 
@@ -108,7 +109,9 @@ pub fn skip_reason(ins: &Instruction) -> Option<&'static str> {
 /// Register the harness reserves as the buffer base in cases with memory instructions.
 pub const BASE_REG: u32 = 28;
 /// Bytes of data buffer per case.
-pub const BUF_SIZE: usize = 256;
+pub const BUF_SIZE: usize = 512;
+/// Where [`BASE_REG`] points: this far into the buffer.
+pub const BASE_OFFSET: u64 = (BUF_SIZE / 2) as u64;
 
 /// xorshift64*.
 #[derive(Clone, Debug)]
@@ -316,8 +319,8 @@ pub struct Case {
     pub words: Vec<u32>,
     /// The template of each word (for reports).
     pub from: Vec<&'static str>,
-    /// The case has memory instructions: [`BASE_REG`] holds its buffer's address (the ELF
-    /// builder sets it) and nothing else writes it.
+    /// The case has memory instructions: [`BASE_REG`] holds its buffer's address plus
+    /// [`BASE_OFFSET`] (the ELF builder sets it) and nothing else writes it.
     pub memory: bool,
 }
 
