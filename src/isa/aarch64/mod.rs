@@ -14,6 +14,7 @@ pub mod dp_imm;
 pub mod dp_reg;
 pub mod fp;
 pub mod loadstore;
+pub mod loadstore_simd;
 pub mod simd;
 pub mod system;
 
