@@ -355,3 +355,81 @@ fn rcpc_unscaled(m: &mut M, d: &Decoded) -> Res {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::loadstore::tests::{assert_no_effect, machine, run, segv, sig_of, sigbus_adraln, DATA};
+    use crate::engine::Exit;
+    use crate::mem::flags;
+
+    const LDXR: u32 = 0xc85f_7c20; // ldxr x0, [x1]
+    const STXR_X: u32 = 0xc802_7c23; // stxr w2, x3, [x1]
+    const STXR_W: u32 = 0x8802_7c23; // stxr w2, w3, [x1]
+    const STR: u32 = 0xf900_0025; // str x5, [x1]
+    const CLREX: u32 = 0xd503_3f5f;
+
+    /// The monitor policy: set by an exclusive load, cleared by every exclusive store and
+    /// CLREX, matched on address and size; ordinary stores leave it alone.
+    #[test]
+    fn exclusive_monitor_policy() {
+        let mut m = machine();
+        m.cpu.x[1] = DATA + 0x10;
+        m.cpu.x[3] = 0x3333;
+        m.cpu.x[5] = 0x5555;
+        assert_eq!(run(&mut m, &[LDXR, STR, STXR_X]), Exit::Budget);
+        assert_eq!(m.cpu.x[2], 0);
+        assert_eq!(m.mem.read_u64(DATA + 0x10).unwrap(), 0x3333);
+        // The monitor is clear now: a second store-exclusive fails and writes nothing.
+        m.cpu.x[3] = 0x4444;
+        assert_eq!(run(&mut m, &[STXR_X]), Exit::Budget);
+        assert_eq!(m.cpu.x[2], 1);
+        assert_eq!(m.mem.read_u64(DATA + 0x10).unwrap(), 0x3333);
+        // Size mismatch fails; CLREX clears.
+        assert_eq!(run(&mut m, &[LDXR, STXR_W]), Exit::Budget);
+        assert_eq!(m.cpu.x[2], 1);
+        assert_eq!(run(&mut m, &[LDXR, CLREX, STXR_X]), Exit::Budget);
+        assert_eq!(m.cpu.x[2], 1);
+        assert_eq!(m.mem.read_u64(DATA + 0x10).unwrap(), 0x3333);
+        // A failing store-exclusive does not access memory: no fault on an unmapped address.
+        m.cpu.x[1] = 0x40_0000;
+        assert_eq!(run(&mut m, &[STXR_X]), Exit::Budget);
+        assert_eq!(m.cpu.x[2], 1);
+        // Pairs: ldxp x4, x5, [x1]; stxp w6, x7, x8, [x1].
+        m.cpu.x[1] = DATA + 0x20;
+        m.cpu.x[7] = 7;
+        m.cpu.x[8] = 8;
+        assert_eq!(run(&mut m, &[0xc87f_1424, 0xc826_2027]), Exit::Budget);
+        assert_eq!(m.cpu.x[6], 0);
+        assert_eq!(m.mem.read_u128(DATA + 0x20).unwrap(), 7 | (8 << 64));
+    }
+
+    /// Alignment is checked before the monitor (Arm ARM ExclusiveMonitorsPass; qemu 7.2
+    /// checks the monitor first), and LDAPR needs alignment without FEAT_LSE2 (qemu 7.2 does
+    /// not check it).
+    #[test]
+    fn misaligned_ordered_and_exclusive_accesses() {
+        let mut m = machine();
+        for (word, addr) in [(STXR_X, DATA + 4), (LDXR, DATA + 1), (0xf8bf_c020, DATA + 8 + 2), (0xc87f_1424, DATA + 8)]
+        {
+            m.cpu.x[1] = addr;
+            m.cpu.pc = super::super::loadstore::tests::CODE;
+            let before = m.cpu;
+            let e = run(&mut m, &[word]);
+            assert_no_effect(&m, &before, &e, sigbus_adraln(addr));
+        }
+    }
+
+    /// CAS checks write permission even when the compare fails; nothing changes on a fault.
+    #[test]
+    fn cas_on_read_only_memory_faults() {
+        let mut m = machine();
+        assert!(m.mem.map(DATA + 0x2000, 0x1000, flags::R));
+        m.cpu.x[1] = DATA + 0x2000;
+        m.cpu.x[4] = 1; // compare value differs from memory (0)
+        m.cpu.pc = super::super::loadstore::tests::CODE;
+        let before = m.cpu;
+        let e = run(&mut m, &[0x88a4_fc25]); // casl w4, w5, [x1]
+        assert_no_effect(&m, &before, &e, segv(DATA + 0x2000, true));
+        assert_eq!(sig_of(&e).map(|s| s.1), Some(crate::engine::sig::SEGV_ACCERR));
+    }
+}
