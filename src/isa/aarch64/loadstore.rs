@@ -604,3 +604,90 @@ mod yaxpeax_coverage {
         assert!(missing.is_empty(), "load/store words decoded to opcodes without a handler: {missing:x?}");
     }
 }
+
+#[cfg(test)]
+mod yaxpeax_operands {
+    use super::*;
+    use deja_decoders::aarch64::{decode_word, Operand, ShiftStyle, SizeCode};
+
+    fn words(mask: u32, val: u32, n: usize) -> impl Iterator<Item = u32> {
+        let mut x = 0x1234_5678_9abc_def1u64 ^ val as u64;
+        (0..n).map(move |_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            ((x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32 & !mask) | val
+        })
+    }
+
+    /// yaxpeax's memory operand for the single-register and pair classes agrees with the
+    /// fields the handlers decode (base, offset, writeback, index register and extend), so
+    /// disassembly (traces, diagnostics, the debugger) shows what executes.
+    #[test]
+    fn memory_operands_match_fields() {
+        let mut bad = Vec::new();
+        let mut checked = 0;
+        let classes = [
+            (0x3b00_0000u32, 0x3900_0000u32),
+            (0x3b20_0000, 0x3800_0000),
+            (0x3b20_0c00, 0x3820_0800),
+            (0x3a00_0000, 0x2800_0000),
+        ];
+        for (mask, val) in classes {
+            for w in words(mask, val, 50_000) {
+                let Some(ins) = decode_word(w) else { continue };
+                if matches!(ins.opcode, Opcode::PRFM | Opcode::PRFUM) {
+                    continue;
+                }
+                let n = f_rn(w) as u16;
+                let size = w >> 30;
+                let v = (w >> 26) & 1 == 1;
+                let opc = (w >> 22) & 3;
+                let expect = if val == 0x3900_0000 {
+                    let Some(acc) = decode_single(size, v, opc, Form::Plain) else { continue };
+                    Operand::RegPreIndex(n, ((((w >> 10) & 0xfff) as u64) << acc.scale) as i32, false)
+                } else if val == 0x3800_0000 {
+                    let imm = sext(((w >> 12) & 0x1ff) as u64, 9) as i32;
+                    match (w >> 10) & 3 {
+                        1 => Operand::RegPostIndex(n, imm),
+                        3 => Operand::RegPreIndex(n, imm, true),
+                        _ => Operand::RegPreIndex(n, imm, false),
+                    }
+                } else if val == 0x3820_0800 {
+                    let Some(acc) = decode_single(size, v, opc, Form::Plain) else { continue };
+                    let option = (w >> 13) & 7;
+                    if option & 2 == 0 {
+                        continue;
+                    }
+                    let (sz, style) = match option {
+                        2 => (SizeCode::W, ShiftStyle::UXTW),
+                        3 => (SizeCode::X, ShiftStyle::LSL),
+                        6 => (SizeCode::W, ShiftStyle::SXTW),
+                        _ => (SizeCode::X, ShiftStyle::SXTX),
+                    };
+                    let amount = if (w >> 12) & 1 == 1 { acc.scale } else { 0 };
+                    Operand::RegRegOffset(n, f_rm(w) as u16, sz, style, amount as u8)
+                } else {
+                    let scale = if v { 2 + (w >> 30) } else { 2 + (w >> 31) };
+                    let imm = (sext(((w >> 15) & 0x7f) as u64, 7) << scale) as i32;
+                    match (w >> 23) & 3 {
+                        1 => Operand::RegPostIndex(n, imm),
+                        3 => Operand::RegPreIndex(n, imm, true),
+                        _ => Operand::RegPreIndex(n, imm, false),
+                    }
+                };
+                checked += 1;
+                let got = ins.operands.iter().find(|o| {
+                    matches!(o, Operand::RegPreIndex(..) | Operand::RegPostIndex(..) | Operand::RegRegOffset(..))
+                });
+                if got != Some(&expect) {
+                    bad.push(format!("{w:08x} `{ins}`: yaxpeax {got:?}, fields {expect:?}"));
+                }
+            }
+        }
+        assert!(checked > 100_000, "only {checked} words checked");
+        bad.sort();
+        bad.dedup_by(|a, b| a[9..20] == b[9..20]);
+        assert!(bad.is_empty(), "{} mismatches, e.g.:\n{}", bad.len(), bad[..bad.len().min(30)].join("\n"));
+    }
+}
