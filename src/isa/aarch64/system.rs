@@ -80,8 +80,8 @@ fn sys(m: &mut M, d: &Decoded) -> Res {
             m.mem.write_bytes(a, &[0u8; ZVA_BYTES as usize])?;
             Ok(())
         }
-        // DC CVAU, DC CVAC, DC CIVAC, IC IVAU. (DC CVAP needs FEAT_DPB, which deja does not
-        // advertise: undefined, as on qemu's cores.)
+        // DC CVAU, DC CVAC, DC CIVAC, IC IVAU. (DC CVAP is FEAT_DPB, which deja does not
+        // advertise (HWCAP_DCPOP clear): undefined, as under qemu 7.2 on every CPU model.)
         11 | 10 | 14 | 5 => Ok(()),
         _ => Err(super::undefined(d)),
     }
