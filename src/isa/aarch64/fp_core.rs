@@ -498,7 +498,6 @@ mod mx {
     pub const IE: u32 = 1 << 0;
     pub const ZE: u32 = 1 << 2;
     pub const OE: u32 = 1 << 3;
-    pub const UE: u32 = 1 << 4;
     pub const PE: u32 = 1 << 5;
     /// All six exceptions masked, flags clear, FTZ/DAZ off.
     pub const BASE: u32 = 0x3f << 7;
@@ -766,6 +765,12 @@ pub fn muladd(env: &mut Env, fmt: Fmt, addend: u64, op1: u64, op2: u64) -> u64 {
 /// Software FPMulAdd for hosts without FMA (operands flushed, no NaNs): exact product and
 /// sum in 256-bit fixed point, then [`round_pack`].
 pub fn soft_muladd(env: &mut Env, fmt: Fmt, a: u64, n: u64, m: u64) -> u64 {
+    soft_muladd_scaled(env, fmt, a, n, m, 0)
+}
+
+/// `(a + n * m) * 2^scale` with a single rounding (operands flushed, no NaNs; `scale` = -1
+/// is FRSQRTS's halving).
+pub fn soft_muladd_scaled(env: &mut Env, fmt: Fmt, a: u64, n: u64, m: u64, scale: i32) -> u64 {
     let sign_p = fmt.sign(n) != fmt.sign(m);
     let inf_p = fmt.is_inf(n) || fmt.is_inf(m);
     let zero_p = fmt.is_zero(n) || fmt.is_zero(m);
@@ -785,7 +790,11 @@ pub fn soft_muladd(env: &mut Env, fmt: Fmt, a: u64, n: u64, m: u64) -> u64 {
         return if fmt.sign(a) == sign_p { a } else { fmt.zero(rounding == Rounding::NegInf) };
     }
     if zero_p {
-        return a;
+        if scale == 0 {
+            return a;
+        }
+        let (sa, ea, ma) = fmt.decompose(a);
+        return round_pack(env, fmt, sa, ea + scale, ma as u128, rounding, env.fz(fmt), false);
     }
     let (_, pe, pm) = {
         let (_, e1, m1) = fmt.decompose(n);
@@ -794,7 +803,7 @@ pub fn soft_muladd(env: &mut Env, fmt: Fmt, a: u64, n: u64, m: u64) -> u64 {
     };
     let fz = env.fz(fmt);
     if zero_a {
-        return round_pack(env, fmt, sign_p, pe, pm, rounding, fz, false);
+        return round_pack(env, fmt, sign_p, pe + scale, pm, rounding, fz, false);
     }
     let (sa, ae, am) = fmt.decompose(a);
     // Align both on the smaller exponent, capped so the sum fits in 256 bits; a value
@@ -859,7 +868,7 @@ pub fn soft_muladd(env: &mut Env, fmt: Fmt, a: u64, n: u64, m: u64) -> u64 {
         (rh >> (k - 128), rl != 0 || rh & ((1u128 << (k - 128)) - 1) != 0)
     };
     let mant = (v << 1) | (lost || sticky) as u128;
-    let exp = lo + k as i32 - 1;
+    let exp = lo + k as i32 - 1 + scale;
     round_pack(env, fmt, sign, exp, mant, rounding, fz, false)
 }
 
