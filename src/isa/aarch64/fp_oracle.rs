@@ -149,7 +149,7 @@ pub fn deja(m: &mut M, c: &Case) -> Result<Out, String> {
     m.cpu.fpcr = c.fpcr;
     m.cpu.fpsr = 0;
     m.cpu.pc = d.pc + 4;
-    TABLE.handler(&d)(m, &d).map_err(|t| format!("{t:?} ({})", d.ins))?;
+    TABLE.handler(&d.ins)(m, &d).map_err(|t| format!("{t:?} ({})", d.ins))?;
     let mut v = [0u128; 8];
     v.copy_from_slice(&m.cpu.v[..8]);
     let mut x = [0u64; 8];

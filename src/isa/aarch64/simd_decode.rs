@@ -5,9 +5,12 @@
 //! (`FADD` is scalar FP, vector and FP16; `ADD` is vector and scalar SIMD…), so every
 //! opcode of the group that deja implements is registered with the one handler
 //! [`dispatch`], which finds the class from the encoding bits exactly as the manual's
-//! decode table does, and calls that class's handler. The class handlers decode their own
-//! fields (bits, not yaxpeax operands) and return SIGILL for any encoding they do not
-//! implement ("unimplemented") or that is unallocated ("undefined").
+//! decode table does, and calls that class's handler. (Only words of this group reach it:
+//! the opcodes shared with general-register instructions are registered with
+//! `Table::add_simd`, which the table selects when the first operand is a SIMD&FP
+//! register.) The class handlers decode their own fields (bits, not yaxpeax operands)
+//! and return SIGILL for any encoding they do not implement ("unimplemented") or that is
+//! unallocated ("undefined").
 
 use super::table::Table;
 use super::{fp, fp_convert, simd, simd_elem, simd_fp, simd_int, simd_shift};
@@ -195,6 +198,10 @@ pub fn classify(w: u32) -> Class {
 /// The handler of every implemented opcode of the group.
 pub fn dispatch(m: &mut M, d: &Decoded) -> Res {
     use Class::*;
+    if (d.word >> 25) & 7 != 7 {
+        // Not in this group: an opcode yaxpeax also uses elsewhere that nobody implements.
+        return super::unimplemented(m, d);
+    }
     match classify(d.word) {
         FpDp1 => fp::dp1(m, d),
         FpDp2 => fp::dp2(m, d),
@@ -227,10 +234,13 @@ pub fn dispatch(m: &mut M, d: &Decoded) -> Res {
     }
 }
 
-/// Register the implemented opcodes of the group (each with [`dispatch`]).
+/// Register the implemented opcodes of the group (each with [`dispatch`]). The opcodes
+/// yaxpeax also gives to general-register instructions (see table.rs) go in with
+/// `add_simd`, the others with `add`.
 pub fn register(t: &mut Table) {
     use Opcode::*;
-    t.add_simd_fp(
+    t.add_simd(&[ADD, SUB, AND, ORR, EOR, ORN, BIC, CLZ, CLS, RBIT, REV16, REV32], dispatch);
+    t.add(
         &[
             // Scalar FP.
             FMOV, FABS, FNEG, FSQRT, FCVT, FRINTN, FRINTP, FRINTM, FRINTZ, FRINTA, FRINTX, FRINTI, FADD, FSUB, FMUL,
@@ -238,14 +248,14 @@ pub fn register(t: &mut Table) {
             // Conversions.
             FCVTZS, FCVTZU, FCVTNS, FCVTNU, FCVTPS, FCVTPU, FCVTMS, FCVTMU, FCVTAS, FCVTAU, SCVTF, UCVTF, FJCVTZS,
             // Copy, modified immediate, permute, extract, table lookup.
-            DUP, INS, UMOV, SMOV, MOVI, MVNI, ORR, BIC, UZP1, UZP2, TRN1, TRN2, ZIP1, ZIP2, EXT, TBL, TBX,
+            DUP, INS, UMOV, SMOV, MOVI, MVNI, UZP1, UZP2, TRN1, TRN2, ZIP1, ZIP2, EXT, TBL, TBX,
             // Integer three same.
             SHADD, UHADD, SQADD, UQADD, SRHADD, URHADD, SHSUB, UHSUB, SQSUB, UQSUB, CMGT, CMHI, CMGE, CMHS, SSHL,
             USHL, SQSHL, UQSHL, SRSHL, URSHL, SQRSHL, UQRSHL, SMAX, UMAX, SMIN, UMIN, SABD, UABD, SABA, UABA, ADD,
-            SUB, CMTST, CMEQ, MLA, MLS, MUL, PMUL, SMAXP, UMAXP, SMINP, UMINP, SQDMULH, SQRDMULH, ADDP, AND, ORN,
-            EOR, BSL, BIT, BIF,
+            CMTST, CMEQ, MLA, MLS, MUL, PMUL, SMAXP, UMAXP, SMINP, UMINP, SQDMULH, SQRDMULH, ADDP, ORN,
+            BSL, BIT, BIF,
             // Integer two-register miscellaneous, across lanes.
-            REV16, REV32, REV64, SADDLP, UADDLP, SADALP, UADALP, SUQADD, USQADD, CLS, CLZ, CNT, NOT, RBIT, SQABS,
+            REV64, SADDLP, UADDLP, SADALP, UADALP, SUQADD, USQADD, CNT, NOT, SQABS,
             SQNEG, CMLE, CMLT, ABS, NEG, XTN, XTN2, SQXTN, SQXTN2, UQXTN, UQXTN2, SQXTUN, SQXTUN2, SHLL, SHLL2,
             SADDLV, UADDLV, SMAXV, UMAXV, SMINV, UMINV, ADDV,
             // Three different.
