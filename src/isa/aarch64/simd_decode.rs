@@ -238,10 +238,20 @@ pub fn dispatch(m: &mut M, d: &Decoded) -> Res {
 /// yaxpeax also gives to general-register instructions (see table.rs) go in with
 /// `add_simd`, the others with `add`.
 pub fn register(t: &mut Table) {
+    t.add_simd(SHARED, dispatch);
+    t.add(OWN, dispatch);
+}
+
+/// The implemented opcodes that yaxpeax also gives to general-register instructions.
+pub const SHARED: &[Opcode] = {
     use Opcode::*;
-    t.add_simd(&[ADD, SUB, AND, ORR, EOR, ORN, BIC, CLZ, CLS, RBIT, REV16, REV32], dispatch);
-    t.add(
-        &[
+    &[ADD, SUB, AND, ORR, EOR, ORN, BIC, CLZ, CLS, RBIT, REV16, REV32]
+};
+
+/// The other implemented opcodes of the group.
+pub const OWN: &[Opcode] = {
+    use Opcode::*;
+    &[
             // Scalar FP.
             FMOV, FABS, FNEG, FSQRT, FCVT, FRINTN, FRINTP, FRINTM, FRINTZ, FRINTA, FRINTX, FRINTI, FADD, FSUB, FMUL,
             FDIV, FNMUL, FMAX, FMIN, FMAXNM, FMINNM, FMADD, FMSUB, FNMADD, FNMSUB, FCMP, FCMPE, FCCMP, FCCMPE, FCSEL,
@@ -251,8 +261,8 @@ pub fn register(t: &mut Table) {
             DUP, INS, UMOV, SMOV, MOVI, MVNI, UZP1, UZP2, TRN1, TRN2, ZIP1, ZIP2, EXT, TBL, TBX,
             // Integer three same.
             SHADD, UHADD, SQADD, UQADD, SRHADD, URHADD, SHSUB, UHSUB, SQSUB, UQSUB, CMGT, CMHI, CMGE, CMHS, SSHL,
-            USHL, SQSHL, UQSHL, SRSHL, URSHL, SQRSHL, UQRSHL, SMAX, UMAX, SMIN, UMIN, SABD, UABD, SABA, UABA, ADD,
-            CMTST, CMEQ, MLA, MLS, MUL, PMUL, SMAXP, UMAXP, SMINP, UMINP, SQDMULH, SQRDMULH, ADDP, ORN,
+            USHL, SQSHL, UQSHL, SRSHL, URSHL, SQRSHL, UQRSHL, SMAX, UMAX, SMIN, UMIN, SABD, UABD, SABA, UABA,
+            CMTST, CMEQ, MLA, MLS, MUL, PMUL, SMAXP, UMAXP, SMINP, UMINP, SQDMULH, SQRDMULH, ADDP,
             BSL, BIT, BIF,
             // Integer two-register miscellaneous, across lanes.
             REV64, SADDLP, UADDLP, SADALP, UADALP, SUQADD, USQADD, CNT, NOT, SQABS,
@@ -271,7 +281,45 @@ pub fn register(t: &mut Table) {
             FMLA, FMLS, FMULX, FCMEQ, FCMGE, FCMGT, FCMLE, FCMLT, FACGE, FACGT, FRECPS, FRSQRTS, FMAXNMP, FMINNMP,
             FMINMNP, FADDP, FMAXP, FMINP, FABD, FCVTN, FCVTN2, FCVTXN, FCVTXN2, FCVTL, FCVTL2, FRECPX, FMAXNMV,
             FMINNMV, FMAXV, FMINV,
-        ],
-        dispatch,
-    );
+    ]
+};
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::is_shared;
+    use super::*;
+
+    #[test]
+    fn shared_and_own_opcodes_are_disjoint() {
+        for op in SHARED {
+            assert!(is_shared(op), "{op:?}");
+        }
+        for op in OWN {
+            assert!(!is_shared(op), "{op:?} must be registered with add_simd");
+        }
+    }
+
+    #[test]
+    fn classify_examples() {
+        use Class::*;
+        for (w, c) in [
+            (0x1e22_2820u32, FpDp2),     // fadd s0, s1, s2
+            (0x1f42_0c20, FpDp3),        // fmadd
+            (0x1e61_2000, FpCompare),    // fcmp d0, d1
+            (0x9e66_0020, FpIntConv),    // fmov x0, d1
+            (0x1e58_f420, FpFixedConv),  // fcvtzs w0, d1, #3
+            (0x4e22_8420, ThreeSame),    // add v0.16b
+            (0x4e07_0420, Copy),         // dup v0.16b, v1.b[3]
+            (0x4f02_e420, ModifiedImm),  // movi
+            (0x4f23_5420, ShiftImm),     // shl
+            (0x6e02_1820, Extract),      // ext
+            (0x4e02_0020, TableLookup),  // tbl
+            (0x4e02_3820, Permute),      // zip1
+            (0x4fa2_1020, VectorIndexed), // fmla by element
+            (0x5ef1_b820, ScalarPairwise), // addp d0, v1.2d
+            (0x4e28_4820, CryptoAes),    // aese
+        ] {
+            assert_eq!(classify(w), c, "{w:08x}");
+        }
+    }
 }
