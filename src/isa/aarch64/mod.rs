@@ -13,9 +13,18 @@ pub mod branch;
 pub mod dp_imm;
 pub mod dp_reg;
 pub mod fp;
+pub mod fp_convert;
+pub mod fp_core;
+#[cfg(test)]
+pub mod fp_oracle;
 pub mod loadstore;
 pub mod loadstore_simd;
 pub mod simd;
+pub mod simd_decode;
+pub mod simd_elem;
+pub mod simd_fp;
+pub mod simd_int;
+pub mod simd_shift;
 pub mod system;
 
 pub use crate::engine::Trap;
