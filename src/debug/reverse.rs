@@ -284,8 +284,11 @@ impl<A: DebugArch> Timeline<A> {
                 }
             }
         }
+        // Trailing snapshots every quarter interval: where this run stops, the first step
+        // back re-executes at most that much.
+        let trail = (self.snaps.every() / 4).clamp(1, SLICE);
         loop {
-            let seg = self.p.m.icount.saturating_add(SLICE);
+            let seg = self.p.m.icount.saturating_add(trail);
             match self.advance_snap(seg, true) {
                 Advance::Stop => return Stop::Breakpoint,
                 Advance::Ended(r) => return self.on_end(r),
@@ -296,6 +299,7 @@ impl<A: DebugArch> Timeline<A> {
                     if self.p.m.icount < seg {
                         return Stop::End;
                     }
+                    self.snaps.take_trailing(&mut self.p);
                     if self.at_breakpoint() {
                         return Stop::Breakpoint;
                     }
@@ -382,16 +386,21 @@ impl<A: DebugArch> Timeline<A> {
         self.goto(target)
     }
 
-    /// Run forward to moment `target` (ahead of the current one) as a forward continue does:
-    /// scheduled snapshots only, no breakpoints.
+    /// Run forward to moment `target` (ahead of the current one) as a forward continue does
+    /// (scheduled and trailing snapshots), without breakpoints.
     pub fn forward_to(&mut self, target: u64) -> Stop {
-        if self.at_end() {
-            return Stop::End;
-        }
-        match self.advance_snap(target, false) {
-            Advance::Ended(r) => self.on_end(r),
-            Advance::Reached if self.p.m.icount >= target => Stop::Done,
-            _ => Stop::End,
+        let trail = (self.snaps.every() / 4).max(1);
+        loop {
+            if self.at_end() {
+                return Stop::End;
+            }
+            let seg = self.p.m.icount.saturating_add(trail).min(target);
+            match self.advance_snap(seg, false) {
+                Advance::Ended(r) => return self.on_end(r),
+                Advance::Reached if self.p.m.icount >= target => return Stop::Done,
+                Advance::Reached if self.p.m.icount >= seg => self.snaps.take_trailing(&mut self.p),
+                _ => return Stop::End,
+            }
         }
     }
 

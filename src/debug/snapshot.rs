@@ -65,6 +65,8 @@ pub struct SnapInfo {
 
 /// Fine snapshots kept at most (the oldest taken goes first).
 const MAX_FINE: usize = 48;
+/// Trailing snapshots (left behind a forward run) kept at most.
+const MAX_TRAIL: usize = 3;
 
 /// Bookkeeping bytes per stored page version.
 const VERSION_OVERHEAD: usize = 48;
@@ -83,6 +85,8 @@ pub struct Snapshots<A: Arch> {
     warned: bool,
     /// Fine snapshots, oldest first.
     fine: std::collections::VecDeque<u64>,
+    /// Trailing snapshots, oldest first.
+    trail: std::collections::VecDeque<u64>,
 }
 
 /// The page's contents as `Memory::page_state` shows them.
@@ -111,6 +115,7 @@ impl<A: Arch> Snapshots<A> {
             versions: 0,
             warned: false,
             fine: Default::default(),
+            trail: Default::default(),
         };
         s.take(p, false);
         s
@@ -196,6 +201,24 @@ impl<A: Arch> Snapshots<A> {
         }
     }
 
+    /// Take a trailing snapshot: a forward run (gdb's continue) leaves them behind it as it
+    /// goes, keeping only the last few, so the first step back after it stops is short.
+    pub fn take_trailing(&mut self, p: &mut Process<A>) {
+        let ic = p.m.icount;
+        if self.snaps.contains_key(&ic) {
+            self.at_moment(p);
+            return;
+        }
+        self.take(p, true);
+        self.trail.push_back(ic);
+        while self.trail.len() > MAX_TRAIL {
+            let Some(old) = self.trail.pop_front() else { break };
+            if old != self.base {
+                self.drop_snapshot(old);
+            }
+        }
+    }
+
     /// The latest version of page `page` labelled `<= at`.
     fn version_at(&self, page: u64, at: u64) -> Option<&Version> {
         let v = self.pages.get(&page)?;
@@ -270,6 +293,7 @@ impl<A: Arch> Snapshots<A> {
         let Some(snap) = self.snaps.remove(&k) else { return };
         if snap.fine {
             self.fine.retain(|&f| f != k);
+            self.trail.retain(|&f| f != k);
         }
         self.bytes -= snap.written.len() * 8 + std::mem::size_of::<Snap<A>>();
         let next = self.snaps.range(k + 1..).next().map(|(&n, _)| n);
