@@ -43,12 +43,27 @@ struct ExecArgs {
     /// Stop the guest after this many instructions.
     #[arg(long, value_name = "N")]
     max_icount: Option<u64>,
+    /// Limit the guest's mapped memory (bytes; suffixes K, M, G): beyond it, allocation
+    /// fails with ENOMEM.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
 }
 
 impl ExecArgs {
     fn options(&self) -> Options {
-        Options { max_icount: self.max_icount, trace: self.trace }
+        Options { max_icount: self.max_icount, trace: self.trace, max_memory: self.max_memory }
     }
+}
+
+/// `123`, `64K`, `512M`, `2G`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mul) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mul)).ok_or_else(|| format!("bad size `{s}`"))
 }
 
 #[derive(Subcommand)]
