@@ -134,6 +134,10 @@ enum Cmd {
         /// Repetitions of each measurement, best kept (default 3; 1 with --quick).
         #[arg(long, value_name = "N")]
         reps: Option<u32>,
+        /// Only write the workload executables into DIR (with --compare also the C ones) and
+        /// print their command lines, e.g. to profile one with perf.
+        #[arg(long, value_name = "DIR")]
+        save_workloads: Option<PathBuf>,
     },
     /// Run the embedded demo guest (needs no toolchain) and show what deja does.
     Demo {
@@ -239,7 +243,7 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Demo { stats } => deja::demo::run_demo(stats),
-        Cmd::Bench { engines, isa, json, compare, quick, reps } => {
+        Cmd::Bench { engines, isa, json, compare, quick, reps, save_workloads } => {
             let deja = match std::env::current_exe() {
                 Ok(p) => p,
                 Err(e) => {
@@ -247,7 +251,8 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_CANNOT_START);
                 }
             };
-            let opts = deja::bench::BenchOptions { engines, isas: isa, json, compare, quick, reps, deja };
+            let opts =
+                deja::bench::BenchOptions { engines, isas: isa, json, compare, quick, reps, deja, save_workloads };
             deja::bench::main(&opts)
         }
     }

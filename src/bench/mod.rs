@@ -132,10 +132,21 @@ pub struct BenchOptions {
     pub reps: Option<u32>,
     /// The deja executable whose `run`/`record`/`replay` are measured.
     pub deja: PathBuf,
+    /// Only write the workload executables into this directory (for profiling them by hand).
+    pub save_workloads: Option<PathBuf>,
 }
 
 /// `deja bench`: measure, print the tables to stdout, write the JSON report if asked.
 pub fn main(opts: &BenchOptions) -> ExitCode {
+    if let Some(dir) = &opts.save_workloads {
+        return match save_workloads(opts, dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("deja: bench: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let report = match bench(opts) {
         Ok(r) => r,
         Err(e) => {
@@ -156,6 +167,26 @@ pub fn main(opts: &BenchOptions) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `--save-workloads DIR`: write the workloads of the selected ISAs and print how to run them.
+fn save_workloads(opts: &BenchOptions, dir: &Path) -> Result<(), String> {
+    let (targets, _) = select(opts)?;
+    let size = if opts.quick { Size::Quick } else { Size::Full };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut isas: Vec<Isa> = targets.iter().map(|t| t.isa).collect();
+    isas.dedup();
+    let mut notes = Vec::new();
+    for isa in isas {
+        for w in workloads_for(isa, size, dir, opts.compare, &mut notes)? {
+            let exe = w.write_to(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            println!("{}", format!("{} {}", exe.display(), w.args.join(" ")).trim_end());
+        }
+    }
+    for n in notes {
+        eprintln!("deja: bench: {n}");
+    }
+    Ok(())
 }
 
 fn parse_isa(s: &str) -> Option<Isa> {
@@ -570,6 +601,7 @@ mod tests {
             quick: true,
             reps: None,
             deja: PathBuf::new(),
+            save_workloads: None,
         }
     }
 
