@@ -46,5 +46,5 @@ pub fn configure<M: criterion::measurement::Measurement>(g: &mut BenchmarkGroup<
     g.sample_size(10);
     g.sampling_mode(SamplingMode::Flat);
     g.warm_up_time(Duration::from_millis(500));
-    g.measurement_time((one * 12).max(Duration::from_secs(1)));
+    g.measurement_time((one * 10).max(Duration::from_secs(1)));
 }

@@ -19,6 +19,7 @@ pub mod report;
 pub mod workloads;
 
 use crate::arch::Arch;
+use crate::linux::arch_aarch64::Aarch64;
 use crate::linux::arch_x86_64::X86_64;
 use crate::linux::loader::Isa;
 use crate::linux::process::Options;
@@ -61,7 +62,7 @@ impl Target {
 
 /// The engine list: every (ISA, engine) pair this build can execute.
 pub fn targets() -> Vec<Target> {
-    vec![Target::of::<X86_64>(Isa::X86_64, "interp")]
+    vec![Target::of::<X86_64>(Isa::X86_64, "interp"), Target::of::<Aarch64>(Isa::Aarch64, "interp")]
 }
 
 fn ended_ok(what: &str, r: Result<Outcome, crate::linux::process::RunError>) -> Result<(), String> {
@@ -108,6 +109,13 @@ pub fn workloads_for(
     notes: &mut Vec<String>,
 ) -> Result<Vec<Workload>, String> {
     let mut all = workloads::embedded(isa, size)?;
+    if all.is_empty() {
+        notes.push(format!(
+            "no embedded workloads for {} yet{}",
+            host::isa_name(isa),
+            if c { "" } else { " (--compare adds the C ones, built with gcc)" }
+        ));
+    }
     if c {
         let (c, why) = host::c_workloads(isa, size, dir);
         if let Some(why) = why {

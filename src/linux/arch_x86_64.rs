@@ -119,6 +119,8 @@ impl Arch for X86_64 {
                 // CF=1: a random value is available; OF SF ZF AF PF cleared.
                 c.rflags = (c.rflags & !fl::STATUS) | fl::CF;
             }
+            // AArch64 requests never come from the x86-64 engine.
+            EnvRequest::Counter { .. } | EnvRequest::Rndr { .. } => {}
         }
     }
 

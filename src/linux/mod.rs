@@ -1,6 +1,7 @@
 //! The Linux user-space platform: ELF loading, the process (its run loop), syscalls by
 //! family, and signals.
 
+pub mod arch_aarch64;
 pub mod arch_x86_64;
 pub mod errno;
 pub mod layout;
@@ -8,6 +9,7 @@ pub mod loader;
 pub mod process;
 pub mod signal;
 pub mod signal_frame;
+pub mod signal_frame_a64;
 pub mod syscall;
 pub mod sysno;
 
