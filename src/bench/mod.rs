@@ -19,7 +19,6 @@ pub mod report;
 pub mod workloads;
 
 use crate::arch::Arch;
-use crate::linux::arch_aarch64::Aarch64;
 use crate::linux::arch_x86_64::X86_64;
 use crate::linux::loader::Isa;
 use crate::linux::process::Options;
@@ -61,8 +60,14 @@ impl Target {
 }
 
 /// The engine list: every (ISA, engine) pair this build can execute.
+///
+/// Still to join: `Target::of::<Aarch64>(Isa::Aarch64, "interp")` once the A64 interpreter
+/// runs static glibc programs (today it stops at their first `movz`; `deja bench --compare
+/// --isa aarch64` then measures the C workloads built with aarch64-linux-gnu-gcc beside
+/// qemu-aarch64), and the JIT, as `Target::of::<…>(Isa::X86_64, "jit")` with the `Arch` (or
+/// engine option) it runs under.
 pub fn targets() -> Vec<Target> {
-    vec![Target::of::<X86_64>(Isa::X86_64, "interp"), Target::of::<Aarch64>(Isa::Aarch64, "interp")]
+    vec![Target::of::<X86_64>(Isa::X86_64, "interp")]
 }
 
 fn ended_ok(what: &str, r: Result<Outcome, crate::linux::process::RunError>) -> Result<(), String> {
