@@ -42,7 +42,8 @@ pub struct Row {
     pub engine: String,
     /// Arguments after the program name.
     pub args: Vec<String>,
-    /// Retired guest instructions (identical in the run, the recording and the replay).
+    /// Retired guest instructions of the recording (and so of its replay). A plain run can
+    /// differ slightly when the program branches on what it observes (clock values).
     pub instructions: u64,
     pub run: Phase,
     pub record: Phase,
