@@ -122,6 +122,9 @@ impl Arch for Aarch64 {
     }
 
     fn setup_frame(p: &mut Process<Aarch64>, signo: i32, f: &GuestFault) -> Result<(), MemFault> {
+        // Taking a signal clears the exclusive monitor (deja's policy, isa/aarch64/atomic.rs):
+        // an LDXR/STXR sequence interrupted by a handler fails its store and retries.
+        p.m.cpu.excl_size = 0;
         super::signal_frame_a64::setup_frame(p, signo, f)
     }
 
