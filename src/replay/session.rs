@@ -154,7 +154,8 @@ pub fn prepare_replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Prepa
         log::ISA_X86_64 => return Err(SessionError::UnknownIsa(name, log::ISA_X86_64)),
         other => return Err(SessionError::UnknownIsa(name, other)),
     }
-    let h = &log.header;
+    let Log { header, events, .. } = log;
+    let h = &header;
     let recorded_exe = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&h.exe_path));
     let image = match (&opts.exe, &h.exe_image) {
         (Some(p), _) => std::fs::read(p).map_err(|e| SessionError::ExeMissing(p.display().to_string(), e))?,
@@ -168,7 +169,8 @@ pub fn prepare_replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Prepa
         let path = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
         return Err(SessionError::ExeChanged { path, found, want: h.exe_hash });
     }
-    let events = Arc::new(log.events);
+    // The events are shared with the replayer, not copied (the debugger lists them too).
+    let events = Arc::new(events);
     let replayer = Replayer::shared(events.clone(), h.checkpoint_every, opts.quiet);
     let recorded_end = replayer.recorded_end();
     let mut run = opts.run;
