@@ -254,7 +254,7 @@ pub fn setup_stack<A: Arch>(
         (AT_HWCAP2, hwcap2),
         (AT_EXECFN, execfn_addr),
         (AT_PLATFORM, platform),
-        (AT_MINSIGSTKSZ, 2048),
+        (AT_MINSIGSTKSZ, A::ABI.at_minsigstksz()),
         (AT_NULL, 0),
     ];
     let words = 1 + arg_addrs.len() + 1 + env_addrs.len() + 1 + auxv.len() * 2;

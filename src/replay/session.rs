@@ -26,8 +26,8 @@ pub enum SessionError {
     ExeChanged { path: String, found: u64, want: u64 },
     #[error("{0}: cannot read the recorded executable: {1} (the log does not embed it; pass --exe)")]
     ExeMissing(String, std::io::Error),
-    #[error("{0}: this log is of an AArch64 guest, which this deja cannot replay yet")]
-    Aarch64(String),
+    #[error("{0}: this log is of another guest ISA ({1}) than this replay session")]
+    WrongIsa(String, &'static str),
     #[error("{0}: unknown guest ISA code {1} in the header")]
     UnknownIsa(String, u8),
 }
@@ -126,8 +126,8 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
     let name = log.path.clone();
     match log.header.isa {
         isa if isa == A::LOG_ISA => {}
-        log::ISA_AARCH64 => return Err(SessionError::Aarch64(name)),
-        log::ISA_X86_64 => return Err(SessionError::UnknownIsa(name, log::ISA_X86_64)),
+        log::ISA_AARCH64 => return Err(SessionError::WrongIsa(name, "AArch64")),
+        log::ISA_X86_64 => return Err(SessionError::WrongIsa(name, "x86-64")),
         other => return Err(SessionError::UnknownIsa(name, other)),
     }
     let h = &log.header;
