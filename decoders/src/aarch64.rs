@@ -76,6 +76,7 @@ pub fn decode_word(word: u32) -> Option<Instruction> {
     if ins.opcode == Opcode::Invalid {
         return None;
     }
+    fix_msr_register(word, &mut ins);
     Some(ins)
 }
 
@@ -108,6 +109,35 @@ pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> 
     }
     block.end = addr;
     Ok(block)
+}
+
+/// yaxpeax-arm 0.3.1 decodes the Rt of MSR (register) from bits 3:0 instead of 4:0, so
+/// `msr tpidr_el0, x19` (glibc's TLS setup) came out as `msr tpidr_el0, x3`: take Rt from
+/// the word.
+fn fix_msr_register(word: u32, ins: &mut Instruction) {
+    // MSR (register): 1101 0101 0001 o0 op1 CRn CRm op2 Rt.
+    if ins.opcode == Opcode::MSR && word & 0xfff0_0000 == 0xd510_0000 {
+        if let Operand::Register(size, _) = ins.operands[1] {
+            ins.operands[1] = Operand::Register(size, (word & 0x1f) as u16);
+        }
+    }
+}
+
+#[cfg(test)]
+mod msr_tests {
+    use super::*;
+
+    #[test]
+    fn msr_register_takes_all_five_rt_bits() {
+        // msr tpidr_el0, x19 ; msr nzcv, x30 ; msr fpcr, x3; then mrs x20, tpidr_el0.
+        for (w, rt) in [(0xd51bd053u32, 19u16), (0xd51b421e, 30), (0xd51b4403, 3)] {
+            let ins = decode_word(w).unwrap();
+            assert_eq!(ins.opcode, Opcode::MSR);
+            assert!(matches!(ins.operands[1], Operand::Register(SizeCode::X, r) if r == rt), "{w:08x}: {ins:?}");
+        }
+        let mrs = decode_word(0xd53bd054).unwrap();
+        assert!(matches!(mrs.operands[0], Operand::Register(SizeCode::X, 20)));
+    }
 }
 
 #[cfg(test)]

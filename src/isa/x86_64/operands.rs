@@ -105,7 +105,8 @@ pub fn ea(m: &M, ins: &Instruction) -> u64 {
 fn is_addr32(ins: &Instruction) -> bool {
     let b = ins.memory_base();
     let i = ins.memory_index();
-    (b != Register::None && b != Register::EIP && b.size() == 4) || (i != Register::None && i.size() == 4 && !i.is_xmm())
+    (b != Register::None && b != Register::EIP && b.size() == 4)
+        || (i != Register::None && i.size() == 4 && !i.is_xmm())
 }
 
 /// Size in bytes of operand `i`.
