@@ -34,13 +34,28 @@ enum Build {
     Static,
     /// `-static-pie`: glibc, ET_DYN without interpreter, loaded at the emulator's PIE base.
     StaticPie,
+    /// `-nostdlib -ffreestanding -mgeneral-regs-only`: no libc, raw syscalls, integer code
+    /// (tests/guests_a64/freestanding/), so they run as soon as the integer, branch,
+    /// load/store and system classes do.
+    Freestanding,
 }
 
 impl Build {
-    fn link_flag(self) -> &'static str {
+    fn flags(self) -> &'static [&'static str] {
         match self {
-            Build::Static => "-static",
-            Build::StaticPie => "-static-pie",
+            Build::Static => &["-static", "-O2", "-g", "-w"],
+            Build::StaticPie => &["-static-pie", "-O2", "-g", "-w"],
+            Build::Freestanding => &[
+                "-static",
+                "-nostdlib",
+                "-ffreestanding",
+                "-fno-builtin",
+                "-mgeneral-regs-only",
+                "-fno-stack-protector",
+                "-O1",
+                "-g",
+                "-w",
+            ],
         }
     }
 
@@ -48,6 +63,7 @@ impl Build {
         match self {
             Build::Static => "glibc",
             Build::StaticPie => "glibc-static-pie",
+            Build::Freestanding => "freestanding",
         }
     }
 }
@@ -60,8 +76,11 @@ const EXTRA_ENV: &[(&str, &str)] =
     &[("DEJA_TEST_ALPHA", "first value"), ("DEJA_TEST_BETA", "b=c=d"), ("DEJA_TEST_EMPTY", "")];
 
 /// Where a program's source is: the shared guests, or the AArch64-only ones.
-fn source(prog: &str) -> PathBuf {
+fn source(prog: &str, build: Build) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    if let Build::Freestanding = build {
+        return root.join("guests_a64").join("freestanding").join(format!("{prog}.c"));
+    }
     let shared = root.join("guests").join(format!("{prog}.c"));
     if shared.exists() {
         shared
@@ -79,20 +98,18 @@ fn build(prog: &str, build: Build) -> Result<PathBuf, String> {
 }
 
 fn compile(prog: &str, build: Build) -> Result<PathBuf, String> {
-    let src = source(prog);
+    let src = source(prog, build);
     let dir = common::scratch_root().join("guests_a64").join(build.name());
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let out = dir.join(prog);
     // Build under a private name, then rename: concurrent test processes never see a partial file.
     let tmp = dir.join(format!(".{prog}.{}", std::process::id()));
-    let res = Command::new(CC)
-        .arg(build.link_flag())
-        .args(["-O2", "-g", "-w", "-o"])
-        .arg(&tmp)
-        .arg(&src)
-        .arg("-lm")
-        .output()
-        .map_err(|e| format!("cannot run {CC}: {e}"))?;
+    let mut cmd = Command::new(CC);
+    cmd.args(build.flags()).arg("-o").arg(&tmp).arg(&src);
+    if !matches!(build, Build::Freestanding) {
+        cmd.arg("-lm");
+    }
+    let res = cmd.output().map_err(|e| format!("cannot run {CC}: {e}"))?;
     if !res.status.success() {
         let _ = std::fs::remove_file(&tmp);
         return Err(format!("{CC} failed on {}:\n{}", src.display(), String::from_utf8_lossy(&res.stderr)));
@@ -192,10 +209,10 @@ macro_rules! guest_tests {
         /// Every program in tests/guests/ and tests/guests_a64/ is exercised by a test above.
         #[test]
         fn every_guest_source_has_a_test() {
-            let tested = [$($prog),*];
+            let tested: Vec<&str> = [$($prog),*].into_iter().chain(FREESTANDING_PROGS.iter().copied()).collect();
             let mut missing = Vec::new();
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-            for dir in ["guests", "guests_a64"] {
+            for dir in ["guests", "guests_a64", "guests_a64/freestanding"] {
                 for entry in std::fs::read_dir(root.join(dir)).expect("guest source directory") {
                     let path = entry.expect("dir entry").path();
                     if path.extension().is_some_and(|e| e == "c") {
@@ -261,6 +278,33 @@ guest_tests! {
     #[ignore = "needs A64 dp_imm (movz)"] sigframe_bad_return: "sigframe" ["badframe"];
     #[ignore = "needs A64 dp_imm (movz)"] sysregs: "sysregs";
     #[ignore = "needs A64 dp_imm (movz)"] fs_structs: "fs_structs" [TMPDIR];
+}
+
+/// `[attrs] name: "program" [args…];` → `#[test] fn name()` building the program freestanding.
+macro_rules! freestanding_tests {
+    ($($(#[$attr:meta])* $test:ident: $prog:literal $([$($arg:expr),* $(,)?])?;)*) => {
+        const FREESTANDING_PROGS: &[&str] = &[$($prog),*];
+
+        /// Programs without libc (tests/guests_a64/freestanding/).
+        mod freestanding {
+            $(
+                #[test]
+                $(#[$attr])*
+                fn $test() {
+                    super::check(stringify!($test), $prog, &[$($($arg),*)?], super::Build::Freestanding);
+                }
+            )*
+        }
+    };
+}
+
+freestanding_tests! {
+    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_basic: "sigframe_raw" ["basic"];
+    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_segv: "sigframe_raw" ["segv"];
+    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_restorer: "sigframe_raw" ["restorer"];
+    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_altstack: "sigframe_raw" ["altstack"];
+    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_nested: "sigframe_raw" ["nested"];
+    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_bad_return: "sigframe_raw" ["badframe"];
 }
 
 /// The toolchain works and qemu-aarch64 is a usable oracle (the other tests depend on both).
