@@ -305,6 +305,7 @@ freestanding_tests! {
     #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_altstack: "sigframe_raw" ["altstack"];
     #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_nested: "sigframe_raw" ["nested"];
     #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_bad_return: "sigframe_raw" ["badframe"];
+    #[ignore = "needs A64 dp_imm (movz)"] fs_raw: "fs_raw" [super::TMPDIR];
 }
 
 /// The toolchain works and qemu-aarch64 is a usable oracle (the other tests depend on both).
