@@ -7,6 +7,9 @@
 //!   where a SIGALRM from setitimer interrupted its busy loop. Recorded once, replayed three
 //!   times: stdout, exit status, final icount and digest must equal the recording's; a second
 //!   recording must differ (the test cannot pass trivially).
+//! - `rr_raw_*`: the same without libc (tests/replay_guests_a64/rr_raw.c, raw syscalls and
+//!   integer code only, built `-nostdlib -mgeneral-regs-only`), so it runs as soon as the
+//!   integer, branch, load/store and system classes do.
 //! - `killed_at_start`: an AArch64 program that deja stops at once (today: at its first
 //!   unimplemented instruction) still records and replays exactly (the AArch64 log header,
 //!   AT_RANDOM, the exception and end events).
@@ -26,8 +29,9 @@ const CC: &str = "aarch64-linux-gnu-gcc";
 
 static BUILDS: Memo<Result<PathBuf, String>> = Memo::new(BTreeMap::new());
 
-/// Build `prog` (tests/replay_guests_a64/, or tests/guests/) once per test run. `None`: the
-/// cross compiler is missing and the test should return (skipped).
+/// Build `prog` (tests/replay_guests_a64/, or tests/guests/) once per test run; programs
+/// named `*_raw` are freestanding (no libc). `None`: the cross compiler is missing and the
+/// test should return (skipped).
 fn guest(prog: &str) -> Option<PathBuf> {
     if !common::have_tool(CC) {
         common::skip_or_fail(&format!("{CC} not found: {prog} not tested"));
@@ -40,6 +44,10 @@ fn guest(prog: &str) -> Option<PathBuf> {
     }
 }
 
+/// Flags for a freestanding program (as guests_a64.rs).
+const FREESTANDING: &[&str] =
+    &["-nostdlib", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-fno-stack-protector", "-O1"];
+
 fn compile(prog: &str) -> Result<PathBuf, String> {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut src = tests.join("replay_guests_a64").join(format!("{prog}.c"));
@@ -50,8 +58,11 @@ fn compile(prog: &str) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let out = dir.join(prog);
     let tmp = dir.join(format!(".{prog}.{}", std::process::id()));
+    let flags: &[&str] = if prog.ends_with("_raw") { FREESTANDING } else { &["-O2"] };
     let res = Command::new(CC)
-        .args(["-static", "-O2", "-w", "-o"])
+        .arg("-static")
+        .args(flags)
+        .args(["-w", "-o"])
         .arg(&tmp)
         .arg(&src)
         .output()
@@ -129,9 +140,25 @@ fn stdin_bytes(seed: u64, n: usize) -> Vec<u8> {
         .collect()
 }
 
-fn rr_inputs(mode: &str) {
-    let Some(bin) = guest("rr_inputs") else { return };
-    let what = format!("rr_inputs {mode}");
+/// What a guest prints that the test checks: (stdin line for 100000 bytes, getrandom
+/// result line, SIGALRM line).
+struct Expect {
+    stdin: &'static str,
+    getrandom: &'static str,
+    alarm: &'static str,
+}
+
+const RR_INPUTS: Expect =
+    Expect { stdin: "stdin: 100000 bytes", getrandom: "getrandom returned 16", alarm: "SIGALRM caught 1 time(s)" };
+const RR_RAW: Expect = Expect {
+    stdin: "stdin bytes 00000000000186a0",
+    getrandom: "getrandom returned 0000000000000010",
+    alarm: "SIGALRM caught 0000000000000001",
+};
+
+fn rr_inputs(prog: &str, e: &Expect, mode: &str) {
+    let Some(bin) = guest(prog) else { return };
+    let what = format!("{prog} {mode}");
     let dir = TempDir::new("rr-a64");
     let log = dir.path().join("a.deja");
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
@@ -139,10 +166,10 @@ fn rr_inputs(mode: &str) {
     let rec = record(&log, &bin, &[mode], &stdin);
     let out = text(&rec.stdout);
     assert_eq!(rec.status.0, 0, "{what}: recording failed\nstdout:\n{out}\nstderr:\n{}", text(&rec.stderr));
-    assert!(out.contains("stdin: 100000 bytes"), "{what}: stdin not read whole:\n{out}");
-    assert!(out.contains("getrandom returned 16"), "{what}: getrandom failed:\n{out}");
+    assert!(out.contains(e.stdin), "{what}: stdin not read whole:\n{out}");
+    assert!(out.contains(e.getrandom), "{what}: getrandom failed:\n{out}");
     if mode == "alarm" {
-        assert!(out.contains("SIGALRM caught 1 time(s)"), "{what}: no SIGALRM:\n{out}");
+        assert!(out.contains(e.alarm), "{what}: no SIGALRM:\n{out}");
     }
     let first = assert_replays(&format!("{what}: replay 1"), &log, &rec);
     for i in 2..=3 {
@@ -161,13 +188,25 @@ fn rr_inputs(mode: &str) {
 #[test]
 #[ignore = "needs A64 dp_imm (movz)"]
 fn rr_inputs_clocks_counter_random_stdin() {
-    rr_inputs("none");
+    rr_inputs("rr_inputs", &RR_INPUTS, "none");
 }
 
 #[test]
 #[ignore = "needs A64 dp_imm (movz); also setitimer (timers land with h-rtests)"]
 fn rr_inputs_sigalrm_mid_loop() {
-    rr_inputs("alarm");
+    rr_inputs("rr_inputs", &RR_INPUTS, "alarm");
+}
+
+#[test]
+#[ignore = "needs A64 dp_imm (movz)"]
+fn rr_raw_clocks_counter_random_stdin() {
+    rr_inputs("rr_raw", &RR_RAW, "none");
+}
+
+#[test]
+#[ignore = "needs A64 dp_imm (movz); also setitimer (timers land with h-rtests)"]
+fn rr_raw_sigalrm_mid_loop() {
+    rr_inputs("rr_raw", &RR_RAW, "alarm");
 }
 
 /// An AArch64 recording that ends at once (at the first instruction deja cannot run yet, or

@@ -95,7 +95,10 @@ void cmain(long *sp) {
         u64 act[4] = {(u64)on_alarm, 0, 0, 0};
         sys(SYS_rt_sigaction, 14, (long)act, 0, 8);
         long it[4] = {0, 0, 0, 2000};
-        if (sys(SYS_setitimer, 0, (long)it, 0, 0)) out("setitimer failed\n");
+        if (sys(SYS_setitimer, 0, (long)it, 0, 0)) {
+            out("setitimer failed\n");
+            sys(SYS_exit_group, 1, 0, 0, 0);
+        }
         while (!caught && counter < (1UL << 40)) counter++;
         kv("SIGALRM caught", caught);
         kv("at counter", caught_at);
