@@ -176,7 +176,6 @@ macro_rules! guest_tests {
             $(
                 mod $pie {
                     #[test]
-                    #[ignore = "needs A64 dp_imm (movz)"]
                     fn glibc() {
                         super::super::check_named_as_static_pie(stringify!($pie));
                     }
@@ -228,56 +227,54 @@ macro_rules! guest_tests {
     };
 }
 
-// Why most tests are ignored for now: glibc's `_start` begins with `mov x29, #0` (MOVZ), and
-// deja's A64 interpreter has no integer data-processing instructions yet.
 guest_tests! {
     static_pie: [int_math, strings, hash, malloc_churn, stdio_files, args_env, sigsegv_recover, die_abort, vm, sigframe];
-    #[ignore = "needs A64 dp_imm (movz)"] int_math: "int_math";
-    #[ignore = "needs A64 dp_imm (movz)"] float_fmt: "float_fmt";
-    #[ignore = "needs A64 dp_imm (movz)"] libm: "libm";
-    #[ignore = "needs A64 dp_imm (movz)"] strings: "strings";
-    #[ignore = "needs A64 dp_imm (movz)"] malloc_churn: "malloc_churn";
-    #[ignore = "needs A64 dp_imm (movz)"] stdio_files: "stdio_files" [TMPDIR];
-    #[ignore = "needs A64 dp_imm (movz)"] stdio_files_no_dir: "stdio_files";
-    #[ignore = "needs A64 dp_imm (movz)"] sort_search: "sort_search";
-    #[ignore = "needs A64 dp_imm (movz)"] setjmp_longjmp: "setjmp_longjmp";
-    #[ignore = "needs A64 dp_imm (movz)"] sigsegv_recover: "sigsegv_recover";
-    #[ignore = "needs A64 dp_imm (movz)"] recursion: "recursion";
-    #[ignore = "needs A64 dp_imm (movz)"] args_env: "args_env" ["one", "two words", "", "-x", "--", "ünï", "last"];
-    #[ignore = "needs A64 dp_imm (movz)"] args_env_none: "args_env";
-    #[ignore = "needs A64 dp_imm (movz)"] exit_ret0: "exit_codes" ["ret0"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_ret7: "exit_codes" ["ret7"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_42: "exit_codes" ["exit42"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_255: "exit_codes" ["exit255"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_256: "exit_codes" ["exit256"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_300: "exit_codes" ["exit300"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_neg: "exit_codes" ["exitneg"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_underscore: "exit_codes" ["_exit3"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_failure: "exit_codes" ["failure"];
-    #[ignore = "needs A64 dp_imm (movz)"] exit_unknown: "exit_codes" ["bogus"];
-    #[ignore = "needs A64 dp_imm (movz)"] die_abort: "die_signal" ["abort"];
-    #[ignore = "needs A64 dp_imm (movz)"] die_null_write: "die_signal" ["null"];
-    #[ignore = "needs A64 dp_imm (movz)"] die_sigterm: "die_signal" ["term"];
+    int_math: "int_math";
+    float_fmt: "float_fmt";
+    libm: "libm";
+    strings: "strings";
+    malloc_churn: "malloc_churn";
+    stdio_files: "stdio_files" [TMPDIR];
+    stdio_files_no_dir: "stdio_files";
+    sort_search: "sort_search";
+    setjmp_longjmp: "setjmp_longjmp";
+    sigsegv_recover: "sigsegv_recover";
+    recursion: "recursion";
+    args_env: "args_env" ["one", "two words", "", "-x", "--", "ünï", "last"];
+    args_env_none: "args_env";
+    exit_ret0: "exit_codes" ["ret0"];
+    exit_ret7: "exit_codes" ["ret7"];
+    exit_42: "exit_codes" ["exit42"];
+    exit_255: "exit_codes" ["exit255"];
+    exit_256: "exit_codes" ["exit256"];
+    exit_300: "exit_codes" ["exit300"];
+    exit_neg: "exit_codes" ["exitneg"];
+    exit_underscore: "exit_codes" ["_exit3"];
+    exit_failure: "exit_codes" ["failure"];
+    exit_unknown: "exit_codes" ["bogus"];
+    die_abort: "die_signal" ["abort"];
+    die_null_write: "die_signal" ["null"];
+    die_sigterm: "die_signal" ["term"];
     // AArch64 integer division by zero gives 0, no signal: the program prints "still alive".
-    #[ignore = "needs A64 dp_imm (movz)"] die_div_zero: "die_signal" ["fpe"];
+    die_div_zero: "die_signal" ["fpe"];
     // __builtin_trap is `brk #0x3e8` on AArch64: SIGTRAP.
-    #[ignore = "needs A64 dp_imm (movz)"] die_trap: "die_signal" ["ill"];
-    #[ignore = "needs A64 dp_imm (movz)"] die_none: "die_signal" ["none"];
-    #[ignore = "needs A64 dp_imm (movz)"] bits: "bits";
-    #[ignore = "needs A64 dp_imm (movz)"] vm: "vm";
-    #[ignore = "needs A64 dp_imm (movz)"] hash: "hash";
-    #[ignore = "needs A64 dp_imm (movz)"] scanf_roundtrip: "scanf_roundtrip";
-    #[ignore = "needs A64 dp_imm (movz)"] wchar_ctype: "wchar_ctype";
-    #[ignore = "needs A64 dp_imm (movz)"] struct_switch: "struct_switch";
-    #[ignore = "needs A64 dp_imm (movz)"] clock: "clock";
+    die_trap: "die_signal" ["ill"];
+    die_none: "die_signal" ["none"];
+    bits: "bits";
+    vm: "vm";
+    hash: "hash";
+    scanf_roundtrip: "scanf_roundtrip";
+    wchar_ctype: "wchar_ctype";
+    struct_switch: "struct_switch";
+    clock: "clock";
     // AArch64-only programs (tests/guests_a64/).
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe: "sigframe";
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_altstack: "sigframe" ["altstack"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_restorer: "sigframe" ["restorer"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_nested: "sigframe" ["nested"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_bad_return: "sigframe" ["badframe"];
-    #[ignore = "needs A64 dp_imm (movz)"] sysregs: "sysregs";
-    #[ignore = "needs A64 dp_imm (movz)"] fs_structs: "fs_structs" [TMPDIR];
+    sigframe: "sigframe";
+    sigframe_altstack: "sigframe" ["altstack"];
+    sigframe_restorer: "sigframe" ["restorer"];
+    sigframe_nested: "sigframe" ["nested"];
+    sigframe_bad_return: "sigframe" ["badframe"];
+    #[ignore = "system.rs: ID_AA64PFR0_EL1 reads 0; Linux shows EL0 = EL1 = 1 (0x11) to EL0"] sysregs: "sysregs";
+    fs_structs: "fs_structs" [TMPDIR];
 }
 
 /// `[attrs] name: "program" [args…];` → `#[test] fn name()` building the program freestanding.
@@ -299,13 +296,13 @@ macro_rules! freestanding_tests {
 }
 
 freestanding_tests! {
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_basic: "sigframe_raw" ["basic"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_segv: "sigframe_raw" ["segv"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_restorer: "sigframe_raw" ["restorer"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_altstack: "sigframe_raw" ["altstack"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_nested: "sigframe_raw" ["nested"];
-    #[ignore = "needs A64 dp_imm (movz)"] sigframe_raw_bad_return: "sigframe_raw" ["badframe"];
-    #[ignore = "needs A64 dp_imm (movz)"] fs_raw: "fs_raw" [super::TMPDIR];
+    sigframe_raw_basic: "sigframe_raw" ["basic"];
+    sigframe_raw_segv: "sigframe_raw" ["segv"];
+    sigframe_raw_restorer: "sigframe_raw" ["restorer"];
+    sigframe_raw_altstack: "sigframe_raw" ["altstack"];
+    sigframe_raw_nested: "sigframe_raw" ["nested"];
+    sigframe_raw_bad_return: "sigframe_raw" ["badframe"];
+    fs_raw: "fs_raw" [super::TMPDIR];
 }
 
 /// The toolchain works and qemu-aarch64 is a usable oracle (the other tests depend on both).

@@ -186,25 +186,23 @@ fn rr_inputs(prog: &str, e: &Expect, mode: &str) {
 }
 
 #[test]
-#[ignore = "needs A64 dp_imm (movz)"]
 fn rr_inputs_clocks_counter_random_stdin() {
     rr_inputs("rr_inputs", &RR_INPUTS, "none");
 }
 
 #[test]
-#[ignore = "needs A64 dp_imm (movz); also setitimer (timers land with h-rtests)"]
+#[ignore = "needs setitimer (the timers land with h-rtests)"]
 fn rr_inputs_sigalrm_mid_loop() {
     rr_inputs("rr_inputs", &RR_INPUTS, "alarm");
 }
 
 #[test]
-#[ignore = "needs A64 dp_imm (movz)"]
 fn rr_raw_clocks_counter_random_stdin() {
     rr_inputs("rr_raw", &RR_RAW, "none");
 }
 
 #[test]
-#[ignore = "needs A64 dp_imm (movz); also setitimer (timers land with h-rtests)"]
+#[ignore = "needs setitimer (the timers land with h-rtests)"]
 fn rr_raw_sigalrm_mid_loop() {
     rr_inputs("rr_raw", &RR_RAW, "alarm");
 }
