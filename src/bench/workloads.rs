@@ -551,7 +551,7 @@ mod tests {
                 &argv,
                 &[],
                 Box::new(Quiet(RealWorld)),
-                Options { max_icount: Some(50_000_000), trace: false },
+                Options { max_icount: Some(50_000_000), ..Options::default() },
             )
             .unwrap();
             let out = p.run().unwrap();
