@@ -14,8 +14,11 @@
 //!   unimplemented instruction) still records and replays exactly (the AArch64 log header,
 //!   AT_RANDOM, the exception and end events).
 //!
-//! Without the cross compiler the tests print a note and pass, unless `DEJA_REQUIRE_TOOLS`
-//! is set.
+//! - `busybox_*`: recordings of Debian's arm64 busybox (`common::arm64_busybox`) reading the
+//!   clock and stdin replay exactly.
+//!
+//! Without the cross compiler (or busybox) the tests print a note and pass, unless
+//! `DEJA_REQUIRE_TOOLS` is set.
 
 mod common;
 
@@ -224,5 +227,26 @@ fn killed_at_start() {
     let first = assert_replays("killed_at_start: replay 1", &log, &rec);
     for i in 2..=3 {
         assert_eq!(first, assert_replays(&format!("killed_at_start: replay {i}"), &log, &rec), "replays disagree");
+    }
+}
+
+/// Debian's arm64 busybox reading the clock, files and stdin: the recording replays exactly.
+#[test]
+fn busybox_date_and_checksums() {
+    let Some(bb) = common::arm64_busybox() else {
+        common::skip_or_fail("arm64 busybox not found (scripts/fetch-busybox-arm64.sh)");
+        return;
+    };
+    let dir = TempDir::new("rr-a64-bb");
+    let stdin = stdin_bytes(7, 50_000);
+    for (i, args) in [vec!["date", "+%s.%N %A %Y-%m-%d"], vec!["sha256sum"], vec!["ls", "-l", "/"]].iter().enumerate() {
+        let log = dir.path().join(format!("bb{i}.deja"));
+        let rec = record(&log, &bb, args, &stdin);
+        assert_eq!(rec.status.0, 0, "busybox {args:?}: recording failed\n{}", text(&rec.stderr));
+        assert!(!rec.stdout.is_empty(), "busybox {args:?}: no output");
+        let first = assert_replays(&format!("busybox {args:?}: replay 1"), &log, &rec);
+        for k in 2..=3 {
+            assert_eq!(first, assert_replays(&format!("busybox {args:?}: replay {k}"), &log, &rec));
+        }
     }
 }

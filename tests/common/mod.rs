@@ -285,6 +285,27 @@ pub fn run_qemu_aarch64(inv: &Invocation) -> RunOutput {
     out
 }
 
+/// Debian's arm64 busybox-static: `$DEJA_BUSYBOX_ARM64`, or the one
+/// `scripts/fetch-busybox-arm64.sh` keeps in its cache, fetched now if it is not there yet
+/// (None if that fails or qemu-aarch64, its oracle, is missing).
+pub fn arm64_busybox() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DEJA_BUSYBOX_ARM64") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    if !Oracle::QemuAarch64.available() {
+        return None;
+    }
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-busybox-arm64.sh");
+            let out = Command::new(&script).stderr(Stdio::inherit()).output().ok()?;
+            let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            (out.status.success() && path.is_file()).then_some(path)
+        })
+        .clone()
+}
+
 /// Run the program under `deja run -- PROG ARGS…`.
 pub fn run_deja(inv: &Invocation) -> RunOutput {
     let mut cmd = Command::new(deja_bin());
