@@ -58,6 +58,77 @@ static ARM64: Target = Target {
     applets: OnceLock::new(),
 };
 
+/// All fixture files get this modification time (2001-09-09 01:46:40 UTC), so applets that
+/// print times (diff -u headers) print the same thing for both runs.
+const FIXED_MTIME: u64 = 1_000_000_000;
+
+fn text_file() -> String {
+    let words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"];
+    let mut s = String::new();
+    for i in 0..120 {
+        let n = 3 + (i * 7) % 9;
+        let line: Vec<&str> = (0..n).map(|k| words[(i * 3 + k * 5) % words.len()]).collect();
+        s += &format!("{:03} {}\n", i, line.join(" "));
+    }
+    s
+}
+
+fn binary_file() -> Vec<u8> {
+    (0u32..1500).map(|i| ((i * 7) ^ (i >> 3)) as u8).collect()
+}
+
+/// The fixture files, relative to the working directory.
+fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("nums.txt", b"10\n-3\n7\n100\n7\n0\n42\n-15\n3.5\n8\n+2\n0x10\n".to_vec()),
+        (
+            "words.txt",
+            b"banana\nApple\ncherry\napple\nbanana\nDate\nelderberry\nfig\ncherry\nGrape\nbanana split\n".to_vec(),
+        ),
+        (
+            "table.txt",
+            b"alice eng 120\nbob sales 80\ncarol eng 95\ndave ops 70\neve sales 110\nfrank eng 95\ngina ops 101\n"
+                .to_vec(),
+        ),
+        (
+            "data.csv",
+            b"id,name,qty,price\n1,widget,4,2.50\n2,gadget,10,1.25\n3,doohickey,1,99.99\n4,widget,6,2.50\n5,gizmo,0,7\n"
+                .to_vec(),
+        ),
+        ("text.txt", text_file().into_bytes()),
+        ("bin.dat", binary_file()),
+        ("a.txt", b"one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n".to_vec()),
+        ("b.txt", b"one\ntwo\n3\nfour\nfive\nsix\nseven\neight\nnine\nten\neleven\n".to_vec()),
+        ("s1.txt", b"apple\nbanana\ncherry\ndate\nfig\n".to_vec()),
+        ("s2.txt", b"banana\ncherry\ncoconut\nfig\ngrape\n".to_vec()),
+        ("cols1.txt", b"1\n2\n3\n4\n".to_vec()),
+        ("cols2.txt", b"a\nb\nc\n".to_vec()),
+        ("empty.txt", Vec::new()),
+        (".hidden", b"secret\n".to_vec()),
+        ("sub/y.txt", b"y\n".to_vec()),
+        ("sub/deep/x.txt", b"x\n".to_vec()),
+        ("sub/deep/z.dat", vec![0u8; 100]),
+    ]
+}
+
+fn make_fixture_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new(&format!("bb-{tag}"));
+    let mtime = SystemTime::UNIX_EPOCH + Duration::from_secs(FIXED_MTIME);
+    for (name, contents) in fixtures() {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).expect("fixture subdir");
+        std::fs::write(&path, &contents).expect("fixture file");
+        let f = std::fs::File::options().write(true).open(&path).expect("open fixture");
+        f.set_modified(mtime).expect("set fixture mtime");
+    }
+    for d in ["sub/deep", "sub", ""] {
+        if let Ok(f) = std::fs::File::open(dir.path().join(d)) {
+            let _ = f.set_modified(mtime);
+        }
+    }
+    dir
+}
+
 /// The target's busybox binary, or None after a skip note (a failure under
 /// DEJA_REQUIRE_TOOLS).
 fn busybox(t: &'static Target) -> Option<&'static Path> {
