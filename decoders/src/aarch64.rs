@@ -79,7 +79,11 @@ pub fn decode_word(word: u32) -> Option<Instruction> {
     if ins.opcode == Opcode::Invalid {
         return None;
     }
-    fix_msr_register(word, &mut ins);
+    // yaxpeax-arm 0.3.1 takes only 4 bits of Rt for MSR (register): `msr tpidr_el0, x19`
+    // decodes as `msr tpidr_el0, x3`. Rt is bits 4..0.
+    if ins.opcode == Opcode::MSR && word & 0xfff0_0000 == 0xd510_0000 {
+        ins.operands[1] = Operand::Register(SizeCode::X, (word & 31) as u16);
+    }
     Some(ins)
 }
 
@@ -167,18 +171,6 @@ pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> 
     }
     block.end = addr;
     Ok(block)
-}
-
-/// yaxpeax-arm 0.3.1 decodes the Rt of MSR (register) from bits 3:0 instead of 4:0, so
-/// `msr tpidr_el0, x19` (glibc's TLS setup) came out as `msr tpidr_el0, x3`: take Rt from
-/// the word.
-fn fix_msr_register(word: u32, ins: &mut Instruction) {
-    // MSR (register): 1101 0101 0001 o0 op1 CRn CRm op2 Rt.
-    if ins.opcode == Opcode::MSR && word & 0xfff0_0000 == 0xd510_0000 {
-        if let Operand::Register(size, _) = ins.operands[1] {
-            ins.operands[1] = Operand::Register(size, (word & 0x1f) as u16);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -314,6 +306,16 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn msr_register_has_all_five_bits_of_rt() {
+        // msr tpidr_el0, x19 ; msr fpcr, x30 ; msr nzcv, xzr
+        for (w, rt) in [(0xd51b_d053u32, 19u16), (0xd51b_441e, 30), (0xd51b_421f, 31)] {
+            let i = decode_word(w).unwrap();
+            assert_eq!(i.opcode, Opcode::MSR);
+            assert_eq!(i.operands[1], Operand::Register(SizeCode::X, rt), "{w:08x}: {i}");
         }
     }
 }
