@@ -1,9 +1,11 @@
 /* EL0 system registers as an AArch64 Linux program sees them, checked against qemu-aarch64.
  * Values that are the CPU's own choice (MIDR, CTR, DCZID block size, counter frequency) differ
  * between CPUs, so only their properties are printed: the counter never goes backwards and
- * has a frequency, DC ZVA zeroes exactly the block DCZID_EL0 announces, ID registers are
- * readable (HWCAP_CPUID: the kernel emulates them), and writable registers (TPIDR_EL0, NZCV,
- * FPCR, FPSR) read back what was written. */
+ * has a frequency, DC ZVA zeroes exactly the block DCZID_EL0 announces, and writable registers
+ * (TPIDR_EL0, NZCV, FPCR, FPSR) read back what was written.
+ *
+ *   sysregs            the above
+ *   sysregs idregs     ID registers (HWCAP_CPUID: emulated by the kernel) */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,26 @@
 
 static unsigned char buf[8192] __attribute__((aligned(4096)));
 
-int main(void) {
+/* ID registers, as the kernel emulates them for EL0 with HWCAP_CPUID: the fields that back
+ * the HWCAPs, and ID_AA64PFR0_EL1's EL0/EL1 fields (1: AArch64 only). */
+static int idregs(void) {
+    unsigned long hwcap = getauxval(AT_HWCAP);
+    if (!(hwcap & (1 << 11))) {
+        printf("no HWCAP_CPUID\n");
+        return 0;
+    }
+    uint64_t midr = MRS("midr_el1");
+    uint64_t pfr0 = MRS("id_aa64pfr0_el1");
+    uint64_t isar0 = MRS("id_aa64isar0_el1");
+    printf("midr implementer nonzero %d\n", (midr >> 24) != 0);
+    printf("pfr0 el0 %d el1 %d fp-implemented %d asimd-implemented %d\n", (int)(pfr0 & 15), (int)((pfr0 >> 4) & 15),
+           ((pfr0 >> 16) & 15) != 15, ((pfr0 >> 20) & 15) != 15);
+    printf("isar0 crc32 matches hwcap %d\n", !!((isar0 >> 16) & 15) == !!(hwcap & (1 << 7)));
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "idregs")) return idregs();
     /* The counter. */
     uint64_t freq = MRS("cntfrq_el0");
     uint64_t t0 = MRS("cntvct_el0");
@@ -41,20 +62,11 @@ int main(void) {
         printf("dc zva zeroed the announced block %d, aligned %d\n", zero == block, first % block == 0 && first <= 2048 + 5 && first + block > 2048 + 5);
     }
 
-    /* ID registers (emulated by the kernel for EL0 with HWCAP_CPUID). */
-    unsigned long hwcap = getauxval(AT_HWCAP);
-    printf("hwcap fp %d asimd %d\n", !!(hwcap & (1 << 0)), !!(hwcap & (1 << 1)));
-    if (hwcap & (1 << 11)) {
-        uint64_t midr = MRS("midr_el1");
-        uint64_t isar0 = MRS("id_aa64isar0_el1");
-        uint64_t pfr0 = MRS("id_aa64pfr0_el1");
-        /* PFR0: EL0 is AArch64 (field 0 non-zero); FP and AdvSIMD implemented (not 0xf). */
-        printf("midr implementer nonzero %d, pfr0 el0 %d fp %d asimd %d\n", (midr >> 24) != 0, (int)(pfr0 & 15) != 0,
-               ((pfr0 >> 16) & 15) != 15, ((pfr0 >> 20) & 15) != 15);
-        (void)isar0;
-    }
     uint64_t ctr = MRS("ctr_el0");
     printf("ctr lines nonzero %d\n", (ctr & 15) != 0 || ((ctr >> 16) & 15) != 0);
+
+    unsigned long hwcap = getauxval(AT_HWCAP);
+    printf("hwcap fp %d asimd %d\n", !!(hwcap & (1 << 0)), !!(hwcap & (1 << 1)));
 
     /* Writable registers. */
     uint64_t tp = MRS("tpidr_el0");
