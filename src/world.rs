@@ -191,13 +191,19 @@ extern "C" fn on_host_signal(sig: libc::c_int) {
 /// syscall returns EINTR and the guest's handler decides (see `Process::syscall`).
 pub fn catch_host_signals() {
     for s in FORWARDED_SIGNALS {
-        // SAFETY: installing an async-signal-safe handler (one atomic OR).
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_host_signal as *const () as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(s, &sa, std::ptr::null_mut());
-        }
+        catch_host_signal(s);
+    }
+}
+
+/// Catch one more signal for the guest (a guest timer may ask the host to send deja any
+/// catchable signal, e.g. a real-time one).
+pub fn catch_host_signal(s: i32) {
+    // SAFETY: installing an async-signal-safe handler (one atomic OR).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_host_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(s, &sa, std::ptr::null_mut());
     }
 }
 

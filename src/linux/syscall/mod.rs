@@ -7,6 +7,7 @@ pub mod mm;
 pub mod proc;
 pub mod signal;
 pub mod time;
+pub mod timer;
 
 use super::errno::*;
 use super::process::Process;
@@ -70,6 +71,7 @@ fn build() -> (SysTable, Vec<Option<SysFn>>) {
     proc::register(&mut t);
     signal::register(&mut t);
     time::register(&mut t);
+    timer::register(&mut t);
     // Dense x86-64 number → handler array for dispatch.
     let mut x86 = vec![None; 512];
     for &s in Sys::ALL {
