@@ -163,6 +163,15 @@ impl LogWriter {
         Ok(())
     }
 
+    /// Record that execution has reached `icount` (an `Icount` progress marker), unless an
+    /// event already says so.
+    pub fn mark_progress(&mut self, icount: u64) -> std::io::Result<()> {
+        if icount > self.last_icount {
+            self.event(icount, &Event::Icount)?;
+        }
+        Ok(())
+    }
+
     /// Write the pending events as a chunk and push it to the OS, so it survives a crash.
     pub fn flush_chunk(&mut self) -> std::io::Result<()> {
         if !self.buf.is_empty() {
