@@ -86,7 +86,12 @@ fn compile(prog: &str, libc: Libc) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot run {}: {e}", libc.compiler()))?;
     if !res.status.success() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(format!("{} failed on {}:\n{}", libc.compiler(), src.display(), String::from_utf8_lossy(&res.stderr)));
+        return Err(format!(
+            "{} failed on {}:\n{}",
+            libc.compiler(),
+            src.display(),
+            String::from_utf8_lossy(&res.stderr)
+        ));
     }
     std::fs::rename(&tmp, &out).map_err(|e| format!("rename to {}: {e}", out.display()))?;
     Ok(out)
@@ -119,7 +124,11 @@ fn assert_clean(what: &str, o: &RunOutput) {
 
 /// The guest's own stderr: without deja's diagnostics and the replay verdict.
 fn guest_stderr(o: &RunOutput) -> String {
-    text(&common::strip_deja_lines(&o.stderr)).lines().filter(|l| !l.starts_with("replay ok: ")).map(|l| l.to_string() + "\n").collect()
+    text(&common::strip_deja_lines(&o.stderr))
+        .lines()
+        .filter(|l| !l.starts_with("replay ok: "))
+        .map(|l| l.to_string() + "\n")
+        .collect()
 }
 
 /// `replay ok: N instructions, HOW, digest D` → (N, HOW, D).
@@ -350,12 +359,18 @@ struct Live {
 }
 
 impl Live {
+    /// Start `deja ARGS…`.
     fn start(args: &[OsString]) -> Live {
-        let mut child = Command::new(common::deja_bin())
+        Live::spawn(Path::new(common::deja_bin()), args)
+    }
+
+    /// Start `program ARGS…` (stdin is a pipe: see `feed`).
+    fn spawn(program: &Path, args: &[OsString]) -> Live {
+        let mut child = Command::new(program)
             .args(args)
             .env_clear()
             .envs(common::base_env())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -398,6 +413,17 @@ impl Live {
         }
     }
 
+    /// Write to the program's stdin (`None`: close it).
+    fn feed(&mut self, data: Option<&[u8]>) {
+        match data {
+            // A guest that already died shows up in the next wait_line.
+            Some(d) => {
+                let _ = self.child.stdin.as_mut().expect("stdin open").write_all(d);
+            }
+            None => drop(self.child.stdin.take()),
+        }
+    }
+
     fn signal(&self, sig: i32) {
         // SAFETY: plain kill(2) on our own child's pid.
         let r = unsafe { libc::kill(self.child.id() as i32, sig) };
@@ -405,6 +431,7 @@ impl Live {
     }
 
     fn finish(mut self) -> RunOutput {
+        drop(self.child.stdin.take());
         let deadline = Instant::now() + common::deja_timeout();
         let mut timed_out = false;
         let st = loop {
@@ -519,6 +546,48 @@ fn ends_sigint_while_busy() {
 #[test]
 fn ends_sigterm_while_busy() {
     killed_while_busy(libc::SIGTERM, "SIGTERM");
+}
+
+/// Signals that arrive while the guest is blocked in read(): an ignored one (SIGWINCH by
+/// default, SIGUSR2 set to SIG_IGN) must not interrupt it, a handler with SA_RESTART runs and
+/// the read goes on. The native run is the oracle for that; the recording must then replay.
+#[test]
+fn blocking_read_survives_signals() {
+    let Some(bin) = guest("spin_sig", Libc::Glibc) else { return };
+    let dir = TempDir::new("rr-read");
+    let log = dir.path().join("r.deja");
+    let drive = |mut live: Live| {
+        live.wait_line("ready");
+        for sig in [libc::SIGWINCH, libc::SIGUSR2, libc::SIGUSR1] {
+            std::thread::sleep(Duration::from_millis(60));
+            live.signal(sig);
+        }
+        std::thread::sleep(Duration::from_millis(60));
+        live.feed(Some(b"hello"));
+        live.wait_line("read 5 bytes: hello");
+        live.signal(libc::SIGWINCH);
+        std::thread::sleep(Duration::from_millis(60));
+        live.feed(Some(b"world"));
+        live.wait_line("read 5 bytes: world");
+        live.feed(None);
+        live.finish()
+    };
+    let native = drive(Live::spawn(&bin, &["read".into()]));
+    assert_eq!(native.status.0, 0, "native run: {}", text(&native.stdout));
+    let rec = drive(Live::start(&record_args(&log, &bin, &["read"])));
+    assert_clean("record", &rec);
+    if let Some(d) = first_diff(&native.stdout, &rec.stdout) {
+        panic!(
+            "deja record vs native: {d}
+stderr:
+{}",
+            text(&rec.stderr)
+        );
+    }
+    assert_eq!(native.status, rec.status);
+    let sigs = dump(&log).iter().filter(|l| l.contains("asynchronous SIG")).count();
+    assert_eq!(sigs, 4, "signal events in the log");
+    assert_replays("blocking read", &log, &rec, None);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1007,6 +1076,9 @@ fn fuzz_replay_mutated_logs() {
             "unexpected status {st} without a `replay ok` verdict: {}",
             ctx()
         );
+        if clean_end && std::env::var_os("DEJA_FUZZ_VERBOSE").is_some() {
+            eprintln!("replayed to the end despite {whats:?}");
+        }
         if st == rec.status.0 && clean_end {
             // A mutation that changes nothing the execution sees (e.g. a duplicated marker).
             assert!(o.stdout.is_empty(), "--quiet replay wrote to stdout");
@@ -1072,10 +1144,8 @@ fn busybox_date() {
     std::thread::sleep(Duration::from_millis(1100));
     let v = assert_replays("busybox date", &log, &rec, Some(dir.path()));
     // Natively, time has moved on since.
-    let now = common::run_native(&Invocation {
-        args: vec!["date".into(), "+%s.%N".into()],
-        ..Invocation::new(BUSYBOX)
-    });
+    let now =
+        common::run_native(&Invocation { args: vec!["date".into(), "+%s.%N".into()], ..Invocation::new(BUSYBOX) });
     assert_ne!(now.stdout, rec.stdout, "date did not change?");
     assert_eq!(v.1, "exit 0");
 }
@@ -1111,8 +1181,10 @@ fn busybox_ls_of_a_changing_directory() {
         std::fs::remove_file(listed.join(format!("file-{i:03}"))).unwrap();
     }
     std::fs::write(listed.join("new-file"), b"x").unwrap();
-    let native =
-        common::run_native(&Invocation { args: vec!["ls".into(), "-1".into(), listed.clone().into()], ..Invocation::new(BUSYBOX) });
+    let native = common::run_native(&Invocation {
+        args: vec!["ls".into(), "-1".into(), listed.clone().into()],
+        ..Invocation::new(BUSYBOX)
+    });
     assert_ne!(native.stdout, rec.stdout);
     assert_replays("busybox ls, directory changed", &log, &rec, Some(dir.path()));
     std::fs::remove_dir_all(&listed).unwrap();

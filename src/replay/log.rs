@@ -299,6 +299,14 @@ impl Log {
                         offset: (start + d.offset) as u64,
                         why: d.why,
                     })?;
+                    if matches!(events.last(), Some(Positioned { event: Event::End { .. }, .. })) {
+                        return Err(LogError::Corrupt {
+                            path: name.into(),
+                            chunk,
+                            offset: (start + at) as u64,
+                            why: "event after the end of the recording".into(),
+                        });
+                    }
                     icount = icount.checked_add(delta).ok_or_else(|| LogError::Corrupt {
                         path: name.into(),
                         chunk,
@@ -346,7 +354,10 @@ mod tests {
     }
 
     fn sample() -> Vec<u8> {
-        let dir = std::env::temp_dir().join(format!("deja-logtest-{}", std::process::id()));
+        // A name per call: tests run in parallel threads of one process.
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("deja-logtest-{}-{n}", std::process::id()));
         let mut w = LogWriter::create(&dir, &header()).unwrap();
         for i in 0..5000u64 {
             w.event(i * 10, &Event::Tsc { value: i }).unwrap();
@@ -383,6 +394,25 @@ mod tests {
             let e = Log::parse("t", &x).err().expect("flipped byte detected");
             let s = e.to_string();
             assert!(s.contains("chunk"), "{s}");
+        }
+    }
+
+    #[test]
+    fn nothing_after_the_end() {
+        let mut d = sample();
+        // Append a chunk holding one more event.
+        let mut payload = Vec::new();
+        Event::Tsc { value: 1 }.encode(0, &mut payload);
+        let at = d.len() as u64;
+        d.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        d.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        d.extend_from_slice(&payload);
+        match Log::parse("t", &d) {
+            Err(LogError::Corrupt { offset, why, .. }) => {
+                assert_eq!(offset, at + 8);
+                assert!(why.contains("after the end"), "{why}");
+            }
+            r => panic!("{:?}", r.map(|l| l.events.len())),
         }
     }
 

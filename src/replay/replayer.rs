@@ -157,15 +157,11 @@ impl World for Replayer {
                 return -(libc::EIO as i64);
             }
         }
-        if let (Some(want), Some(got)) = (input, input_digest(call)) {
-            if want != got {
-                self.diverge(
-                    icount,
-                    format!("{} of data with digest {want:016x}", syscall_name(nr)),
-                    format!("data with digest {got:016x}"),
-                );
-                return -(libc::EIO as i64);
-            }
+        let got = input_digest(call);
+        if input != got {
+            let show = |d: Option<u64>| d.map_or("no data".into(), |d| format!("data with digest {d:016x}"));
+            self.diverge(icount, format!("{} of {}", syscall_name(nr), show(input)), show(got));
+            return -(libc::EIO as i64);
         }
         for (o, data) in call.outs.iter().zip(&outs) {
             // SAFETY: data.len() <= o.len, checked above; o is a live buffer (platform contract).
