@@ -2,6 +2,7 @@
 //! Addresses are chosen by the emulator, deterministically (design §3, §6).
 
 use super::{err, host_ret, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::layout::{MMAP_MIN, MMAP_TOP};
 use crate::linux::process::Process;
@@ -9,7 +10,7 @@ use crate::linux::sysno::Sys;
 use crate::mem::{flags, PAGE_SIZE};
 use crate::world::HostCall;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Brk, brk);
     t.add(Sys::Mmap, mmap);
     t.add(Sys::Munmap, munmap);
@@ -24,7 +25,7 @@ pub fn register(t: &mut SysTable) {
     t.add(Sys::Mincore, mincore);
 }
 
-fn ok0(_p: &mut Process, _a: [u64; 6]) -> SysResult {
+fn ok0<A: Arch>(_p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
@@ -47,7 +48,7 @@ pub fn prot_flags(prot: u64) -> u8 {
     f
 }
 
-fn brk(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn brk<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let want = a[0];
     if want < p.brk_start {
         return Ok(p.brk as i64);
@@ -67,7 +68,7 @@ fn brk(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// Find a free, page-aligned range of `len` bytes for a non-fixed mmap: top-down from the
 /// lowest mapping made so far, then a full top-down search.
-pub fn find_free(p: &mut Process, len: u64) -> Option<u64> {
+pub fn find_free<A: Arch>(p: &mut Process<A>, len: u64) -> Option<u64> {
     if let Some(cand) = p.mmap_next.checked_sub(len) {
         if cand >= MMAP_MIN && p.m.mem.is_free(cand, len) {
             return Some(cand);
@@ -86,7 +87,7 @@ pub fn find_free(p: &mut Process, len: u64) -> Option<u64> {
     }
 }
 
-fn mmap(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mmap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len, prot, fl, fd, off) = (a[0], a[1], a[2], a[3] as i32, a[4] as i32, a[5]);
     if len == 0 || off % PAGE_SIZE != 0 {
         return err(EINVAL);
@@ -151,7 +152,7 @@ fn mmap(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// Linux returns ENODEV for mappings it cannot provide.
 const ENODEV_OR_INVAL: i32 = libc::ENODEV;
 
-fn munmap(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn munmap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
     if addr % PAGE_SIZE != 0 || len == 0 || !p.m.mem.unmap(addr, len) {
         return err(EINVAL);
@@ -166,7 +167,7 @@ fn munmap(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn mprotect(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mprotect<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
     if addr % PAGE_SIZE != 0 {
         return err(EINVAL);
@@ -180,7 +181,7 @@ fn mprotect(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn mremap(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mremap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (old, old_len, new_len, fl, new_addr) = (a[0], page_up(a[1]), page_up(a[2]), a[3] as i32, a[4]);
     if old % PAGE_SIZE != 0 || new_len == 0 {
         return err(EINVAL);
@@ -223,7 +224,7 @@ fn mremap(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(dest as i64)
 }
 
-fn madvise(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn madvise<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len, advice) = (a[0], page_up(a[1]), a[2] as i32);
     if addr % PAGE_SIZE != 0 {
         return err(EINVAL);
@@ -237,7 +238,7 @@ fn madvise(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn mincore(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mincore<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len, vec) = (a[0], page_up(a[1]), a[2]);
     if addr % PAGE_SIZE != 0 {
         return err(EINVAL);

@@ -19,12 +19,13 @@
 //! thread), with a signal deja can catch for the guest.
 
 use super::{err, host_ret, SysErr, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::sysno::Sys;
 use crate::world::HostCall;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Alarm, alarm);
     t.add(Sys::Setitimer, setitimer);
     t.add(Sys::Getitimer, getitimer);
@@ -45,7 +46,7 @@ const SIGEV_SIGNAL: i32 = 0;
 const SIGEV_NONE: i32 = 1;
 
 /// Read an optional input structure from guest memory (NULL stays NULL).
-fn input<const N: usize>(p: &Process, addr: u64) -> Result<Option<[u8; N]>, SysErr> {
+fn input<A: Arch, const N: usize>(p: &Process<A>, addr: u64) -> Result<Option<[u8; N]>, SysErr> {
     if addr == 0 {
         return Ok(None);
     }
@@ -61,8 +62,8 @@ fn ptr<const N: usize>(b: &mut Option<[u8; N]>) -> u64 {
 
 /// Perform `nr` on the host with `args`, `out` (if present) declared as a whole-structure
 /// output; on success copy it to guest address `out_addr`. Returns the host result.
-fn call_with_out<const N: usize>(
-    p: &mut Process,
+fn call_with_out<A: Arch, const N: usize>(
+    p: &mut Process<A>,
     nr: i64,
     args: [u64; 6],
     out: &mut Option<[u8; N]>,
@@ -80,20 +81,20 @@ fn call_with_out<const N: usize>(
 }
 
 /// alarm(seconds): the previous alarm's remaining seconds.
-fn alarm(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn alarm<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     host_ret(p.world.syscall(p.m.icount, &HostCall::new(libc::SYS_alarm, [a[0] as u32 as u64, 0, 0, 0, 0, 0])))
 }
 
 /// setitimer(which, new_value, old_value).
-fn setitimer(p: &mut Process, a: [u64; 6]) -> SysResult {
-    let mut new = input::<ITIMER_LEN>(p, a[1])?;
+fn setitimer<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
+    let mut new = input::<A, ITIMER_LEN>(p, a[1])?;
     let mut old = (a[2] != 0).then_some([0u8; ITIMER_LEN]);
     let args = [a[0] as i32 as i64 as u64, ptr(&mut new), ptr(&mut old), 0, 0, 0];
     call_with_out(p, libc::SYS_setitimer, args, &mut old, a[2])
 }
 
 /// getitimer(which, curr_value).
-fn getitimer(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn getitimer<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let mut cur = (a[1] != 0).then_some([0u8; ITIMER_LEN]);
     let args = [a[0] as i32 as i64 as u64, ptr(&mut cur), 0, 0, 0, 0];
     call_with_out(p, libc::SYS_getitimer, args, &mut cur, a[1])
@@ -114,8 +115,8 @@ const UNFORWARDABLE: [i32; 9] = [
 ];
 
 /// timer_create(clockid, sevp, timerid).
-fn timer_create(p: &mut Process, a: [u64; 6]) -> SysResult {
-    let mut sev = input::<SIGEVENT_LEN>(p, a[1])?;
+fn timer_create<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
+    let mut sev = input::<A, SIGEVENT_LEN>(p, a[1])?;
     if let Some(s) = &sev {
         let signo = i32::from_le_bytes([s[8], s[9], s[10], s[11]]);
         let notify = i32::from_le_bytes([s[12], s[13], s[14], s[15]]);
@@ -137,26 +138,26 @@ fn timer_create(p: &mut Process, a: [u64; 6]) -> SysResult {
 }
 
 /// timer_settime(timerid, flags, new_value, old_value).
-fn timer_settime(p: &mut Process, a: [u64; 6]) -> SysResult {
-    let mut new = input::<ITIMER_LEN>(p, a[2])?;
+fn timer_settime<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
+    let mut new = input::<A, ITIMER_LEN>(p, a[2])?;
     let mut old = (a[3] != 0).then_some([0u8; ITIMER_LEN]);
     let args = [a[0] as i32 as i64 as u64, a[1] as i32 as i64 as u64, ptr(&mut new), ptr(&mut old), 0, 0];
     call_with_out(p, libc::SYS_timer_settime, args, &mut old, a[3])
 }
 
 /// timer_gettime(timerid, curr_value).
-fn timer_gettime(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn timer_gettime<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let mut cur = (a[1] != 0).then_some([0u8; ITIMER_LEN]);
     let args = [a[0] as i32 as i64 as u64, ptr(&mut cur), 0, 0, 0, 0];
     call_with_out(p, libc::SYS_timer_gettime, args, &mut cur, a[1])
 }
 
-fn timer_getoverrun(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn timer_getoverrun<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let c = HostCall::new(libc::SYS_timer_getoverrun, [a[0] as i32 as i64 as u64, 0, 0, 0, 0, 0]);
     host_ret(p.world.syscall(p.m.icount, &c))
 }
 
-fn timer_delete(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn timer_delete<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let c = HostCall::new(libc::SYS_timer_delete, [a[0] as i32 as i64 as u64, 0, 0, 0, 0, 0]);
     host_ret(p.world.syscall(p.m.icount, &c))
 }
@@ -164,6 +165,7 @@ fn timer_delete(p: &mut Process, a: [u64; 6]) -> SysResult {
 #[cfg(test)]
 mod tests {
     use super::super::dispatch;
+    use crate::linux::arch_x86_64::X86_64;
     use crate::linux::process::{Options, Process};
     use crate::linux::sysno::Sys;
     use crate::mem::{flags, Memory};
@@ -205,7 +207,7 @@ mod tests {
     const BUF: u64 = 0x10000;
     const RO: u64 = 0x30000;
 
-    fn process(ret: i64, fill: u8) -> (Process, Seen) {
+    fn process(ret: i64, fill: u8) -> (Process<X86_64>, Seen) {
         let seen: Seen = Default::default();
         let mut mem = Memory::new(1 << 24).unwrap();
         mem.map(BUF, 0x10000, flags::R | flags::W);
@@ -214,7 +216,7 @@ mod tests {
         (Process::new(mem, Box::new(world), PathBuf::from("/g"), Options::default()), seen)
     }
 
-    fn sys(p: &mut Process, s: Sys, a: [u64; 6]) -> i64 {
+    fn sys(p: &mut Process<X86_64>, s: Sys, a: [u64; 6]) -> i64 {
         match dispatch(p, s.x86_64(), a) {
             Ok(v) => v,
             Err(super::SysErr::Errno(e)) => -(e as i64),

@@ -1,0 +1,62 @@
+//! AArch64 guest: state, operand access, flags, and the interpreter's handlers, one file per
+//! instruction class (named after the Arm ARM's top-level encoding groups). Every handler has
+//! the signature [`Handler`]; [`table`] maps each yaxpeax `Opcode` to its handler.
+
+pub mod flags;
+pub mod operands;
+pub mod state;
+pub mod table;
+
+// Instruction classes.
+pub mod atomic;
+pub mod branch;
+pub mod dp_imm;
+pub mod dp_reg;
+pub mod fp;
+pub mod loadstore;
+pub mod simd;
+pub mod system;
+
+pub use crate::engine::Trap;
+pub use deja_decoders::aarch64::Decoded;
+pub use state::A64State;
+
+use crate::engine::{GuestFault, Machine};
+
+/// The AArch64 machine.
+pub type M = Machine<A64State>;
+
+pub type Res = Result<(), Trap>;
+
+/// The one handler signature. On entry `m.cpu.pc` is already the address of the next
+/// instruction (`d.pc + 4`); PC-relative operands use `d.pc`; a branch sets `m.cpu.pc`.
+pub type Handler = fn(&mut M, &Decoded) -> Res;
+
+/// SIGILL for an instruction the interpreter does not implement, with a diagnostic.
+#[cold]
+pub fn unimplemented(_m: &mut M, d: &Decoded) -> Res {
+    Err(Trap::Fault(sigill(d, "unimplemented instruction")))
+}
+
+pub fn sigill(d: &Decoded, why: &str) -> GuestFault {
+    let mut f = GuestFault::new(crate::engine::sig::SIGILL, crate::engine::sig::ILL_ILLOPN, d.pc);
+    f.detail = Some(format!("{why} `{}` ({:08x})", d.ins, d.word));
+    f
+}
+
+/// SIGILL for an unallocated/undefined encoding.
+pub fn undefined(d: &Decoded) -> Trap {
+    Trap::Fault(sigill(d, "undefined instruction"))
+}
+
+/// SIGBUS with BUS_ADRALN for a misaligned access that A64 requires aligned (exclusives,
+/// atomics, sp alignment checks are off at EL0 on Linux).
+pub fn alignment_fault(addr: u64) -> Trap {
+    let f = GuestFault::new(crate::engine::sig::SIGBUS, 1 /* BUS_ADRALN */, addr);
+    Trap::Fault(f)
+}
+
+/// Disassembly of one instruction (diagnostics, --trace).
+pub fn disasm(d: &Decoded) -> String {
+    d.ins.to_string()
+}
