@@ -121,6 +121,9 @@ pub struct RealWorld;
 
 impl World for RealWorld {
     fn syscall(&mut self, _icount: u64, call: &HostCall) -> i64 {
+        if call.nr == libc::SYS_pause {
+            return wait_for_host_signal();
+        }
         let a = call.args;
         // SAFETY: the platform built `call` with pointer arguments that point into checked
         // guest memory or live host buffers of the declared sizes.
@@ -158,6 +161,29 @@ impl World for RealWorld {
         HOST_PENDING.fetch_and(!(1u64 << bit), Ordering::AcqRel);
         Some(bit as i32 + 1)
     }
+}
+
+/// pause() on the guest's behalf (waiting for a forwarded signal), without the lost wake-up of
+/// a plain pause(): a signal caught after the caller last looked at `HOST_PENDING` but before
+/// the host pause() began would leave deja asleep. Signals are blocked while `HOST_PENDING`
+/// is checked, and sigsuspend() unblocks them and waits in one step. Returns -EINTR.
+fn wait_for_host_signal() -> i64 {
+    // SAFETY: signal-mask calls on deja's own (only) thread, with local sigset_t values; the
+    // synchronous fault signals stay unblocked.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        for s in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP, libc::SIGABRT, libc::SIGSYS] {
+            libc::sigdelset(&mut all, s);
+        }
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        if HOST_PENDING.load(Ordering::Acquire) == 0 {
+            libc::sigsuspend(&old);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    -(libc::EINTR as i64)
 }
 
 /// Signals sent to deja that are forwarded to the guest as asynchronous signals (bit n-1 for

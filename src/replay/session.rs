@@ -28,6 +28,8 @@ pub enum SessionError {
     ExeMissing(String, std::io::Error),
     #[error("{0}: this log is of an AArch64 guest, which this deja cannot replay yet")]
     Aarch64(String),
+    #[error("{log}: the log is of an {log_isa} guest, but its executable {exe} is {exe_isa}")]
+    IsaMismatch { log: String, log_isa: &'static str, exe: String, exe_isa: &'static str },
     #[error("{0}: unknown guest ISA code {1} in the header")]
     UnknownIsa(String, u8),
 }
@@ -143,6 +145,17 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
     if found != h.exe_hash {
         let path = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
         return Err(SessionError::ExeChanged { path, found, want: h.exe_hash });
+    }
+    // The header's ISA and the executable's must agree (a corrupt or forged header).
+    let exe_shown = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
+    let exe_isa = crate::linux::loader::elf_isa(&exe_shown, &image).map_err(StartError::Load)?;
+    if exe_isa.machine() != A::ELF_MACHINE {
+        let isa_name = |i: crate::linux::loader::Isa| match i {
+            crate::linux::loader::Isa::X86_64 => "x86-64",
+            crate::linux::loader::Isa::Aarch64 => "AArch64",
+        };
+        let log_isa = if A::LOG_ISA == log::ISA_AARCH64 { "AArch64" } else { "x86-64" };
+        return Err(SessionError::IsaMismatch { log: name, log_isa, exe: exe_shown, exe_isa: isa_name(exe_isa) });
     }
     let replayer = Replayer::new(log.events.clone(), h.checkpoint_every, opts.quiet);
     let recorded_end = replayer.recorded_end();

@@ -4,7 +4,9 @@
  *
  *   timerand FILE MODE      MODE: itimer (setitimer ITIMER_REAL 2 ms), posix (timer_create +
  *                           timer_settime 2 ms), alarm0 (alarm(1) then alarm(0): no signal),
- *                           none
+ *                           pause (a periodic 3 ms ITIMER_REAL, waited for with pause()
+ *                           three times), nohandler (SIGALRM from setitimer without a
+ *                           handler: the process dies of it), none
  *
  * Under `deja record` every line differs from run to run; `deja replay` must reproduce the
  * recorded run's output byte for byte. */
@@ -81,6 +83,13 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     if (strcmp(mode, "none") == 0) return 0;
+    if (strcmp(mode, "nohandler") == 0) {
+        struct itimerval it = {{0, 0}, {0, 2000}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        while (counter < (1UL << 28)) counter++;
+        printf("still alive?\n");
+        return 0;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
@@ -98,6 +107,16 @@ int main(int argc, char **argv) {
         if (timer_create(CLOCK_MONOTONIC, &sev, &t) != 0) perror("timer_create");
         struct itimerspec its = {{0, 0}, {0, 2000000}};
         if (timer_settime(t, 0, &its, NULL) != 0) perror("timer_settime");
+    } else if (strcmp(mode, "pause") == 0) {
+        struct itimerval it = {{0, 3000}, {0, 3000}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        for (int i = 1; i <= 3; i++) {
+            int r = pause();
+            printf("pause %d returned %d, handler ran %d time(s)\n", i, r, caught >= i ? i : caught);
+        }
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+        return 0;
     } else if (strcmp(mode, "alarm0") == 0) {
         alarm(100);
         printf("alarm left: %u\n", alarm(0));
