@@ -800,7 +800,7 @@ fn truncated_at_chunk_boundary_replays_to_its_end() {
         assert_eq!(o.status.0, 124, "prefix of {keep} chunks: status\n{err}");
         assert!(err.contains("the recording stops here"), "prefix of {keep} chunks:\n{err}");
         // It got as far as the log goes: at least the last recorded event's icount.
-        let last = parsed.events.last().map_or(0, |e| e.icount);
+        let last = parsed.last.as_ref().map_or(0, |e| e.icount);
         let at: u64 = err
             .lines()
             .find_map(|l| l.strip_prefix("deja: replay diverged at icount "))
@@ -1051,7 +1051,7 @@ fn fuzz_log_parse() {
                 }
             }
         }
-        let r = std::panic::catch_unwind(|| Log::parse("fuzz", &d).map(|l| l.events.len()));
+        let r = std::panic::catch_unwind(|| Log::parse("fuzz", &d).map(|l| l.events().count()));
         match r {
             Ok(Ok(_)) => ok += 1,
             Ok(Err(e)) => {

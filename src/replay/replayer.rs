@@ -4,14 +4,19 @@
 //! stops.
 
 use super::event::{EndKind, Event};
-use super::log::Positioned;
+use super::log::{Events, Log, Positioned};
 use super::recorder::input_digest;
 use crate::world::{Divergence, EndStatus, HostCall, World};
 use std::io::Write;
 
 pub struct Replayer {
-    events: Vec<Positioned>,
-    pos: usize,
+    /// The events not yet taken, decoded as needed.
+    events: Events,
+    /// The next event that is not a progress marker (decoded ahead, so `next_stop` can look
+    /// at it without taking it).
+    next: Option<Positioned>,
+    /// The recorded end: kind, value, final icount.
+    end: Option<(EndKind, i32, u64)>,
     every: u64,
     /// Do not re-emit the guest's stdout/stderr output.
     pub quiet: bool,
@@ -50,16 +55,33 @@ fn syscall_name(nr: u64) -> String {
 }
 
 impl Replayer {
-    pub fn new(events: Vec<Positioned>, checkpoint_every: u64, quiet: bool) -> Replayer {
-        Replayer { events, pos: 0, every: checkpoint_every, quiet, div: None, last_good: None, diverged: false }
+    pub fn new(log: &Log, quiet: bool) -> Replayer {
+        let end = match log.last {
+            Some(Positioned { icount, event: Event::End { kind, value, .. }, .. }) => Some((kind, value, icount)),
+            _ => None,
+        };
+        let mut r = Replayer {
+            events: log.events(),
+            next: None,
+            end,
+            every: log.header.checkpoint_every,
+            quiet,
+            div: None,
+            last_good: None,
+            diverged: false,
+        };
+        r.advance();
+        r
     }
 
-    /// Skip progress markers.
-    fn peek(&mut self) -> Option<&Positioned> {
-        while matches!(self.events.get(self.pos), Some(Positioned { event: Event::Icount, .. })) {
-            self.pos += 1;
-        }
-        self.events.get(self.pos)
+    /// Take the next event: decode up to the following one that is not a progress marker.
+    fn advance(&mut self) {
+        self.next = self.events.by_ref().find(|p| p.event != Event::Icount);
+    }
+
+    /// The next event (never a progress marker).
+    fn peek(&self) -> Option<&Positioned> {
+        self.next.as_ref()
     }
 
     fn diverge(&mut self, icount: u64, expected: String, actual: String) {
@@ -73,14 +95,14 @@ impl Replayer {
         if self.div.is_some() || self.diverged {
             return None;
         }
-        let next = self.peek().cloned();
-        match next {
+        match self.next.take() {
             Some(p) if p.icount == icount && p.event.kind() == kind => {
-                self.pos += 1;
+                self.advance();
                 Some(p.event)
             }
             Some(p) => {
                 let exp = format!("{} at icount {}", describe(&p.event), p.icount);
+                self.next = Some(p);
                 self.diverge(icount, exp, format!("{} at icount {icount}", actual()));
                 None
             }
@@ -198,7 +220,7 @@ impl World for Replayer {
         match self.peek() {
             Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at == icount => {
                 let s = *signo;
-                self.pos += 1;
+                self.advance();
                 Some(s)
             }
             Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at < icount => {
@@ -261,7 +283,7 @@ impl World for Replayer {
 
     fn end(&mut self, icount: u64, status: EndStatus, digest: u64) {
         if matches!(self.peek(), Some(Positioned { event: Event::Shutdown { .. }, .. })) {
-            self.pos += 1;
+            self.advance();
         }
         let (kind, value) = match status {
             EndStatus::Exited(c) => (EndKind::Exited, c),
@@ -277,15 +299,10 @@ impl World for Replayer {
     }
 
     fn next_stop(&self) -> Option<u64> {
-        let mut i = self.pos;
-        while let Some(p) = self.events.get(i) {
-            match p.event {
-                Event::Icount => i += 1,
-                Event::Signal { .. } => return Some(p.icount),
-                _ => return None,
-            }
+        match self.peek() {
+            Some(Positioned { icount, event: Event::Signal { .. }, .. }) => Some(*icount),
+            _ => None,
         }
-        None
     }
 
     fn divergence(&mut self) -> Option<Divergence> {
@@ -300,9 +317,6 @@ impl World for Replayer {
 impl Replayer {
     /// The recorded end, if the log has one: (kind, value, final icount).
     pub fn recorded_end(&self) -> Option<(EndKind, i32, u64)> {
-        self.events.iter().rev().find_map(|p| match p.event {
-            Event::End { kind, value, .. } => Some((kind, value, p.icount)),
-            _ => None,
-        })
+        self.end
     }
 }

@@ -157,7 +157,7 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
         let log_isa = if A::LOG_ISA == log::ISA_AARCH64 { "AArch64" } else { "x86-64" };
         return Err(SessionError::IsaMismatch { log: name, log_isa, exe: exe_shown, exe_isa: isa_name(exe_isa) });
     }
-    let replayer = Replayer::new(log.events.clone(), h.checkpoint_every, opts.quiet);
+    let replayer = Replayer::new(&log, opts.quiet);
     let recorded_end = replayer.recorded_end();
     let mut run = opts.run;
     // A recording the emulator stopped ends at its recorded icount; replay stops there too.
@@ -178,7 +178,7 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     let log = Log::open(path)?;
     let h = &log.header;
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
-    for e in &log.events {
+    for e in log.events() {
         *counts.entry(Event::kind_name(e.event.kind())).or_default() += 1;
     }
     let mut s = String::new();
@@ -203,7 +203,7 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     let _ = writeln!(s, "argv:         [{}]", argv.join(", "));
     let _ = writeln!(s, "environment:  {} variables", h.envp.len());
     let _ = writeln!(s, "checkpoints:  every {} instructions", h.checkpoint_every);
-    match log.events.iter().rev().find(|e| matches!(e.event, Event::End { .. })) {
+    match log.last.as_ref().filter(|e| matches!(e.event, Event::End { .. })) {
         Some(e) => {
             if let Event::End { kind, value, digest } = e.event {
                 let how = match kind {
@@ -215,11 +215,11 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
             }
         }
         None => {
-            let last = log.events.last().map_or(0, |e| e.icount);
+            let last = log.last.as_ref().map_or(0, |e| e.icount);
             let _ = writeln!(s, "end:          none: the recording was cut short (last event at icount {last})");
         }
     }
-    let _ = writeln!(s, "events:       {}", log.events.len());
+    let _ = writeln!(s, "events:       {}", log.event_count);
     for (k, n) in counts {
         let _ = writeln!(s, "  {k:<12}{n}");
     }
@@ -229,7 +229,10 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
 /// `deja dump`: events one per line, optionally limited to an icount range.
 pub fn dump(path: &Path, from: Option<u64>, to: Option<u64>, out: &mut dyn std::io::Write) -> Result<(), SessionError> {
     let log = Log::open(path)?;
-    for e in log.events.iter().filter(|e| from.is_none_or(|f| e.icount >= f) && to.is_none_or(|t| e.icount <= t)) {
+    // Icounts never decrease: stop at the first event past `to`.
+    for e in
+        log.events().take_while(|e| to.is_none_or(|t| e.icount <= t)).filter(|e| from.is_none_or(|f| e.icount >= f))
+    {
         if writeln!(
             out,
             "{:>14} {:<11} {}",
