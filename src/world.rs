@@ -3,6 +3,8 @@
 //! signals. `RealWorld` talks to the host; recording wraps it and logs what it returned,
 //! replay answers from the log instead. Nothing else in deja may consult the outside.
 
+mod vtimer;
+
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -287,12 +289,17 @@ impl<W: World> World for Quiet<W> {
 
 /// A deterministic world without a log (`deja run --clock=virtual`): guest time is derived
 /// from the instruction count (ns = icount << shift, QEMU's `-icount shift`), random bytes
-/// come from a seeded generator, sleeps return at once. Everything else (files, stdio) is the
-/// real host, as in a plain run.
+/// come from a seeded generator, sleeps return at once, timers run on virtual time (their
+/// signals are delivered at the exact icount of expiry; `pause()` with a timer armed skips
+/// virtual time ahead to its expiry). Everything else (files, stdio) is the real host, as in a
+/// plain run.
 pub struct Virtual<W: World> {
     pub inner: W,
     pub shift: u32,
     state: u64,
+    timers: vtimer::Timers,
+    /// Virtual time skipped by `pause()` waiting for a timer (ns).
+    warp: u64,
 }
 
 /// The virtual clock's epoch for CLOCK_REALTIME: 2024-01-01T00:00:00Z.
@@ -300,11 +307,11 @@ pub const VIRTUAL_EPOCH_SECS: u64 = 1_704_067_200;
 
 impl<W: World> Virtual<W> {
     pub fn new(inner: W, shift: u32, seed: u64) -> Virtual<W> {
-        Virtual { inner, shift, state: seed ^ 0x9e37_79b9_7f4a_7c15 }
+        Virtual { inner, shift, state: seed ^ 0x9e37_79b9_7f4a_7c15, timers: Default::default(), warp: 0 }
     }
 
     fn ns(&self, icount: u64) -> u64 {
-        icount.checked_shl(self.shift).unwrap_or(u64::MAX)
+        icount.checked_shl(self.shift).unwrap_or(u64::MAX).saturating_add(self.warp)
     }
 
     fn next(&mut self) -> u64 {
@@ -346,7 +353,16 @@ impl<W: World> World for Virtual<W> {
             b[8..].copy_from_slice(&(t % 1_000_000_000).to_le_bytes());
             b
         };
+        if let Some(r) = self.timers.syscall(ns, VIRTUAL_EPOCH_SECS * 1_000_000_000, call) {
+            return r;
+        }
         match call.nr {
+            // Waiting for a signal with a timer armed: skip ahead to its expiry.
+            libc::SYS_pause if self.timers.next_expiry().is_some() => {
+                let e = self.timers.next_expiry().unwrap_or(ns);
+                self.warp = self.warp.saturating_add(e.saturating_sub(ns));
+                -(libc::EINTR as i64)
+            }
             libc::SYS_clock_gettime => {
                 let t = if call.args[0] as i32 == libc::CLOCK_REALTIME
                     || call.args[0] as i32 == libc::CLOCK_REALTIME_COARSE
@@ -394,6 +410,17 @@ impl<W: World> World for Virtual<W> {
     }
 
     fn pending_signal(&mut self, icount: u64) -> Option<i32> {
-        self.inner.pending_signal(icount)
+        self.inner.pending_signal(icount).or_else(|| {
+            let now = self.ns(icount);
+            self.timers.expired(now)
+        })
+    }
+
+    /// Stop at the first instruction count whose virtual time reaches the next timer expiry.
+    fn next_stop(&self) -> Option<u64> {
+        let e = self.timers.next_expiry()?.saturating_sub(self.warp);
+        let unit = 1u64.checked_shl(self.shift).unwrap_or(u64::MAX);
+        let at = e / unit + u64::from(e % unit != 0);
+        Some(self.inner.next_stop().map_or(at, |s| s.min(at)))
     }
 }

@@ -14,7 +14,8 @@
 //!   and paths that are not logs: one clear `deja: ` line, never a panic.
 //! - `fuzz_*`: seeded random mutations of a real log (`DEJA_FUZZ_SEED`, `DEJA_FUZZ_SECS`).
 //! - `busybox_*`: record/replay of real programs (Debian's busybox-static).
-//! - `virtual_clock_*`: `deja run --clock=virtual` is deterministic without a log.
+//! - `virtual_clock_*`: `deja run --clock=virtual` is deterministic without a log, timers
+//!   included.
 //!
 //! Without gcc (or busybox) the tests print a note and pass, unless `DEJA_REQUIRE_TOOLS` is set.
 
@@ -1261,5 +1262,18 @@ fn virtual_clock_is_deterministic_and_seeded() {
     // A shift makes time pass faster.
     let shifted = run_clock("virtual,shift=3", &[], "none");
     assert_ne!(line(&a, "monotonic:"), line(&shifted, "monotonic:"));
+    // Timers run on virtual time: their signals land at the same instruction every run.
+    for mode in ["itimer", "posix", "pause"] {
+        let a = run(&[], mode);
+        assert_eq!(a, run(&[], mode), "{mode}: two virtual-clock runs differ");
+        let want =
+            if mode == "pause" { "pause 3 returned -1, handler ran 3 time(s)" } else { "SIGALRM caught 1 time(s)" };
+        assert!(a.contains(want), "{mode}: {a}");
+        let fast = run_clock("virtual,shift=2", &[], mode);
+        assert_eq!(fast, run_clock("virtual,shift=2", &[], mode));
+        if mode != "pause" {
+            assert_ne!(line(&a, "SIGALRM"), line(&fast, "SIGALRM"), "{mode}: shift does not move the signal");
+        }
+    }
     let _ = std::io::stderr().flush();
 }

@@ -275,9 +275,9 @@ mod tests {
         assert_eq!(p.m.mem.read_u32(BUF + 0x100).unwrap(), 0x1111_1111);
         assert_eq!(seen.borrow()[0].2, vec![4]);
         // SIGEV_THREAD_ID (4) and SIGEV_THREAD (2) are refused, as is SIGSEGV.
-        for (notify, signo) in [(4, libc::SIGALRM), (2, libc::SIGALRM), (0, libc::SIGSEGV), (0, 0), (0, 65)] {
+        for (notify, signo) in [(4i32, libc::SIGALRM), (2, libc::SIGALRM), (0, libc::SIGSEGV), (0, 0), (0, 65)] {
             sev[8..12].copy_from_slice(&signo.to_le_bytes());
-            sev[12..16].copy_from_slice(&(notify as i32).to_le_bytes());
+            sev[12..16].copy_from_slice(&notify.to_le_bytes());
             p.m.mem.write_bytes(BUF, &sev).unwrap();
             assert_eq!(sys(&mut p, Sys::TimerCreate, [0, BUF, BUF + 0x100, 0, 0, 0]), -libc::EINVAL as i64);
         }
