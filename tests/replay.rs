@@ -306,6 +306,27 @@ fn time_random(libc: Libc, mode: &str) {
     }
 
     let first = assert_replays(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
+    // Stopping a replay at a checkpoint shows the state digest the recording logged there
+    // (at a checkpoint where nothing else happens: a replay stops after delivering a signal
+    // due at its stopping point, the checkpoint digest is taken before).
+    let icount_of = |l: &String| l.split_whitespace().next().unwrap_or("").to_string();
+    let cp = dumped
+        .iter()
+        .rev()
+        .find(|l| dump_kind(l) == "checkpoint" && dumped.iter().filter(|m| icount_of(m) == icount_of(l)).count() == 1)
+        .expect("a checkpoint");
+    let at = icount_of(cp);
+    let want = cp.rsplit(' ').next().unwrap();
+    let o = deja(
+        &[OsString::from("replay"), "-q".into(), "--to-icount".into(), at.clone().into(), log.clone().into()],
+        b"",
+        None,
+    );
+    assert_clean("replay --to-icount", &o);
+    assert_eq!(o.status.0, 0, "{what}: replay --to-icount {at}: {}", text(&o.stderr));
+    let said = text(&o.stderr);
+    assert!(said.contains(&format!("replay stopped at icount {at} as asked")), "{said}");
+    assert!(said.trim_end().ends_with(&format!("digest {want}")), "{what}: checkpoint {cp:?} vs {said}");
     for i in 2..=3 {
         let again = assert_replays(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path()));
         assert_eq!(first, again, "{what}: replays disagree");
@@ -549,6 +570,30 @@ fn ends_segfault() {
     assert_eq!(v.1, "killed by SIGSEGV");
 }
 
+/// A recording the emulator stopped (`--max-icount`) replays to the same instruction; and
+/// `--to-icount` stops a replay early, as asked.
+#[test]
+fn ends_stopped_by_the_emulator_and_to_icount() {
+    let Some(bin) = guest("spin_sig", Libc::Glibc) else { return };
+    let dir = TempDir::new("rr-stop");
+    let log = dir.path().join("m.deja");
+    let mut a = record_args(&log, &bin, &["forever"]);
+    a.insert(1, "--max-icount".into());
+    a.insert(2, "300000".into());
+    let rec = deja(&a, b"", None);
+    assert_clean("record --max-icount", &rec);
+    assert_eq!(rec.status.0, 125, "{}", text(&rec.stderr));
+    assert_eq!(text(&rec.stdout), "ready\n");
+    let (how, n, _) = info_end(&log);
+    assert_eq!((how.as_str(), n), ("stopped by the emulator", 300_000));
+    let v = assert_replays("stopped recording", &log, &rec, None);
+    assert_eq!(v.1, "stopped where the recording stopped");
+    let o = deja(&[OsString::from("replay"), "--to-icount".into(), "100000".into(), log.clone().into()], b"", None);
+    assert_clean("replay --to-icount", &o);
+    assert_eq!(o.status.0, 0, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("replay stopped at icount 100000 as asked"), "{}", text(&o.stderr));
+}
+
 fn killed_while_busy(sig: i32, name: &str) {
     let Some(bin) = guest("spin_sig", Libc::Glibc) else { return };
     let what = format!("spin_sig forever, {name}");
@@ -622,6 +667,29 @@ stderr:
     let sigs = dump(&log).iter().filter(|l| l.contains("asynchronous SIG")).count();
     assert_eq!(sigs, 4, "signal events in the log");
     assert_replays("blocking read", &log, &rec, None);
+}
+
+/// Writes that failed while recording (stdout on /dev/full) wrote nothing, so a replay re-emits
+/// nothing for them.
+#[test]
+fn failed_writes_are_not_reemitted() {
+    let Some(bin) = guest("failed_writes", Libc::Glibc) else { return };
+    let dir = TempDir::new("rr-full");
+    let log = dir.path().join("f.deja");
+    let rec = Command::new(common::deja_bin())
+        .args(record_args(&log, &bin, &[]))
+        .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run deja record");
+    let err = text(&rec.stderr);
+    assert_eq!(rec.status.code(), Some(0), "{err}");
+    assert!(err.contains("write: -1 (No space left on device)") && err.contains("writev: -1"), "{err}");
+    let rep = replay(&log, None);
+    let (_, how, _) = replay_ok("failed writes", &rep);
+    assert_eq!(how, "exit 0");
+    assert_eq!(text(&rep.stdout), "", "the replay re-emitted writes that had failed");
+    assert_eq!(guest_stderr(&rep), text(&common::strip_deja_lines(&rec.stderr)));
 }
 
 // ---------------------------------------------------------------------------------------

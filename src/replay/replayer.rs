@@ -20,6 +20,9 @@ pub struct Replayer {
     every: u64,
     /// Do not re-emit the guest's stdout/stderr output.
     pub quiet: bool,
+    /// The replay was asked to stop at this icount (`--to-icount`): stopping there is not a
+    /// divergence.
+    pub stop_at: Option<u64>,
     div: Option<Divergence>,
     last_good: Option<(u64, u64)>,
     /// Reported once taken, then kept so later calls stay inert.
@@ -66,6 +69,7 @@ impl Replayer {
             end,
             every: log.header.checkpoint_every,
             quiet,
+            stop_at: None,
             div: None,
             last_good: None,
             diverged: false,
@@ -113,29 +117,39 @@ impl Replayer {
         }
     }
 
-    fn reemit(&self, call: &HostCall) {
-        if self.quiet {
+    /// Re-emit what a recorded write to stdout/stderr wrote: the first `ret` bytes of the data
+    /// (a failed write wrote nothing, a short one only its prefix; the guest writes the rest
+    /// again).
+    fn reemit(&self, call: &HostCall, ret: i64) {
+        if self.quiet || ret <= 0 {
             return;
         }
         let fd = call.args[0];
         if fd != 1 && fd != 2 {
             return;
         }
+        let mut left = ret as usize;
         let mut out: Box<dyn Write> = if fd == 1 { Box::new(std::io::stdout()) } else { Box::new(std::io::stderr()) };
         match call.nr {
             libc::SYS_write => {
-                // SAFETY: checked host pointer to a[2] bytes (platform contract).
-                let d = unsafe { std::slice::from_raw_parts(call.args[1] as *const u8, call.args[2] as usize) };
+                let n = left.min(call.args[2] as usize);
+                // SAFETY: checked host pointer to a[2] >= n bytes (platform contract).
+                let d = unsafe { std::slice::from_raw_parts(call.args[1] as *const u8, n) };
                 let _ = out.write_all(d);
             }
             libc::SYS_writev => {
                 let iov = call.args[1] as *const libc::iovec;
                 for i in 0..call.args[2] as usize {
-                    // SAFETY: checked iovec array and buffers (platform contract).
+                    if left == 0 {
+                        break;
+                    }
+                    // SAFETY: checked iovec array and buffers (platform contract); at most
+                    // iov_len bytes of each are read.
                     let d = unsafe {
                         let v = *iov.add(i);
-                        std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len)
+                        std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len.min(left))
                     };
+                    left -= d.len();
                     let _ = out.write_all(d);
                 }
             }
@@ -189,7 +203,7 @@ impl World for Replayer {
             // SAFETY: data.len() <= o.len, checked above; o is a live buffer (platform contract).
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), o.ptr, data.len()) };
         }
-        self.reemit(call);
+        self.reemit(call, ret);
         ret
     }
 
@@ -282,6 +296,16 @@ impl World for Replayer {
     }
 
     fn end(&mut self, icount: u64, status: EndStatus, digest: u64) {
+        if status == EndStatus::Stopped && self.stop_at == Some(icount) {
+            let recording_ends_here = matches!(
+                self.peek(),
+                Some(Positioned { icount: at, event: Event::End { .. } | Event::Shutdown { .. }, .. }) if *at == icount
+            );
+            if !recording_ends_here {
+                // Stopped early, as asked: the rest of the log is simply not used.
+                return;
+            }
+        }
         if matches!(self.peek(), Some(Positioned { event: Event::Shutdown { .. }, .. })) {
             self.advance();
         }

@@ -157,7 +157,8 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
         let log_isa = if A::LOG_ISA == log::ISA_AARCH64 { "AArch64" } else { "x86-64" };
         return Err(SessionError::IsaMismatch { log: name, log_isa, exe: exe_shown, exe_isa: isa_name(exe_isa) });
     }
-    let replayer = Replayer::new(&log, opts.quiet);
+    let mut replayer = Replayer::new(&log, opts.quiet);
+    replayer.stop_at = opts.to_icount;
     let recorded_end = replayer.recorded_end();
     let mut run = opts.run;
     // A recording the emulator stopped ends at its recorded icount; replay stops there too.
