@@ -45,7 +45,7 @@ impl InterpA64 {
                 return Err(f);
             }
         };
-        let ops = block.insns.iter().map(|d| Op { d: *d, handler: TABLE.get(&d.ins.opcode) }).collect();
+        let ops = block.insns.iter().map(|d| Op { d: *d, handler: TABLE.handler(&d.ins) }).collect();
         Ok(self.cache.insert(&mut m.mem, block.start, block.end, ops))
     }
 

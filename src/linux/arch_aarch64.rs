@@ -23,8 +23,10 @@ static SYS_TABLE: LazyLock<Vec<Option<SysFn<Aarch64>>>> = LazyLock::new(super::s
 /// and tested against qemu-aarch64.
 pub const HWCAP_FP: u64 = 1 << 0;
 pub const HWCAP_ASIMD: u64 = 1 << 1;
+/// CRC32B…CRC32CX (src/isa/aarch64/dp_reg.rs, tested against qemu-aarch64).
+pub const HWCAP_CRC32: u64 = 1 << 7;
 pub const HWCAP_CPUID: u64 = 1 << 11;
-pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD | HWCAP_CPUID;
+pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32 | HWCAP_CPUID;
 
 impl Arch for Aarch64 {
     type Cpu = A64State;
@@ -120,6 +122,9 @@ impl Arch for Aarch64 {
     }
 
     fn setup_frame(p: &mut Process<Aarch64>, signo: i32, f: &GuestFault) -> Result<(), MemFault> {
+        // Taking a signal clears the exclusive monitor (deja's policy, isa/aarch64/atomic.rs):
+        // an LDXR/STXR sequence interrupted by a handler fails its store and retries.
+        p.m.cpu.excl_size = 0;
         super::signal_frame_a64::setup_frame(p, signo, f)
     }
 
