@@ -617,6 +617,40 @@ fn killed_while_busy(sig: i32, name: &str) {
     assert_eq!(v.1, format!("killed by {name}"));
 }
 
+/// deja itself killed outright (SIGKILL) while recording: the log was pushed to the OS at
+/// least once a second with a progress marker, so it replays as far as it goes.
+#[test]
+fn killed_recorder_leaves_a_replayable_prefix() {
+    let Some(bin) = guest("spin_sig", Libc::Glibc) else { return };
+    let dir = TempDir::new("rr-sigkill");
+    let log = dir.path().join("k.deja");
+    let mut a = record_args(&log, &bin, &["forever"]);
+    a.insert(1, "--checkpoint-every".into());
+    a.insert(2, "0".into());
+    let mut live = Live::start(&a);
+    live.wait_line("ready");
+    std::thread::sleep(Duration::from_millis(2500));
+    live.signal(libc::SIGKILL);
+    let rec = live.finish();
+    assert_eq!(rec.host_signal, Some(libc::SIGKILL));
+    let parsed = Log::open(&log).expect("the log of a killed recorder is readable");
+    assert!(!parsed.is_complete());
+    let markers: Vec<u64> = parsed.events().filter(|e| e.event == Event::Icount).map(|e| e.icount).collect();
+    assert!(!markers.is_empty(), "no progress marker in {} events", parsed.event_count);
+    let o = deja(&[OsString::from("replay"), log.clone().into()], b"", None);
+    assert_clean("replay of a killed recording", &o);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.0, 124, "{err}");
+    assert!(err.contains("the recording stops here"), "{err}");
+    assert_eq!(text(&o.stdout), "ready\n");
+    let at: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("deja: replay diverged at icount "))
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no divergence line:\n{err}"));
+    assert!(at >= *markers.last().unwrap(), "replay stopped at {at}, before the last marker {markers:?}");
+}
+
 #[test]
 fn ends_sigint_while_busy() {
     killed_while_busy(libc::SIGINT, "SIGINT");
@@ -848,6 +882,43 @@ fn bad_log_not_a_file() {
     assert_refused("empty file", &empty, &["empty"]);
     assert_refused("a directory", dir.path(), &["is a directory"]);
     assert_refused("no such file", &dir.path().join("nope.deja"), &["nope.deja", "cannot read"]);
+}
+
+/// A log that cannot be written to its end (here: the file size limit) is reported, not left
+/// silently short; the guest itself is not disturbed.
+#[test]
+fn log_write_failure_is_reported() {
+    let libc_ = if common::have_tool("musl-gcc") { Libc::Musl } else { Libc::Glibc };
+    let Some(bin) = guest("tiny", libc_) else { return };
+    let dir = TempDir::new("rr-fsize");
+    let log = dir.path().join("big.deja");
+    let input = Rng::new(3).bytes(400_000);
+    let mut cmd = Command::new(common::deja_bin());
+    cmd.args(["record", "--no-embed-exe", "-o"]).arg(&log).arg("--").arg(&bin);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: only setrlimit (async-signal-safe) runs in the child before exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let lim = libc::rlimit { rlim_cur: 100_000, rlim_max: 100_000 };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn deja");
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    feeder.join().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let fails: Vec<&str> = err.lines().filter(|l| l.contains("writing the log failed")).collect();
+    assert_eq!(fails.len(), 1, "{err}");
+    assert!(fails[0].starts_with("deja: ") && fails[0].contains("File too large"), "{err}");
+    assert!(text(&out.stdout).starts_with("400000 "), "the guest was disturbed: {}", text(&out.stdout));
+    assert_refused("the short log", &log, &["truncated"]);
 }
 
 #[test]

@@ -10,8 +10,9 @@ pub struct Recorder<W: World> {
     every: u64,
     checkpoints: u64,
     /// The first write error; recording continues (the guest must not notice) and the error
-    /// is reported at the end.
-    pub error: Option<std::io::Error>,
+    /// is reported at the end (`error_slot` lets the session see it once the recorder is
+    /// inside the process).
+    error: ErrorSlot,
     /// Set when an asynchronous signal ended the run (the guest had no handler).
     last_signal: Option<i32>,
     /// When the last chunk was pushed to the OS.
@@ -20,6 +21,21 @@ pub struct Recorder<W: World> {
 
 /// While the guest runs, the pending events are pushed to the OS at least this often (with an
 /// `Icount` progress marker), so a deja killed outright loses little of its log.
+/// The first error writing a log, shared between the recorder and its session.
+#[derive(Clone, Default)]
+pub struct ErrorSlot(std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>);
+
+impl ErrorSlot {
+    fn set(&self, e: std::io::Error) {
+        self.0.borrow_mut().get_or_insert(e);
+    }
+
+    /// Take the error, if writing failed.
+    pub fn take(&self) -> Option<std::io::Error> {
+        self.0.borrow_mut().take()
+    }
+}
+
 pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl<W: World> Recorder<W> {
@@ -29,7 +45,7 @@ impl<W: World> Recorder<W> {
             log,
             every: checkpoint_every,
             checkpoints: 0,
-            error: None,
+            error: Default::default(),
             last_signal: None,
             last_flush: std::time::Instant::now(),
         }
@@ -37,7 +53,7 @@ impl<W: World> Recorder<W> {
 
     fn put(&mut self, icount: u64, ev: Event) {
         if let Err(e) = self.log.event(icount, &ev) {
-            self.error.get_or_insert(e);
+            self.error.set(e);
         }
     }
 
@@ -45,8 +61,13 @@ impl<W: World> Recorder<W> {
     fn flush(&mut self) {
         self.last_flush = std::time::Instant::now();
         if let Err(e) = self.log.flush_chunk() {
-            self.error.get_or_insert(e);
+            self.error.set(e);
         }
+    }
+
+    /// Where the first write error will be, for the session to report.
+    pub fn error_slot(&self) -> ErrorSlot {
+        self.error.clone()
     }
 
     pub fn log(&self) -> &LogWriter {
@@ -114,7 +135,7 @@ impl<W: World> World for Recorder<W> {
         // now and then, with a marker of how far execution got.
         if self.last_flush.elapsed() >= FLUSH_INTERVAL {
             if let Err(e) = self.log.mark_progress(icount) {
-                self.error.get_or_insert(e);
+                self.error.set(e);
             }
             self.flush();
         }
@@ -157,7 +178,7 @@ impl<W: World> World for Recorder<W> {
         };
         self.put(icount, Event::End { kind, value, digest });
         if let Err(e) = self.log.finish() {
-            self.error.get_or_insert(e);
+            self.error.set(e);
         }
     }
 

@@ -17,6 +17,9 @@ pub struct Replayer {
     next: Option<Positioned>,
     /// The recorded end: kind, value, final icount.
     end: Option<(EndKind, i32, u64)>,
+    /// For a log cut short (no end event): the icount of its last event, as far as the
+    /// recording is known to have got. Replay stops there.
+    cut_at: Option<u64>,
     every: u64,
     /// Do not re-emit the guest's stdout/stderr output.
     pub quiet: bool,
@@ -63,10 +66,12 @@ impl Replayer {
             Some(Positioned { icount, event: Event::End { kind, value, .. }, .. }) => Some((kind, value, icount)),
             _ => None,
         };
+        let cut_at = if end.is_some() { None } else { Some(log.last.as_ref().map_or(0, |p| p.icount)) };
         let mut r = Replayer {
             events: log.events(),
             next: None,
             end,
+            cut_at,
             every: log.header.checkpoint_every,
             quiet,
             stop_at: None,
@@ -232,6 +237,15 @@ impl World for Replayer {
             return None;
         }
         match self.peek() {
+            // Every event of a log cut short is used up, and execution reached its last one.
+            None if self.cut_at.is_some_and(|c| icount >= c) => {
+                self.diverge(
+                    icount,
+                    "the end of the log (the recording stops here)".into(),
+                    "execution going on".into(),
+                );
+                None
+            }
             Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at == icount => {
                 let s = *signo;
                 self.advance();
@@ -325,7 +339,8 @@ impl World for Replayer {
     fn next_stop(&self) -> Option<u64> {
         match self.peek() {
             Some(Positioned { icount, event: Event::Signal { .. }, .. }) => Some(*icount),
-            _ => None,
+            Some(_) => None,
+            None => self.cut_at,
         }
     }
 

@@ -45,6 +45,8 @@ pub struct RecordOptions {
 pub struct Recorded<A: Arch> {
     pub process: Process<A>,
     pub result: Result<Outcome, RunError>,
+    /// Writing the log failed (disk full, file size limit): it ends early.
+    pub log_error: Option<std::io::Error>,
 }
 
 fn header_for<A: Arch>(
@@ -87,11 +89,16 @@ pub fn record<A: Arch>(
     let writer =
         LogWriter::create(&opts.out, &header).map_err(|e| SessionError::Create(opts.out.display().to_string(), e))?;
     crate::world::catch_host_signals();
+    // A log that reaches the file size limit must fail with EFBIG (reported at the end), not
+    // kill deja with SIGXFSZ.
+    // SAFETY: setting a signal disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let world = Recorder::new(RealWorld, writer, opts.checkpoint_every);
+    let errors = world.error_slot();
     let abs = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&header.exe_path));
     let mut p = crate::linux::start_image(&name, &image, &abs, argv, envp, Box::new(world), opts.run)?;
     let result = run_guarded(&mut p);
-    Ok(Recorded { process: p, result })
+    Ok(Recorded { process: p, result, log_error: errors.take() })
 }
 
 /// Run the process; an emulator panic still ends the log with a proper end event.

@@ -404,7 +404,16 @@ pub fn process_nans3(env: &mut Env, fmt: Fmt, a: u64, b: u64, c: u64) -> Option<
 /// FPRound of the nonzero value `±mant * 2^exp` to `fmt`: flush-to-zero (if `fz`),
 /// tininess before rounding, overflow to infinity or the largest normal by rounding mode,
 /// the alternative half-precision format when `ahp` (half only), and the flags.
-pub fn round_pack(env: &mut Env, fmt: Fmt, sign: bool, exp: i32, mant: u128, rounding: Rounding, fz: bool, ahp: bool) -> u64 {
+pub fn round_pack(
+    env: &mut Env,
+    fmt: Fmt,
+    sign: bool,
+    exp: i32,
+    mant: u128,
+    rounding: Rounding,
+    fz: bool,
+    ahp: bool,
+) -> u64 {
     debug_assert!(mant != 0);
     let sbit = if sign { fmt.sign_bit() } else { 0 };
     let top = 127 - mant.leading_zeros() as i32;
@@ -520,25 +529,25 @@ macro_rules! host_binop {
             let mut x = a;
             let mut csr = [csr_in, 0u32];
             macro_rules! run {
-                ($insn:literal) => {
-                    // SAFETY: the block only touches `x`, `b` and the two words of `csr`; MXCSR
-                    // is saved and restored around the one instruction executed under the
-                    // guest's settings.
-                    unsafe {
-                        asm!(
-                            "stmxcsr [{p} + 4]",
-                            "ldmxcsr [{p}]",
-                            concat!($insn, " {x}, {y}"),
-                            "stmxcsr [{p}]",
-                            "ldmxcsr [{p} + 4]",
-                            p = in(reg) csr.as_mut_ptr(),
-                            x = inout(xmm_reg) x,
-                            y = in(xmm_reg) b,
-                            options(nostack, preserves_flags),
-                        )
+                        ($insn:literal) => {
+                            // SAFETY: the block only touches `x`, `b` and the two words of `csr`; MXCSR
+                            // is saved and restored around the one instruction executed under the
+                            // guest's settings.
+                            unsafe {
+                                asm!(
+                                    "stmxcsr [{p} + 4]",
+                                    "ldmxcsr [{p}]",
+                                    concat!($insn, " {x}, {y}"),
+                                    "stmxcsr [{p}]",
+                                    "ldmxcsr [{p} + 4]",
+                                    p = in(reg) csr.as_mut_ptr(),
+                                    x = inout(xmm_reg) x,
+                                    y = in(xmm_reg) b,
+                                    options(nostack, preserves_flags),
+                                )
+                            }
+                        };
                     }
-                };
-            }
             match op {
                 Arith::Add => run!($add),
                 Arith::Sub => run!($sub),
@@ -774,7 +783,10 @@ pub fn soft_muladd_scaled(env: &mut Env, fmt: Fmt, a: u64, n: u64, m: u64, scale
     let sign_p = fmt.sign(n) != fmt.sign(m);
     let inf_p = fmt.is_inf(n) || fmt.is_inf(m);
     let zero_p = fmt.is_zero(n) || fmt.is_zero(m);
-    if (fmt.is_inf(n) && fmt.is_zero(m)) || (fmt.is_zero(n) && fmt.is_inf(m)) || (fmt.is_inf(a) && inf_p && fmt.sign(a) != sign_p) {
+    if (fmt.is_inf(n) && fmt.is_zero(m))
+        || (fmt.is_zero(n) && fmt.is_inf(m))
+        || (fmt.is_inf(a) && inf_p && fmt.sign(a) != sign_p)
+    {
         env.raise(fpsr::IOC);
         return fmt.default_nan();
     }
@@ -1210,7 +1222,8 @@ mod tests {
                         let mut e1 = env(fp);
                         let mut e2 = env(fp);
                         let (a, b, c) = (a.to_bits(), b.to_bits(), c.to_bits());
-                        let (fa, fb, fc) = (flush_in(&mut e1, Fmt::D, a), flush_in(&mut e1, Fmt::D, b), flush_in(&mut e1, Fmt::D, c));
+                        let (fa, fb, fc) =
+                            (flush_in(&mut e1, Fmt::D, a), flush_in(&mut e1, Fmt::D, b), flush_in(&mut e1, Fmt::D, c));
                         e2.flags = e1.flags;
                         let h = host_round(&mut e1, Fmt::D, HostOp::Fma(fa, fb, fc));
                         let s = soft_muladd(&mut e2, Fmt::D, fa, fb, fc);

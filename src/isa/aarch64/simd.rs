@@ -249,7 +249,8 @@ pub fn expand_imm(op: bool, cmode: u32, imm8: u32) -> u64 {
             (0, true) => (0..8).fold(0u64, |acc, b| acc | if (i >> b) & 1 != 0 { 0xffu64 << (8 * b) } else { 0 }),
             (_, false) => {
                 let b6 = (i >> 6) & 1;
-                let f = ((i >> 7) << 31) | ((b6 ^ 1) << 30) | (if b6 == 1 { 0x1f << 25 } else { 0 }) | ((i & 0x3f) << 19);
+                let f =
+                    ((i >> 7) << 31) | ((b6 ^ 1) << 30) | (if b6 == 1 { 0x1f << 25 } else { 0 }) | ((i & 0x3f) << 19);
                 r2(f)
             }
             (_, true) => {
@@ -478,7 +479,9 @@ mod tests {
                         continue;
                     }
                     for imm8 in [0u32, 0x41, 0x80, 0xff, 0x3c, 0x96] {
-                        words.push(0x0f00_0400 | q << 30 | op << 29 | (imm8 >> 5) << 16 | cmode << 12 | (imm8 & 31) << 5 | 3);
+                        words.push(
+                            0x0f00_0400 | q << 30 | op << 29 | (imm8 >> 5) << 16 | cmode << 12 | (imm8 & 31) << 5 | 3,
+                        );
                     }
                 }
             }

@@ -30,7 +30,15 @@ pub fn fmt_of(es: u32) -> Fmt {
 
 /// Element-wise `f` over `n` elements of `es` bits of `a`, `b` and the destination `c`.
 #[inline(always)]
-fn fmap3(env: &mut Env, a: u128, b: u128, c: u128, es: u32, n: u32, mut f: impl FnMut(&mut Env, u64, u64, u64) -> u64) -> u128 {
+fn fmap3(
+    env: &mut Env,
+    a: u128,
+    b: u128,
+    c: u128,
+    es: u32,
+    n: u32,
+    mut f: impl FnMut(&mut Env, u64, u64, u64) -> u64,
+) -> u128 {
     let mut r = 0u128;
     for e in 0..n {
         put(&mut r, es, e, f(env, get(a, es, e), get(b, es, e), get(c, es, e)));
@@ -228,8 +236,9 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let ones = emask(es);
     let t = |v: bool| if v { ones } else { 0 };
     let fpcr_rounding = env.rounding();
-    let vec_only = matches!(key, 0b0_0_11000 | 0b0_0_11001 | 0b0_1_11000 | 0b0_1_11001 | 0b1_0_11000 | 0b1_0_11001 | 0b1_1_11001)
-        || matches!(key, 0b0_1_01111 | 0b1_1_01111 | 0b1_1_11111);
+    let vec_only =
+        matches!(key, 0b0_0_11000 | 0b0_0_11001 | 0b0_1_11000 | 0b0_1_11001 | 0b1_0_11000 | 0b1_0_11001 | 0b1_1_11001)
+            || matches!(key, 0b0_1_01111 | 0b1_1_01111 | 0b1_1_11111);
     let implemented = vec_only
         || matches!(
             key,
@@ -254,7 +263,17 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
         || (scalar && key == 0b0_1_11111);
     if !implemented || (scalar && vec_only) {
         // Estimates (FRECPE FRSQRTE URECPE URSQRTE), FRINT32/64 and unallocated encodings.
-        let known = matches!(key, 0b0_1_11100 | 0b0_1_11101 | 0b1_1_11100 | 0b1_1_11101 | 0b0_0_11110 | 0b0_0_11111 | 0b1_0_11110 | 0b1_0_11111);
+        let known = matches!(
+            key,
+            0b0_1_11100
+                | 0b0_1_11101
+                | 0b1_1_11100
+                | 0b1_1_11101
+                | 0b0_0_11110
+                | 0b0_0_11111
+                | 0b1_0_11110
+                | 0b1_0_11111
+        );
         let unimpl = (known && !scalar) || matches!(key, 0b0_1_11101 | 0b1_1_11101);
         return if unimpl { super::unimplemented(m, d) } else { Err(super::undefined(d)) };
     }
@@ -269,7 +288,8 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             0b0_1_11001 => fc::round_int(&mut env, fmt, x, Rounding::Zero, false),
             0b1_0_11001 => fc::round_int(&mut env, fmt, x, fpcr_rounding, true),
             0b1_1_11001 => fc::round_int(&mut env, fmt, x, fpcr_rounding, false),
-            0b0_0_11010 | 0b0_1_11010 | 0b0_0_11011 | 0b0_1_11011 | 0b1_0_11010 | 0b1_1_11010 | 0b1_0_11011 | 0b1_1_11011 => {
+            0b0_0_11010 | 0b0_1_11010 | 0b0_0_11011 | 0b0_1_11011 | 0b1_0_11010 | 0b1_1_11010 | 0b1_0_11011
+            | 0b1_1_11011 => {
                 let rounding = match (a_bit, opc) {
                     (0, 0b11010) => Rounding::TieEven,
                     (1, 0b11010) => Rounding::PosInf,
@@ -546,7 +566,8 @@ mod tests {
                                 if es == 64 && q == 0 {
                                     continue;
                                 }
-                                words.push(0x0f00_0400 | q << 30 | u << 29 | ih << 19 | immb << 16 | opc << 11 | 1 << 5);
+                                words
+                                    .push(0x0f00_0400 | q << 30 | u << 29 | ih << 19 | immb << 16 | opc << 11 | 1 << 5);
                             }
                         }
                         words.push(0x5f00_0400 | u << 29 | immh << 19 | immb << 16 | opc << 11 | 1 << 5);
