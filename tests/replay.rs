@@ -770,10 +770,10 @@ fn fix_crc(data: &mut [u8], frame: usize) {
     data[frame + 4..frame + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// `deja replay` and `deja info` on `path` both fail with one `deja: ` line containing all of
-/// `needles`.
+/// `deja replay`, `deja info` and `deja dump` on `path` all fail with one `deja: ` line
+/// containing all of `needles`.
 fn assert_refused(what: &str, path: &Path, needles: &[&str]) {
-    for cmd in ["replay", "info"] {
+    for cmd in ["replay", "info", "dump"] {
         let o = deja(&[OsString::from(cmd), path.into()], b"", None);
         assert_refused_output(&format!("{what} ({cmd})"), &o, needles);
     }
@@ -852,6 +852,16 @@ fn bad_log_wrong_isa() {
         let want = if isa == 2 { "isa:          aarch64" } else { "isa:          unknown" };
         assert!(text(&o.stdout).contains(want), "{}", text(&o.stdout));
     }
+    // The embedded executable altered (and the header's crc fixed): its hash no longer matches.
+    let mut x = data.clone();
+    let (_, hl) = chunks(&data)[0];
+    let elf = x[h + 8..h + 8 + hl].windows(4).position(|w| w == b"\x7fELF").expect("embedded ELF") + h + 8;
+    x[elf + 0x400] ^= 0xff;
+    fix_crc(&mut x, h);
+    let p = dir.path().join("exe-altered.deja");
+    std::fs::write(&p, &x).unwrap();
+    let o = deja(&[OsString::from("replay"), p.into()], b"", None);
+    assert_refused_output("embedded executable altered", &o, &["differs from the recorded one"]);
 }
 
 #[test]

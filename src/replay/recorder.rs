@@ -19,8 +19,6 @@ pub struct Recorder<W: World> {
     last_flush: std::time::Instant,
 }
 
-/// While the guest runs, the pending events are pushed to the OS at least this often (with an
-/// `Icount` progress marker), so a deja killed outright loses little of its log.
 /// The first error writing a log, shared between the recorder and its session.
 #[derive(Clone, Default)]
 pub struct ErrorSlot(std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>);
@@ -36,6 +34,8 @@ impl ErrorSlot {
     }
 }
 
+/// While the guest runs, the pending events are pushed to the OS at least this often (with an
+/// `Icount` progress marker), so a deja killed outright loses little of its log.
 pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl<W: World> Recorder<W> {
