@@ -184,3 +184,46 @@ fn random_code_is_contained() {
     }
     assert!(faults > 0, "random code should fault sometimes");
 }
+
+/// A guest that allocates without end is bounded by --max-memory: allocations fail with
+/// ENOMEM and the guest sees NULL from malloc, as under RLIMIT_AS natively.
+#[test]
+fn max_memory_bounds_an_endless_allocator() {
+    let dir = std::env::temp_dir().join(format!("deja-maxmem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("eat.c");
+    std::fs::write(
+        &src,
+        r#"#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void) {
+    long n = 0;
+    for (;;) {
+        char *p = malloc(1 << 20);
+        if (!p) break;
+        memset(p, 1, 4096);
+        n++;
+    }
+    printf("allocated %ld MiB before malloc failed\n", n);
+    return n > 0 && n < 200 ? 0 : 1;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.join("eat");
+    let ok = std::process::Command::new("gcc").args(["-static", "-O2", "-o"]).arg(&exe).arg(&src).status();
+    if !matches!(ok, Ok(s) if s.success()) {
+        assert!(std::env::var_os("DEJA_REQUIRE_TOOLS").is_none(), "gcc missing");
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["run", "--max-memory", "128M", "--"])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("allocated "), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
