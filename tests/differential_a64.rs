@@ -144,6 +144,27 @@ fn integer_data_processing_matches_qemu() {
     assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
 }
 
+/// Loads and stores of every addressing mode, pairs, prefetch, exclusive loads, ordered
+/// accesses, LSE atomics and CAS, SIMD structure accesses (loadstore*.rs, atomic.rs): see
+/// `a64_gen/loadstore.rs` for how the templates keep accesses inside the case's buffer.
+#[test]
+fn loads_and_stores_match_qemu() {
+    if !need_qemu() {
+        return;
+    }
+    let total = total_insns();
+    let s = run_classes(&[Class::LoadStore], total, 0);
+    assert!(s.insns >= total.min(50_000), "too few instructions: {}", s.insns);
+    let want = [
+        "LDR", "STR", "LDRB", "STRB", "LDRH", "STRH", "LDRSB", "LDRSH", "LDRSW", "LDUR", "STUR", "LDTR", "STTR", "LDP",
+        "STP", "LDNP", "STNP", "LDPSW", "PRFM", "PRFUM", "LDXR", "LDAXR", "LDXP", "LDAR", "STLR", "LDAPR", "LDAPUR",
+        "STLUR", "CAS", "CASP", "SWP", "LDADD", "LDCLR", "LDEOR", "LDSET", "LDSMAX", "LDSMIN", "LDUMAX", "LDUMIN",
+        "LD1", "LD2", "LD3", "LD4", "ST1", "ST2", "ST3", "ST4", "LD1R", "LD2R", "LD3R", "LD4R",
+    ];
+    let missing: Vec<_> = want.iter().filter(|o| !s.opcodes.contains(**o)).collect();
+    assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+}
+
 /// Every class the generator knows, mixed (classes added to `a64_gen::templates()` join
 /// automatically).
 #[test]

@@ -26,7 +26,11 @@ pub const HWCAP_ASIMD: u64 = 1 << 1;
 /// CRC32B…CRC32CX (src/isa/aarch64/dp_reg.rs, tested against qemu-aarch64).
 pub const HWCAP_CRC32: u64 = 1 << 7;
 pub const HWCAP_CPUID: u64 = 1 << 11;
-pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32 | HWCAP_CPUID;
+/// LSE atomics (LDADD…, SWP, CAS, CASP) and RCpc loads (LDAPR, LDAPUR/STLUR).
+pub const HWCAP_ATOMICS: u64 = 1 << 8;
+pub const HWCAP_LRCPC: u64 = 1 << 15;
+pub const HWCAP_ILRCPC: u64 = 1 << 26;
+pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32 | HWCAP_CPUID | HWCAP_ATOMICS | HWCAP_LRCPC | HWCAP_ILRCPC;
 
 impl Arch for Aarch64 {
     type Cpu = A64State;
@@ -137,7 +141,7 @@ impl Arch for Aarch64 {
         for x in c.x {
             b.extend_from_slice(&x.to_le_bytes());
         }
-        for v in [c.sp, c.pc, c.nzcv, c.fpcr, c.fpsr, c.tpidr] {
+        for v in [c.sp, c.pc, c.nzcv, c.fpcr, c.fpsr, c.tpidr, c.excl_addr, c.excl_size] {
             b.extend_from_slice(&v.to_le_bytes());
         }
         for v in c.v {

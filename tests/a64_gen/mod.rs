@@ -21,6 +21,7 @@
 pub mod elf;
 pub mod harness;
 pub mod int;
+pub mod loadstore;
 
 use deja::isa::aarch64::table::TABLE;
 use deja_decoders::aarch64::{decode_word, Instruction, Opcode, Operand};
@@ -74,7 +75,8 @@ pub struct Template {
 pub fn templates() -> Vec<&'static Template> {
     let mut v: Vec<&'static Template> = Vec::new();
     v.extend(int::TEMPLATES.iter());
-    // Other classes: v.extend(loadstore::TEMPLATES.iter()); …
+    v.extend(loadstore::TEMPLATES.iter());
+    // Other classes: v.extend(fp::TEMPLATES.iter()); …
     v
 }
 
