@@ -16,6 +16,9 @@
 //! - `busybox_*`: record/replay of real programs (Debian's busybox-static).
 //! - `virtual_clock_*`: `deja run --clock=virtual` is deterministic without a log, timers
 //!   included.
+//! - `a64_*`: AArch64 guests (tests/replay_guests_a64/*.c, built with `aarch64-linux-gnu-gcc`):
+//!   clocks, CNTVCT_EL0, getrandom, AT_RANDOM, stdin, SIGALRM in a busy loop, exits and
+//!   crashes, and Debian's arm64 busybox.
 //!
 //! Without gcc (or busybox) the tests print a note and pass, unless `DEJA_REQUIRE_TOOLS` is set.
 
@@ -1445,4 +1448,172 @@ fn virtual_clock_is_deterministic_and_seeded() {
         }
     }
     let _ = std::io::stderr().flush();
+}
+
+// ---------------------------------------------------------------------------------------
+// AArch64 guests: the same guarantees for programs of the other ISA (tests/replay_guests_a64/,
+// built with aarch64-linux-gnu-gcc; `*_raw` ones are freestanding: raw syscalls, integer
+// code only), and for Debian's arm64 busybox.
+
+const A64_CC: &str = "aarch64-linux-gnu-gcc";
+
+/// Build an AArch64 guest (tests/replay_guests_a64/PROG.c, or tests/guests/PROG.c) once per
+/// test run. `None`: the cross compiler is missing (skipped).
+fn a64_guest(prog: &str) -> Option<PathBuf> {
+    if !common::have_tool(A64_CC) {
+        common::skip_or_fail(&format!("{A64_CC} not found: {prog} [aarch64] not tested"));
+        return None;
+    }
+    let cell = common::memo_cell(&BUILDS, &format!("aarch64/{prog}"));
+    match cell.get_or_init(|| a64_compile(prog)) {
+        Ok(p) => Some(p.clone()),
+        Err(e) => panic!("building {prog} [aarch64]: {e}"),
+    }
+}
+
+fn a64_compile(prog: &str) -> Result<PathBuf, String> {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut src = tests.join("replay_guests_a64").join(format!("{prog}.c"));
+    if !src.exists() {
+        src = tests.join("guests").join(format!("{prog}.c"));
+    }
+    let dir = common::scratch_root().join("replay_guests").join("aarch64");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let out = dir.join(prog);
+    let tmp = dir.join(format!(".{prog}.{}", std::process::id()));
+    let flags: &[&str] = if prog.ends_with("_raw") {
+        &["-nostdlib", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-fno-stack-protector", "-O1"]
+    } else {
+        &["-O2"]
+    };
+    let res = Command::new(A64_CC)
+        .arg("-static")
+        .args(flags)
+        .args(["-w", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .output()
+        .map_err(|e| format!("cannot run {A64_CC}: {e}"))?;
+    if !res.status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{A64_CC} failed on {}:\n{}", src.display(), text(&res.stderr)));
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| format!("rename to {}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// What an AArch64 input guest prints that the test checks: (stdin line for 100000 bytes,
+/// getrandom result line, SIGALRM line).
+struct A64Expect {
+    stdin: &'static str,
+    getrandom: &'static str,
+    alarm: &'static str,
+}
+
+/// tests/replay_guests_a64/rr_inputs.c (glibc).
+const RR_INPUTS: A64Expect =
+    A64Expect { stdin: "stdin: 100000 bytes", getrandom: "getrandom returned 16", alarm: "SIGALRM caught 1 time(s)" };
+/// tests/replay_guests_a64/rr_raw.c (freestanding, hexadecimal output).
+const RR_RAW: A64Expect = A64Expect {
+    stdin: "stdin bytes 00000000000186a0",
+    getrandom: "getrandom returned 0000000000000010",
+    alarm: "SIGALRM caught 0000000000000001",
+};
+
+/// Record an AArch64 guest that prints clocks, CNTVCT_EL0 (`mrs`), getrandom and AT_RANDOM
+/// bytes and a checksum of stdin, and (mode `alarm`) where a SIGALRM from setitimer
+/// interrupted its busy loop; replay it three times; a second recording must differ.
+fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
+    let Some(bin) = a64_guest(prog) else { return };
+    let what = format!("{prog} {mode} [aarch64]");
+    let dir = TempDir::new("rr-a64");
+    let log = dir.path().join("a.deja");
+    let stdin = Rng::new(time_seed("DEJA_TEST_SEED")).bytes(100_000);
+    let record = |log: &Path| {
+        let o = deja(&record_args(log, &bin, &[mode]), &stdin, Some(dir.path()));
+        assert_clean(&format!("{what}: record"), &o);
+        o
+    };
+    let rec = record(&log);
+    let out = text(&rec.stdout);
+    assert_eq!(rec.status.0, 0, "{what}: recording failed\nstdout:\n{out}\nstderr:\n{}", text(&rec.stderr));
+    assert!(out.contains(e.stdin), "{what}: stdin not read whole:\n{out}");
+    assert!(out.contains(e.getrandom), "{what}: getrandom failed:\n{out}");
+    let dumped = dump(&log);
+    assert!(dumped.iter().any(|l| dump_kind(l) == "tsc"), "{what}: no counter (tsc) event for cntvct_el0");
+    if mode == "alarm" {
+        assert!(out.contains(e.alarm), "{what}: no SIGALRM:\n{out}");
+        assert!(dumped.iter().any(|l| l.contains("asynchronous SIGALRM")), "{what}: no SIGALRM event in the log");
+    }
+    let first = assert_replays(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
+    for i in 2..=3 {
+        assert_eq!(first, assert_replays(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path())));
+    }
+    let rec2 = record(&dir.path().join("b.deja"));
+    let out2 = text(&rec2.stdout);
+    for key in ["realtime:", "monotonic:", "cntvct:", "getrandom:", "at_random:"] {
+        let line = |s: &str| s.lines().find(|l| l.starts_with(key)).map(str::to_string);
+        assert!(line(&out).is_some(), "{what}: no {key} line");
+        assert_ne!(line(&out), line(&out2), "{what}: two recordings agree on {key}");
+    }
+}
+
+#[test]
+fn a64_inputs_glibc() {
+    a64_inputs("rr_inputs", &RR_INPUTS, "none");
+}
+
+#[test]
+fn a64_sigalrm_mid_loop_glibc() {
+    a64_inputs("rr_inputs", &RR_INPUTS, "alarm");
+}
+
+#[test]
+fn a64_inputs_freestanding() {
+    a64_inputs("rr_raw", &RR_RAW, "none");
+}
+
+#[test]
+fn a64_sigalrm_mid_loop_freestanding() {
+    a64_inputs("rr_raw", &RR_RAW, "alarm");
+}
+
+/// An AArch64 program's exit status and a fault that kills it replay exactly.
+#[test]
+fn a64_exit_and_crash() {
+    let Some(bin) = a64_guest("die_signal") else { return };
+    let dir = TempDir::new("rr-a64-die");
+    for (mode, status) in [("none", 0), ("null", 128 + libc::SIGSEGV), ("abort", 128 + libc::SIGABRT)] {
+        let log = dir.path().join(format!("{mode}.deja"));
+        let rec = deja(&record_args(&log, &bin, &[mode]), b"", None);
+        assert_clean(&format!("die_signal {mode}: record"), &rec);
+        assert_eq!(rec.status.0, status, "die_signal {mode}: {}", text(&rec.stderr));
+        let v = assert_replays(&format!("die_signal {mode} [aarch64]"), &log, &rec, None);
+        for _ in 2..=3 {
+            assert_eq!(v, assert_replays(&format!("die_signal {mode} [aarch64] again"), &log, &rec, None));
+        }
+    }
+}
+
+/// Debian's arm64 busybox reading the clock, stdin and a directory: the recordings replay.
+#[test]
+fn a64_busybox() {
+    let Some(bb) = common::arm64_busybox() else {
+        common::skip_or_fail("arm64 busybox not found (scripts/fetch-busybox-arm64.sh)");
+        return;
+    };
+    let dir = TempDir::new("rr-a64-bb");
+    let stdin = Rng::new(7).bytes(50_000);
+    for (i, args) in [&["date", "+%s.%N %A %Y-%m-%d"][..], &["sha256sum"], &["ls", "-l", "/"]].iter().enumerate() {
+        let log = dir.path().join(format!("bb{i}.deja"));
+        let rec = deja(&record_args(&log, &bb, args), &stdin, None);
+        assert_clean(&format!("busybox {args:?}: record"), &rec);
+        assert_eq!(rec.status.0, 0, "busybox {args:?}: recording failed\n{}", text(&rec.stderr));
+        let v = assert_replays(&format!("busybox {args:?} [aarch64]"), &log, &rec, None);
+        for _ in 2..=3 {
+            assert_eq!(v, assert_replays(&format!("busybox {args:?} [aarch64] again"), &log, &rec, None));
+        }
+        let info = deja(&[OsString::from("info"), log.clone().into()], b"", None);
+        assert!(text(&info.stdout).contains("isa:          aarch64"), "{}", text(&info.stdout));
+    }
 }
