@@ -632,7 +632,7 @@ fn mxcsr_for(r: Rounding) -> u32 {
 }
 
 /// One host operation on the bit patterns of `fmt` (S or D) values.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum HostOp {
     Bin(Arith, u64, u64),
     Sqrt(u64),
@@ -663,10 +663,123 @@ fn host_exec(fmt: Fmt, op: HostOp, csr: u32) -> (u64, u32) {
     }
 }
 
+/// `n * m + a` with one rounding under the host's default MXCSR (round to nearest).
+#[inline(always)]
+fn fma_d(a: f64, n: f64, m: f64) -> f64 {
+    let mut x = a;
+    // SAFETY: register-only FMA instruction; only called when the host has FMA.
+    unsafe { asm!("vfmadd231sd {x}, {n}, {m}", x = inout(xmm_reg) x, n = in(xmm_reg) n, m = in(xmm_reg) m, options(pure, nomem, nostack, preserves_flags)) };
+    x
+}
+
+#[inline(always)]
+fn fma_s(a: f32, n: f32, m: f32) -> f32 {
+    let mut x = a;
+    // SAFETY: as in `fma_d`.
+    unsafe { asm!("vfmadd231ss {x}, {n}, {m}", x = inout(xmm_reg) x, n = in(xmm_reg) n, m = in(xmm_reg) m, options(pure, nomem, nostack, preserves_flags)) };
+    x
+}
+
+macro_rules! fast_rn {
+    ($name:ident, $t:ty, $fma:ident, $lo:expr, $hi:expr) => {
+        /// Round-to-nearest fast path without touching MXCSR: the native operation plus an
+        /// error-free transformation that decides exactness (TwoSum for add/sub, the FMA
+        /// residual for mul/div/sqrt, TwoProd vs TwoSum(r, -c) for fused multiply-add).
+        /// Those are exact when every operand and the result lie in [$lo, $hi] (or are
+        /// zero where noted), so no underflow, overflow or invalid operation can occur and
+        /// IXC is the only possible flag. `None`: take the MXCSR path.
+        #[inline(always)]
+        fn $name(op: HostOp, bits: fn(u64) -> $t) -> Option<($t, bool)> {
+            let safe = |x: $t| {
+                let a = x.abs();
+                a >= $lo && a <= $hi
+            };
+            match op {
+                HostOp::Bin(o, a, b) => {
+                    let (a, b) = (bits(a), bits(b));
+                    match o {
+                        Arith::Add | Arith::Sub => {
+                            let b = if o == Arith::Sub { -b } else { b };
+                            if !(safe(a) || a == 0.0) || !(safe(b) || b == 0.0) {
+                                return None;
+                            }
+                            let s = a + b;
+                            if s != 0.0 && !safe(s) {
+                                return None;
+                            }
+                            let bb = s - a;
+                            let err = (a - (s - bb)) + (b - bb);
+                            Some((s, err != 0.0))
+                        }
+                        Arith::Mul => {
+                            if !safe(a) || !safe(b) {
+                                return None;
+                            }
+                            let r = a * b;
+                            Some((r, $fma(-r, a, b) != 0.0))
+                        }
+                        Arith::Div => {
+                            if !safe(a) || !safe(b) {
+                                return None;
+                            }
+                            let r = a / b;
+                            if !safe(r) {
+                                return None;
+                            }
+                            Some((r, $fma(a, -r, b) != 0.0))
+                        }
+                    }
+                }
+                HostOp::Sqrt(a) => {
+                    let a = bits(a);
+                    if !safe(a) || a < 0.0 {
+                        return None;
+                    }
+                    let r = a.sqrt();
+                    Some((r, $fma(a, -r, r) != 0.0))
+                }
+                HostOp::Fma(c, a, b) => {
+                    let (c, a, b) = (bits(c), bits(a), bits(b));
+                    if !safe(a) || !safe(b) || !(safe(c) || c == 0.0) {
+                        return None;
+                    }
+                    let r = $fma(c, a, b);
+                    if !safe(r) {
+                        return None;
+                    }
+                    // a*b = u1 + u2 exactly; r - c = d1 + d2 exactly; both pairs are
+                    // (RN(x), x - RN(x)), so the values are equal iff the pairs are.
+                    let u1 = a * b;
+                    let u2 = $fma(-u1, a, b);
+                    let d1 = r - c;
+                    let bb = d1 - r;
+                    let d2 = (r - (d1 - bb)) + (-c - bb);
+                    Some((r, !(u1 == d1 && u2 == d2)))
+                }
+            }
+        }
+    };
+}
+
+fast_rn!(fast_rn_d, f64, fma_d, 1.0e-120, 1.0e120);
+fast_rn!(fast_rn_s, f32, fma_s, 1.0e-12, 1.0e12);
+
 /// Run `op` on the host (operands already flushed, no NaNs) and turn the x86 outcome into
 /// the Arm one (see the module documentation).
 fn host_round(env: &mut Env, fmt: Fmt, op: HostOp) -> u64 {
     let rounding = env.rounding();
+    if rounding == Rounding::TieEven && has_fma() {
+        let fast = match fmt {
+            Fmt::D => fast_rn_d(op, f64::from_bits).map(|(r, x)| (r.to_bits(), x)),
+            _ => fast_rn_s(op, |x| f32::from_bits(x as u32)).map(|(r, x)| (r.to_bits() as u64, x)),
+        };
+        if let Some((r, inexact)) = fast {
+            if inexact {
+                env.raise(fpsr::IXC);
+            }
+            return r;
+        }
+    }
     let (r, hf) = host_exec(fmt, op, mxcsr_for(rounding));
     if hf & mx::IE != 0 {
         env.raise(fpsr::IOC);
@@ -1219,6 +1332,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fast_path_matches_mxcsr_path() {
+        if !has_fma() {
+            return;
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut fast_hits = 0;
+        for fmt in [Fmt::S, Fmt::D] {
+            for i in 0..200_000u32 {
+                let mut val = || {
+                    let r = next();
+                    // Exponents around the fast path's limits, around 1.0, and anywhere.
+                    let bias = (1u64 << (fmt.exp_bits() - 1)) - 1;
+                    let lim = if fmt == Fmt::D { 400 } else { 40 };
+                    let e = match r % 4 {
+                        0 => bias + lim - 4 + (r >> 8) % 8,
+                        1 => bias - lim - 4 + (r >> 8) % 8,
+                        2 => bias - 8 + (r >> 8) % 16,
+                        _ => (r >> 8) % ((1 << fmt.exp_bits()) - 1),
+                    };
+                    // Few significant bits half of the time, so exact results happen.
+                    let frac = if r & (1 << 40) != 0 { next() & (0xff << (fmt.frac_bits() - 8)) } else { next() };
+                    ((r >> 50) & 1) << (fmt.bits() - 1) | e << fmt.frac_bits() | (frac & ((1 << fmt.frac_bits()) - 1))
+                };
+                let (a, b, c) = (val(), val(), val());
+                let op = match i % 6 {
+                    0 => HostOp::Bin(Arith::Add, a, b),
+                    1 => HostOp::Bin(Arith::Sub, a, b),
+                    2 => HostOp::Bin(Arith::Mul, a, b),
+                    3 => HostOp::Bin(Arith::Div, a, b),
+                    4 => HostOp::Sqrt(a & !fmt.sign_bit()),
+                    _ => HostOp::Fma(c, a, b),
+                };
+                let fast = match fmt {
+                    Fmt::D => fast_rn_d(op, f64::from_bits).map(|(r, x)| (r.to_bits(), x)),
+                    _ => fast_rn_s(op, |x| f32::from_bits(x as u32)).map(|(r, x)| (r.to_bits() as u64, x)),
+                };
+                if let Some((r, inexact)) = fast {
+                    fast_hits += 1;
+                    let (want, hf) = host_exec(fmt, op, mxcsr_for(Rounding::TieEven));
+                    assert_eq!(r, want, "{fmt:?} {op:?}");
+                    assert_eq!(hf & 0x3f & !2, if inexact { mx::PE } else { 0 }, "{fmt:?} {op:?} flags");
+                }
+            }
+        }
+        assert!(fast_hits > 100_000);
     }
 
     #[test]
