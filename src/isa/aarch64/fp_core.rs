@@ -276,29 +276,37 @@ impl Rounding {
     }
 }
 
-/// The FPCR an instruction runs under and the FPSR flags it raises.
+/// The FPCR an instruction runs under and the FPSR flags it raises. (The flags are a byte,
+/// written and read as a byte: a wider read of a byte-wide `or` is a store-forwarding stall
+/// on the hot path.)
 #[derive(Clone, Copy, Debug)]
 pub struct Env {
     pub fpcr: u32,
-    pub flags: u32,
+    bits: u8,
 }
 
 impl Env {
     #[inline(always)]
     pub fn new(m: &M) -> Env {
-        Env { fpcr: m.cpu.fpcr as u32, flags: 0 }
+        Env { fpcr: m.cpu.fpcr as u32, bits: 0 }
     }
 
     /// An environment with FPCR = `fpcr` (tests, and callers that force a mode).
     #[inline(always)]
     pub fn with_fpcr(fpcr: u32) -> Env {
-        Env { fpcr, flags: 0 }
+        Env { fpcr, bits: 0 }
     }
 
     /// OR the collected flags into FPSR (the instruction has completed).
     #[inline(always)]
     pub fn commit(self, m: &mut M) {
-        m.cpu.fpsr |= self.flags as u64;
+        m.cpu.fpsr |= self.bits as u64;
+    }
+
+    /// The FPSR cumulative flags raised so far.
+    #[inline(always)]
+    pub fn flags(&self) -> u32 {
+        self.bits as u32
     }
 
     #[inline(always)]
@@ -325,9 +333,10 @@ impl Env {
         }
     }
 
+    /// Raise FPSR cumulative flags (IOC..IDC, bits 7:0).
     #[inline(always)]
     pub fn raise(&mut self, f: u32) {
-        self.flags |= f;
+        self.bits |= f as u8;
     }
 }
 
@@ -689,7 +698,7 @@ macro_rules! fast_rn {
         /// zero where noted), so no underflow, overflow or invalid operation can occur and
         /// IXC is the only possible flag. `None`: take the MXCSR path.
         #[inline(always)]
-        fn $name(op: HostOp, bits: fn(u64) -> $t) -> Option<($t, bool)> {
+        fn $name(op: HostOp, bits: impl Fn(u64) -> $t) -> Option<($t, bool)> {
             let safe = |x: $t| {
                 let a = x.abs();
                 a >= $lo && a <= $hi
@@ -765,10 +774,11 @@ fast_rn!(fast_rn_d, f64, fma_d, 1.0e-120, 1.0e120);
 fast_rn!(fast_rn_s, f32, fma_s, 1.0e-12, 1.0e12);
 
 /// Run `op` on the host (operands already flushed, no NaNs) and turn the x86 outcome into
-/// the Arm one (see the module documentation).
+/// the Arm one (see the module documentation). The round-to-nearest fast path is inlined
+/// into the callers; everything else is [`host_round_slow`].
+#[inline(always)]
 fn host_round(env: &mut Env, fmt: Fmt, op: HostOp) -> u64 {
-    let rounding = env.rounding();
-    if rounding == Rounding::TieEven && has_fma() {
+    if env.rounding() == Rounding::TieEven && has_fma() {
         let fast = match fmt {
             Fmt::D => fast_rn_d(op, f64::from_bits).map(|(r, x)| (r.to_bits(), x)),
             _ => fast_rn_s(op, |x| f32::from_bits(x as u32)).map(|(r, x)| (r.to_bits() as u64, x)),
@@ -780,6 +790,12 @@ fn host_round(env: &mut Env, fmt: Fmt, op: HostOp) -> u64 {
             return r;
         }
     }
+    host_round_slow(env, fmt, op)
+}
+
+#[inline(never)]
+fn host_round_slow(env: &mut Env, fmt: Fmt, op: HostOp) -> u64 {
+    let rounding = env.rounding();
     let (r, hf) = host_exec(fmt, op, mxcsr_for(rounding));
     if hf & mx::IE != 0 {
         env.raise(fpsr::IOC);
@@ -823,6 +839,7 @@ fn host_round(env: &mut Env, fmt: Fmt, op: HostOp) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 /// FPAdd / FPSub / FPMul / FPDiv. Half precision is not supported (callers reject it).
+#[inline(always)]
 pub fn arith(env: &mut Env, fmt: Fmt, op: Arith, a: u64, b: u64) -> u64 {
     debug_assert!(fmt != Fmt::H);
     let a = flush_in(env, fmt, a);
@@ -847,6 +864,7 @@ pub fn mulx(env: &mut Env, fmt: Fmt, a: u64, b: u64) -> u64 {
 }
 
 /// FPSqrt.
+#[inline(always)]
 pub fn sqrt(env: &mut Env, fmt: Fmt, a: u64) -> u64 {
     let a = flush_in(env, fmt, a);
     if fmt.is_nan(a) {
@@ -856,6 +874,7 @@ pub fn sqrt(env: &mut Env, fmt: Fmt, a: u64) -> u64 {
 }
 
 /// FPMulAdd: `addend + op1 * op2` with a single rounding.
+#[inline(always)]
 pub fn muladd(env: &mut Env, fmt: Fmt, addend: u64, op1: u64, op2: u64) -> u64 {
     let a = flush_in(env, fmt, addend);
     let n = flush_in(env, fmt, op1);
@@ -1002,6 +1021,7 @@ fn key(fmt: Fmt, x: u64) -> i64 {
 
 /// FPCompare: NZCV (bits 31:28) of comparing `a` with `b`. `signal_all`: FCMPE (IOC for any
 /// NaN; FCMP only for signalling NaNs).
+#[inline]
 pub fn compare(env: &mut Env, fmt: Fmt, a: u64, b: u64, signal_all: bool) -> u64 {
     let a = flush_in(env, fmt, a);
     let b = flush_in(env, fmt, b);
@@ -1028,6 +1048,7 @@ pub enum Cmp {
 
 /// FPCompareEQ / FPCompareGE / FPCompareGT: true or false; IOC for a signalling NaN (EQ) or
 /// any NaN (GE, GT).
+#[inline]
 pub fn compare_cond(env: &mut Env, fmt: Fmt, a: u64, b: u64, c: Cmp) -> bool {
     let a = flush_in(env, fmt, a);
     let b = flush_in(env, fmt, b);
@@ -1055,6 +1076,7 @@ pub enum MinMax {
 }
 
 /// FPMax / FPMin / FPMaxNum / FPMinNum.
+#[inline]
 pub fn minmax(env: &mut Env, fmt: Fmt, kind: MinMax, a: u64, b: u64) -> u64 {
     let mut a = flush_in(env, fmt, a);
     let mut b = flush_in(env, fmt, b);
@@ -1246,14 +1268,14 @@ mod tests {
         let mut e = env(0);
         let r = arith(&mut e, Fmt::D, Arith::Add, 1.5f64.to_bits(), 2.25f64.to_bits());
         assert_eq!(f64::from_bits(r), 3.75);
-        assert_eq!(e.flags, 0);
+        assert_eq!(e.flags(), 0);
         let r = arith(&mut e, Fmt::D, Arith::Sub, f64::INFINITY.to_bits(), f64::INFINITY.to_bits());
         assert_eq!(r, 0x7ff8_0000_0000_0000);
-        assert_eq!(e.flags, fpsr::IOC);
+        assert_eq!(e.flags(), fpsr::IOC);
         let mut e = env(0);
         let r = arith(&mut e, Fmt::S, Arith::Div, 1.0f32.to_bits() as u64, 3.0f32.to_bits() as u64);
         assert_eq!(r, (1.0f32 / 3.0).to_bits() as u64);
-        assert_eq!(e.flags, fpsr::IXC);
+        assert_eq!(e.flags(), fpsr::IXC);
     }
 
     #[test]
@@ -1262,10 +1284,10 @@ mod tests {
         let s2 = 0x7ff0_0000_0000_0002;
         let mut e = env(0);
         assert_eq!(arith(&mut e, Fmt::D, Arith::Add, q1, s2), 0x7ff8_0000_0000_0002);
-        assert_eq!(e.flags, fpsr::IOC);
+        assert_eq!(e.flags(), fpsr::IOC);
         let mut e = env(fpcr::DN);
         assert_eq!(arith(&mut e, Fmt::D, Arith::Add, q1, 0), 0x7ff8_0000_0000_0000);
-        assert_eq!(e.flags, 0);
+        assert_eq!(e.flags(), 0);
     }
 
     #[test]
@@ -1276,11 +1298,11 @@ mod tests {
         let b = 1.0 - f64::EPSILON / 2.0; // 1 - 2^-53
         let r = arith(&mut e, Fmt::D, Arith::Mul, a.to_bits(), b.to_bits());
         assert_eq!(r, 0x0010_0000_0000_0000);
-        assert_eq!(e.flags, fpsr::UFC | fpsr::IXC);
+        assert_eq!(e.flags(), fpsr::UFC | fpsr::IXC);
         let mut e = env(fpcr::FZ);
         let r = arith(&mut e, Fmt::D, Arith::Mul, a.to_bits(), b.to_bits());
         assert_eq!(r, 0);
-        assert_eq!(e.flags, fpsr::UFC);
+        assert_eq!(e.flags(), fpsr::UFC);
     }
 
     #[test]
@@ -1288,16 +1310,16 @@ mod tests {
         let mut e = env(0);
         // 2^128 to single overflows to inf in RN, to max normal in RZ.
         assert_eq!(round_pack(&mut e, Fmt::S, false, 128, 1, Rounding::TieEven, false, false), 0x7f80_0000);
-        assert_eq!(e.flags, fpsr::OFC | fpsr::IXC);
+        assert_eq!(e.flags(), fpsr::OFC | fpsr::IXC);
         let mut e = env(0);
         assert_eq!(round_pack(&mut e, Fmt::S, false, 128, 1, Rounding::Zero, false, false), 0x7f7f_ffff);
         // 2^-149 exactly: smallest single subnormal, exact.
         let mut e = env(0);
         assert_eq!(round_pack(&mut e, Fmt::S, false, -149, 1, Rounding::TieEven, false, false), 1);
-        assert_eq!(e.flags, 0);
+        assert_eq!(e.flags(), 0);
         // 2^-150: a tie between 0 and the smallest subnormal: to even (0) with UFC|IXC.
         assert_eq!(round_pack(&mut e, Fmt::S, true, -150, 1, Rounding::TieEven, false, false), 0x8000_0000);
-        assert_eq!(e.flags, fpsr::UFC | fpsr::IXC);
+        assert_eq!(e.flags(), fpsr::UFC | fpsr::IXC);
     }
 
     #[test]
@@ -1324,10 +1346,10 @@ mod tests {
                         let mut e2 = env(fp);
                         let (a, b, c) = (a.to_bits(), b.to_bits(), c.to_bits());
                         let (fa, fb, fc) = (flush_in(&mut e1, Fmt::D, a), flush_in(&mut e1, Fmt::D, b), flush_in(&mut e1, Fmt::D, c));
-                        e2.flags = e1.flags;
+                        e2.bits = e1.bits;
                         let h = host_round(&mut e1, Fmt::D, HostOp::Fma(fa, fb, fc));
                         let s = soft_muladd(&mut e2, Fmt::D, fa, fb, fc);
-                        assert_eq!((h, e1.flags), (s, e2.flags), "fma {a:x} {b:x} {c:x} fpcr {fp:x}");
+                        assert_eq!((h, e1.flags()), (s, e2.flags()), "fma {a:x} {b:x} {c:x} fpcr {fp:x}");
                     }
                 }
             }
@@ -1392,13 +1414,13 @@ mod tests {
     fn to_fixed_saturates() {
         let mut e = env(0);
         assert_eq!(to_fixed(&mut e, Fmt::D, (-1.0f64).to_bits(), 0, true, Rounding::Zero, 32), 0);
-        assert_eq!(e.flags, fpsr::IOC);
+        assert_eq!(e.flags(), fpsr::IOC);
         let mut e = env(0);
         assert_eq!(to_fixed(&mut e, Fmt::D, (-0.5f64).to_bits(), 0, true, Rounding::Zero, 32), 0);
-        assert_eq!(e.flags, fpsr::IXC);
+        assert_eq!(e.flags(), fpsr::IXC);
         let mut e = env(0);
         assert_eq!(to_fixed(&mut e, Fmt::D, 3e9f64.to_bits(), 0, false, Rounding::Zero, 32), 0x7fff_ffff);
-        assert_eq!(e.flags, fpsr::IOC);
+        assert_eq!(e.flags(), fpsr::IOC);
         let mut e = env(0);
         assert_eq!(to_fixed(&mut e, Fmt::D, 2.5f64.to_bits(), 0, false, Rounding::TieEven, 64), 2);
         assert_eq!(to_fixed(&mut e, Fmt::D, 2.5f64.to_bits(), 0, false, Rounding::TieAway, 64), 3);
