@@ -1255,6 +1255,130 @@ pub fn convert(env: &mut Env, from: Fmt, to: Fmt, x: u64, rounding: Rounding) ->
     round_pack(env, to, sign, exp, mant as u128, rounding, fz, alt_out)
 }
 
+// ---------------------------------------------------------------------------------------
+// Reciprocal and reciprocal square root estimates (FRECPE, FRSQRTE, URECPE, URSQRTE)
+// ---------------------------------------------------------------------------------------
+
+/// RecipEstimate: `a` in 256..512 (0.5 <= x < 1 in steps of 1/512) to 256..512 (1..2).
+#[inline(always)]
+pub fn recip_estimate(a: u32) -> u32 {
+    let a = a * 2 + 1;
+    let b = (1u32 << 19) / a;
+    (b + 1) / 2
+}
+
+/// RecipSqrtEstimate: `a` in 128..512 (0.25 <= x < 1 in steps of 1/512) to 256..512.
+#[inline(always)]
+pub fn recip_sqrt_estimate(a: u32) -> u32 {
+    let a = if a < 256 {
+        // 0.25 .. 0.5: units of 1/512, rounded to nearest.
+        a as u64 * 2 + 1
+    } else {
+        // 0.5 .. 1.0: drop the bottom bit, units of 1/256 rounded to nearest.
+        (((a >> 1) << 1) as u64 + 1) * 2
+    };
+    // b = the largest b with b < 2^14 / sqrt(a), starting from 512.
+    let mut b = 512u64;
+    while a * (b + 1) * (b + 1) < (1 << 28) {
+        b += 1;
+    }
+    ((b + 1) / 2) as u32
+}
+
+/// The fraction of a finite nonzero value left-aligned in 52 bits, and its exponent field.
+#[inline(always)]
+fn frac52(fmt: Fmt, x: u64) -> (u64, i32) {
+    (fmt.frac_field(x) << (52 - fmt.frac_bits()), fmt.exp_field(x) as i32)
+}
+
+/// FPRecipEstimate (FRECPE).
+pub fn recip_est(env: &mut Env, fmt: Fmt, x: u64) -> u64 {
+    let x = flush_in(env, fmt, x);
+    let sign = fmt.sign(x);
+    if fmt.is_nan(x) {
+        return process_nan(env, fmt, x);
+    }
+    if fmt.is_inf(x) {
+        return fmt.zero(sign);
+    }
+    if fmt.is_zero(x) {
+        env.raise(fpsr::DZC);
+        return fmt.inf(sign);
+    }
+    // |x| < 2^-(bias+1)... : the reciprocal overflows.
+    let bias = (1i32 << (fmt.exp_bits() - 1)) - 1;
+    let (mut fraction, mut exp) = frac52(fmt, x);
+    let tiny = exp == 0 && fraction >> 50 == 0; // |x| < 2^(-bias - 1)
+    if tiny {
+        let to_inf = match env.rounding() {
+            Rounding::PosInf => !sign,
+            Rounding::NegInf => sign,
+            Rounding::Zero => false,
+            _ => true,
+        };
+        env.raise(fpsr::OFC | fpsr::IXC);
+        return if to_inf { fmt.inf(sign) } else { fmt.max_normal(sign) };
+    }
+    if env.fz(fmt) && exp >= 2 * bias - 1 {
+        // The result would be tiny: flushed.
+        env.raise(fpsr::UFC);
+        return fmt.zero(sign);
+    }
+    if exp == 0 {
+        if fraction >> 51 == 0 {
+            exp = -1;
+            fraction = (fraction << 2) & ((1 << 52) - 1);
+        } else {
+            fraction = (fraction << 1) & ((1 << 52) - 1);
+        }
+    }
+    let scaled = 256 | (fraction >> 44) as u32;
+    let mut result_exp = 2 * bias - 1 - exp;
+    let est = recip_estimate(scaled) as u64;
+    let mut fraction = (est & 0xff) << 44;
+    if result_exp == 0 {
+        fraction = (1 << 51) | (fraction >> 1);
+    } else if result_exp == -1 {
+        fraction = (1 << 50) | (fraction >> 2);
+        result_exp = 0;
+    }
+    let f = fmt.frac_bits();
+    (if sign { fmt.sign_bit() } else { 0 }) | ((result_exp as u64) << f) | (fraction >> (52 - f))
+}
+
+/// FPRSqrtEstimate (FRSQRTE).
+pub fn rsqrt_est(env: &mut Env, fmt: Fmt, x: u64) -> u64 {
+    let x = flush_in(env, fmt, x);
+    if fmt.is_nan(x) {
+        return process_nan(env, fmt, x);
+    }
+    if fmt.is_zero(x) {
+        env.raise(fpsr::DZC);
+        return fmt.inf(fmt.sign(x));
+    }
+    if fmt.sign(x) {
+        env.raise(fpsr::IOC);
+        return fmt.default_nan();
+    }
+    if fmt.is_inf(x) {
+        return 0;
+    }
+    let (mut fraction, mut exp) = frac52(fmt, x);
+    if exp == 0 {
+        while fraction >> 51 == 0 {
+            fraction <<= 1;
+            exp -= 1;
+        }
+        fraction = (fraction << 1) & ((1 << 52) - 1);
+    }
+    let scaled = if exp & 1 == 0 { 256 | (fraction >> 44) as u32 } else { 128 | (fraction >> 45) as u32 };
+    let bias = (1i32 << (fmt.exp_bits() - 1)) - 1;
+    let result_exp = (3 * bias - 1 - exp).div_euclid(2);
+    let est = recip_sqrt_estimate(scaled) as u64;
+    let f = fmt.frac_bits();
+    ((result_exp as u64) << f) | ((est & 0xff) << (f - 8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -395,3 +395,38 @@ for &w in words {
 cases
 }
 
+
+/// Which SIMD&FP words of a list (`DEJA_A64_WORDS`: lines "hexword<TAB>text", e.g. every
+/// instruction of libc.a/libm.a from objdump) does deja not implement? Run with
+/// `cargo test --release --lib scan_words -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn scan_words() {
+    let Some(path) = std::env::var_os("DEJA_A64_WORDS") else { return };
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut m = machine();
+    let mut missing = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for line in text.lines() {
+        let mut it = line.splitn(2, '\t');
+        let w = u32::from_str_radix(it.next().unwrap_or("").trim(), 16).unwrap_or(0);
+        let txt = it.next().unwrap_or("").to_string();
+        let mut c = Case::new(w);
+        let mut rng = Rng(w as u64 | 1);
+        for v in c.v.iter_mut() {
+            *v = rng.v128();
+        }
+        if let Err(e) = deja(&mut m, &c) {
+            if e.contains("SIGSEGV") || e.contains("signo: 11") {
+                continue;
+            }
+            let key = txt.split_whitespace().next().unwrap_or("?").to_string();
+            missing.entry(key).or_default().push(format!("{w:08x} {txt}: {e}"));
+        }
+    }
+    for (k, v) in &missing {
+        println!("{k}: {}", v.len());
+        for x in v.iter().take(3) {
+            println!("    {x}");
+        }
+    }
+}

@@ -281,7 +281,7 @@ pub const OWN: &[Opcode] = {
             // Floating point (vector/scalar SIMD forms not already listed).
             FMLA, FMLS, FMULX, FCMEQ, FCMGE, FCMGT, FCMLE, FCMLT, FACGE, FACGT, FRECPS, FRSQRTS, FMAXNMP, FMINNMP,
             FMINMNP, FADDP, FMAXP, FMINP, FABD, FCVTN, FCVTN2, FCVTXN, FCVTXN2, FCVTL, FCVTL2, FRECPX, FMAXNMV,
-            FMINNMV, FMAXV, FMINV,
+            FMINNMV, FMAXV, FMINV, FRECPE, FRSQRTE, URECPE, URSQRTE,
     ]
 };
 
