@@ -92,7 +92,8 @@ pub fn dp1(m: &mut M, d: &Decoded) -> Res {
         }
         8..=12 | 14 | 15 => {
             no_half(m, d, fmt)?;
-            let rounding = if opc >= 14 { env.rounding() } else { Rounding::from_frint(opc & 7).unwrap_or(Rounding::TieEven) };
+            let rounding =
+                if opc >= 14 { env.rounding() } else { Rounding::from_frint(opc & 7).unwrap_or(Rounding::TieEven) };
             fc::round_int(&mut env, fmt, a, rounding, opc == 14)
         }
         _ => return super::unimplemented(m, d),
@@ -211,7 +212,8 @@ pub fn expand_imm(fmt: Fmt, imm8: u32) -> u64 {
     let sign = ((imm8 >> 7) & 1) as u64;
     let b6 = ((imm8 >> 6) & 1) as u64;
     // NOT(imm8<6>) : Replicate(imm8<6>, E-3) : imm8<5:4>
-    let exp = ((b6 ^ 1) << (e - 1)) | (if b6 == 1 { ((1u64 << (e - 3)) - 1) << 2 } else { 0 }) | ((imm8 >> 4) & 3) as u64;
+    let exp =
+        ((b6 ^ 1) << (e - 1)) | (if b6 == 1 { ((1u64 << (e - 3)) - 1) << 2 } else { 0 }) | ((imm8 >> 4) & 3) as u64;
     let frac = ((imm8 & 15) as u64) << (f - 4);
     (sign << (fmt.bits() - 1)) | (exp << f) | frac
 }
@@ -258,7 +260,7 @@ mod tests {
                 }
                 2 => {
                     for _ in 0..300 {
-                        let (a, b) = (vals[(rng.next() % vals.len() as u64) as usize], rng.fp(fmt));
+                        let (a, b) = (vals[(rng.next_u64() % vals.len() as u64) as usize], rng.fp(fmt));
                         push(a, b, 0);
                         push(b, a, 0);
                     }
@@ -299,10 +301,14 @@ mod tests {
                 let opc = if to == 3 { 7 } else { 4 + to };
                 let start = cases.len();
                 scalar_cases(0x1e20_4000 | ft << 22 | opc << 15 | 1 << 5, from, 1, &mut cases);
-                let ahp: Vec<Case> = cases[start..].iter().cloned().map(|mut c| {
-                    c.fpcr |= 1 << 26;
-                    c
-                }).collect();
+                let ahp: Vec<Case> = cases[start..]
+                    .iter()
+                    .cloned()
+                    .map(|mut c| {
+                        c.fpcr |= 1 << 26;
+                        c
+                    })
+                    .collect();
                 cases.extend(ahp);
             }
         }
@@ -341,7 +347,12 @@ mod tests {
             }
             for cond in [0u32, 1, 10, 14] {
                 for e in [0u32, 1] {
-                    scalar_cases(0x1e20_0400 | ft << 22 | 2 << 16 | cond << 12 | 1 << 5 | e << 4 | 0b1010, fmt, 0, &mut cases);
+                    scalar_cases(
+                        0x1e20_0400 | ft << 22 | 2 << 16 | cond << 12 | 1 << 5 | e << 4 | 0b1010,
+                        fmt,
+                        0,
+                        &mut cases,
+                    );
                 }
                 scalar_cases(0x1e20_0c00 | ft << 22 | 2 << 16 | cond << 12 | 1 << 5, fmt, 0, &mut cases);
             }

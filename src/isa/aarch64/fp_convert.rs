@@ -214,7 +214,7 @@ mod tests {
         ];
         let mut rng = Rng(0x5151 ^ word as u64);
         for &fpcr in FPCRS {
-            for v in ints.iter().copied().chain((0..20).map(|_| rng.next() >> (rng.next() % 64))) {
+            for v in ints.iter().copied().chain((0..20).map(|_| rng.next_u64() >> (rng.next_u64() % 64))) {
                 let mut c = Case::new(word);
                 c.x[1] = v;
                 c.v[0] = u128::MAX;
@@ -231,7 +231,11 @@ mod tests {
             for (ft, fmt) in [(0u32, Fmt::S), (1, Fmt::D)] {
                 for rmode in 0..4u32 {
                     for opcode in [0u32, 1] {
-                        fp_to_int_cases(sf << 31 | 0x1e20_0000 | ft << 22 | rmode << 19 | opcode << 16 | 1 << 5, fmt, &mut cases);
+                        fp_to_int_cases(
+                            sf << 31 | 0x1e20_0000 | ft << 22 | rmode << 19 | opcode << 16 | 1 << 5,
+                            fmt,
+                            &mut cases,
+                        );
                     }
                 }
                 for opcode in [4u32, 5] {
@@ -283,7 +287,10 @@ mod tests {
                         if sf == 0 && scale < 32 {
                             continue;
                         }
-                        int_to_fp_cases(sf << 31 | 0x1e00_0000 | ft << 22 | opcode << 16 | scale << 10 | 1 << 5, &mut cases);
+                        int_to_fp_cases(
+                            sf << 31 | 0x1e00_0000 | ft << 22 | opcode << 16 | scale << 10 | 1 << 5,
+                            &mut cases,
+                        );
                     }
                 }
             }
@@ -307,7 +314,16 @@ mod tests {
             0x9ee7_0020,    // fmov h0, x1
         ] {
             let mut c = Case::new(word);
-            c.v = [0x0123_4567_89ab_cdef_fedc_ba98_7654_3210, 0xfedc_ba98_7654_3210_0123_4567_89ab_cdef, 0, 0, 0, 0, 0, 0];
+            c.v = [
+                0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+                0xfedc_ba98_7654_3210_0123_4567_89ab_cdef,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ];
             c.x = [0x1111_2222_3333_4444, 0x8888_9999_aaaa_bbbb, 0, 0, 0, 0, 0, 0];
             cases.push(c);
         }

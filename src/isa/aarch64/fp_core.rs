@@ -413,7 +413,17 @@ pub fn process_nans3(env: &mut Env, fmt: Fmt, a: u64, b: u64, c: u64) -> Option<
 /// FPRound of the nonzero value `±mant * 2^exp` to `fmt`: flush-to-zero (if `fz`),
 /// tininess before rounding, overflow to infinity or the largest normal by rounding mode,
 /// the alternative half-precision format when `ahp` (half only), and the flags.
-pub fn round_pack(env: &mut Env, fmt: Fmt, sign: bool, exp: i32, mant: u128, rounding: Rounding, fz: bool, ahp: bool) -> u64 {
+#[allow(clippy::too_many_arguments)]
+pub fn round_pack(
+    env: &mut Env,
+    fmt: Fmt,
+    sign: bool,
+    exp: i32,
+    mant: u128,
+    rounding: Rounding,
+    fz: bool,
+    ahp: bool,
+) -> u64 {
     debug_assert!(mant != 0);
     let sbit = if sign { fmt.sign_bit() } else { 0 };
     let top = 127 - mant.leading_zeros() as i32;
@@ -529,25 +539,25 @@ macro_rules! host_binop {
             let mut x = a;
             let mut csr = [csr_in, 0u32];
             macro_rules! run {
-                ($insn:literal) => {
-                    // SAFETY: the block only touches `x`, `b` and the two words of `csr`; MXCSR
-                    // is saved and restored around the one instruction executed under the
-                    // guest's settings.
-                    unsafe {
-                        asm!(
-                            "stmxcsr [{p} + 4]",
-                            "ldmxcsr [{p}]",
-                            concat!($insn, " {x}, {y}"),
-                            "stmxcsr [{p}]",
-                            "ldmxcsr [{p} + 4]",
-                            p = in(reg) csr.as_mut_ptr(),
-                            x = inout(xmm_reg) x,
-                            y = in(xmm_reg) b,
-                            options(nostack, preserves_flags),
-                        )
-                    }
-                };
-            }
+                                        ($insn:literal) => {
+                                            // SAFETY: the block only touches `x`, `b` and the two words of `csr`; MXCSR
+                                            // is saved and restored around the one instruction executed under the
+                                            // guest's settings.
+                                            unsafe {
+                                                asm!(
+                                                    "stmxcsr [{p} + 4]",
+                                                    "ldmxcsr [{p}]",
+                                                    concat!($insn, " {x}, {y}"),
+                                                    "stmxcsr [{p}]",
+                                                    "ldmxcsr [{p} + 4]",
+                                                    p = in(reg) csr.as_mut_ptr(),
+                                                    x = inout(xmm_reg) x,
+                                                    y = in(xmm_reg) b,
+                                                    options(nostack, preserves_flags),
+                                                )
+                                            }
+                                        };
+                                    }
             match op {
                 Arith::Add => run!($add),
                 Arith::Sub => run!($sub),
@@ -677,7 +687,9 @@ fn host_exec(fmt: Fmt, op: HostOp, csr: u32) -> (u64, u32) {
 fn fma_d(a: f64, n: f64, m: f64) -> f64 {
     let mut x = a;
     // SAFETY: register-only FMA instruction; only called when the host has FMA.
-    unsafe { asm!("vfmadd231sd {x}, {n}, {m}", x = inout(xmm_reg) x, n = in(xmm_reg) n, m = in(xmm_reg) m, options(pure, nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("vfmadd231sd {x}, {n}, {m}", x = inout(xmm_reg) x, n = in(xmm_reg) n, m = in(xmm_reg) m, options(pure, nomem, nostack, preserves_flags))
+    };
     x
 }
 
@@ -685,7 +697,9 @@ fn fma_d(a: f64, n: f64, m: f64) -> f64 {
 fn fma_s(a: f32, n: f32, m: f32) -> f32 {
     let mut x = a;
     // SAFETY: as in `fma_d`.
-    unsafe { asm!("vfmadd231ss {x}, {n}, {m}", x = inout(xmm_reg) x, n = in(xmm_reg) n, m = in(xmm_reg) m, options(pure, nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("vfmadd231ss {x}, {n}, {m}", x = inout(xmm_reg) x, n = in(xmm_reg) n, m = in(xmm_reg) m, options(pure, nomem, nostack, preserves_flags))
+    };
     x
 }
 
@@ -701,7 +715,7 @@ macro_rules! fast_rn {
         fn $name(op: HostOp, bits: impl Fn(u64) -> $t) -> Option<($t, bool)> {
             let safe = |x: $t| {
                 let a = x.abs();
-                a >= $lo && a <= $hi
+                ($lo..=$hi).contains(&a)
             };
             match op {
                 HostOp::Bin(o, a, b) => {
@@ -906,7 +920,10 @@ pub fn soft_muladd_scaled(env: &mut Env, fmt: Fmt, a: u64, n: u64, m: u64, scale
     let sign_p = fmt.sign(n) != fmt.sign(m);
     let inf_p = fmt.is_inf(n) || fmt.is_inf(m);
     let zero_p = fmt.is_zero(n) || fmt.is_zero(m);
-    if (fmt.is_inf(n) && fmt.is_zero(m)) || (fmt.is_zero(n) && fmt.is_inf(m)) || (fmt.is_inf(a) && inf_p && fmt.sign(a) != sign_p) {
+    if (fmt.is_inf(n) && fmt.is_zero(m))
+        || (fmt.is_zero(n) && fmt.is_inf(m))
+        || (fmt.is_inf(a) && inf_p && fmt.sign(a) != sign_p)
+    {
         env.raise(fpsr::IOC);
         return fmt.default_nan();
     }
@@ -1264,7 +1281,7 @@ pub fn convert(env: &mut Env, from: Fmt, to: Fmt, x: u64, rounding: Rounding) ->
 pub fn recip_estimate(a: u32) -> u32 {
     let a = a * 2 + 1;
     let b = (1u32 << 19) / a;
-    (b + 1) / 2
+    b.div_ceil(2)
 }
 
 /// RecipSqrtEstimate: `a` in 128..512 (0.25 <= x < 1 in steps of 1/512) to 256..512.
@@ -1282,7 +1299,7 @@ pub fn recip_sqrt_estimate(a: u32) -> u32 {
     while a * (b + 1) * (b + 1) < (1 << 28) {
         b += 1;
     }
-    ((b + 1) / 2) as u32
+    b.div_ceil(2) as u32
 }
 
 /// The fraction of a finite nonzero value left-aligned in 52 bits, and its exponent field.
@@ -1469,7 +1486,8 @@ mod tests {
                         let mut e1 = env(fp);
                         let mut e2 = env(fp);
                         let (a, b, c) = (a.to_bits(), b.to_bits(), c.to_bits());
-                        let (fa, fb, fc) = (flush_in(&mut e1, Fmt::D, a), flush_in(&mut e1, Fmt::D, b), flush_in(&mut e1, Fmt::D, c));
+                        let (fa, fb, fc) =
+                            (flush_in(&mut e1, Fmt::D, a), flush_in(&mut e1, Fmt::D, b), flush_in(&mut e1, Fmt::D, c));
                         e2.bits = e1.bits;
                         let h = host_round(&mut e1, Fmt::D, HostOp::Fma(fa, fb, fc));
                         let s = soft_muladd(&mut e2, Fmt::D, fa, fb, fc);

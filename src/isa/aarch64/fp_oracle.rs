@@ -64,7 +64,8 @@ pub fn tools() -> bool {
 fn scratch() -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let d = std::env::temp_dir().join(format!("deja-a64fp-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let d =
+        std::env::temp_dir().join(format!("deja-a64fp-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
 }
@@ -75,12 +76,16 @@ pub fn qemu(cases: &[Case]) -> Vec<Out> {
     s.push_str(".text\n.global _start\n_start:\n  adrp x20, inputs\n  add x20, x20, :lo12:inputs\n");
     s.push_str("  adrp x21, outputs\n  add x21, x21, :lo12:outputs\n");
     for c in cases {
-        s.push_str("  ldp q0, q1, [x20, #0]\n  ldp q2, q3, [x20, #32]\n  ldp q4, q5, [x20, #64]\n  ldp q6, q7, [x20, #96]\n");
+        s.push_str(
+            "  ldp q0, q1, [x20, #0]\n  ldp q2, q3, [x20, #32]\n  ldp q4, q5, [x20, #64]\n  ldp q6, q7, [x20, #96]\n",
+        );
         s.push_str("  ldp x0, x1, [x20, #128]\n  ldp x2, x3, [x20, #144]\n  ldp x4, x5, [x20, #160]\n  ldp x6, x7, [x20, #176]\n");
         s.push_str("  ldr x9, [x20, #192]\n  msr nzcv, x9\n  ldr x9, [x20, #200]\n  msr fpcr, x9\n  msr fpsr, xzr\n");
         let _ = writeln!(s, "  .inst 0x{:08x}", c.word);
         s.push_str("  mrs x9, nzcv\n  mrs x10, fpsr\n  msr fpcr, xzr\n");
-        s.push_str("  stp q0, q1, [x21, #0]\n  stp q2, q3, [x21, #32]\n  stp q4, q5, [x21, #64]\n  stp q6, q7, [x21, #96]\n");
+        s.push_str(
+            "  stp q0, q1, [x21, #0]\n  stp q2, q3, [x21, #32]\n  stp q4, q5, [x21, #64]\n  stp q6, q7, [x21, #96]\n",
+        );
         s.push_str("  stp x0, x1, [x21, #128]\n  stp x2, x3, [x21, #144]\n  stp x4, x5, [x21, #160]\n  stp x6, x7, [x21, #176]\n");
         s.push_str("  stp x9, x10, [x21, #192]\n  add x20, x20, #208\n  add x21, x21, #208\n");
     }
@@ -188,7 +193,11 @@ pub fn check(cases: &[Case]) {
                     }
                     match &got {
                         Ok(g) => {
-                            let _ = writeln!(report, "   nzcv qemu {:x} deja {:x}; fpsr qemu {:x} deja {:x}", w.nzcv, g.nzcv, w.fpsr, g.fpsr);
+                            let _ = writeln!(
+                                report,
+                                "   nzcv qemu {:x} deja {:x}; fpsr qemu {:x} deja {:x}",
+                                w.nzcv, g.nzcv, w.fpsr, g.fpsr
+                            );
                         }
                         Err(e) => {
                             let _ = writeln!(report, "   deja: {e}; qemu nzcv {:x} fpsr {:x}", w.nzcv, w.fpsr);
@@ -207,44 +216,44 @@ pub fn check(cases: &[Case]) {
 
 /// Interesting doubles (bit patterns).
 pub const D_VALUES: &[u64] = &[
-    0x0000_0000_0000_0000,  // +0
-    0x8000_0000_0000_0000,  // -0
-    0x3ff0_0000_0000_0000,  // 1
-    0xbff0_0000_0000_0000,  // -1
-    0x3fe0_0000_0000_0000,  // 0.5
-    0x3ff8_0000_0000_0000,  // 1.5
-    0xc004_0000_0000_0000,  // -2.5
-    0x4005_5555_5555_5555,  // 2.666..
-    0x3fb9_9999_9999_999a,  // 0.1
-    0x7ff0_0000_0000_0000,  // inf
-    0xfff0_0000_0000_0000,  // -inf
-    0x7ff8_0000_0000_0000,  // default NaN
-    0x7ff8_0000_0000_0123,  // qNaN payload
-    0xfff4_0000_0000_0456,  // -sNaN payload
-    0x7ff0_0000_0000_0001,  // sNaN
-    0x0000_0000_0000_0001,  // smallest denormal
-    0x800f_ffff_ffff_ffff,  // -largest denormal
-    0x0010_0000_0000_0000,  // smallest normal
+    0x0000_0000_0000_0000, // +0
+    0x8000_0000_0000_0000, // -0
+    0x3ff0_0000_0000_0000, // 1
+    0xbff0_0000_0000_0000, // -1
+    0x3fe0_0000_0000_0000, // 0.5
+    0x3ff8_0000_0000_0000, // 1.5
+    0xc004_0000_0000_0000, // -2.5
+    0x4005_5555_5555_5555, // 2.666..
+    0x3fb9_9999_9999_999a, // 0.1
+    0x7ff0_0000_0000_0000, // inf
+    0xfff0_0000_0000_0000, // -inf
+    0x7ff8_0000_0000_0000, // default NaN
+    0x7ff8_0000_0000_0123, // qNaN payload
+    0xfff4_0000_0000_0456, // -sNaN payload
+    0x7ff0_0000_0000_0001, // sNaN
+    0x0000_0000_0000_0001, // smallest denormal
+    0x800f_ffff_ffff_ffff, // -largest denormal
+    0x0010_0000_0000_0000, // smallest normal
     0x0010_0000_0000_0001,
-    0x7fef_ffff_ffff_ffff,  // max
-    0xffef_ffff_ffff_ffff,  // -max
-    0x4330_0000_0000_0001,  // 2^52 + 1
-    0x4340_0000_0000_0000,  // 2^53
-    0x41df_ffff_ffc0_0000,  // 2^31 - 1
-    0x41e0_0000_0000_0000,  // 2^31
-    0xc1e0_0000_0000_0000,  // -2^31
-    0x43e0_0000_0000_0000,  // 2^63
-    0xc3e0_0000_0000_0000,  // -2^63
-    0x43f0_0000_0000_0000,  // 2^64
-    0x3ca0_0000_0000_0000,  // 2^-53
-    0x47ef_ffff_e000_0000,  // FLT_MAX
-    0x47ef_ffff_f000_0000,  // FLT_MAX + half ulp
-    0x3810_0000_0000_0000,  // FLT_MIN
-    0x380f_ffff_f000_0000,  // just below FLT_MIN
-    0x36a0_0000_0000_0000,  // 2^-149 (smallest single denormal)
-    0x3690_0000_0000_0000,  // 2^-150
-    0x4004_0000_0000_0000,  // 2.5
-    0xbfe8_0000_0000_0000,  // -0.75
+    0x7fef_ffff_ffff_ffff, // max
+    0xffef_ffff_ffff_ffff, // -max
+    0x4330_0000_0000_0001, // 2^52 + 1
+    0x4340_0000_0000_0000, // 2^53
+    0x41df_ffff_ffc0_0000, // 2^31 - 1
+    0x41e0_0000_0000_0000, // 2^31
+    0xc1e0_0000_0000_0000, // -2^31
+    0x43e0_0000_0000_0000, // 2^63
+    0xc3e0_0000_0000_0000, // -2^63
+    0x43f0_0000_0000_0000, // 2^64
+    0x3ca0_0000_0000_0000, // 2^-53
+    0x47ef_ffff_e000_0000, // FLT_MAX
+    0x47ef_ffff_f000_0000, // FLT_MAX + half ulp
+    0x3810_0000_0000_0000, // FLT_MIN
+    0x380f_ffff_f000_0000, // just below FLT_MIN
+    0x36a0_0000_0000_0000, // 2^-149 (smallest single denormal)
+    0x3690_0000_0000_0000, // 2^-150
+    0x4004_0000_0000_0000, // 2.5
+    0xbfe8_0000_0000_0000, // -0.75
     0x400921fb54442d18,    // pi
 ];
 
@@ -294,8 +303,8 @@ pub fn values(fmt: super::fp_core::Fmt) -> Vec<u64> {
         Fmt::D => D_VALUES.to_vec(),
         Fmt::S => S_VALUES.iter().map(|&v| v as u64).collect(),
         Fmt::H => vec![
-            0x0000, 0x8000, 0x3c00, 0xbc00, 0x3800, 0x3e00, 0xc100, 0x7c00, 0xfc00, 0x7e00, 0x7e12, 0xfd01, 0x0001, 0x83ff,
-            0x0400, 0x7bff, 0xfbff, 0x6800, 0x4248,
+            0x0000, 0x8000, 0x3c00, 0xbc00, 0x3800, 0x3e00, 0xc100, 0x7c00, 0xfc00, 0x7e00, 0x7e12, 0xfd01, 0x0001,
+            0x83ff, 0x0400, 0x7bff, 0xfbff, 0x6800, 0x4248,
         ],
     }
 }
@@ -304,7 +313,7 @@ pub fn values(fmt: super::fp_core::Fmt) -> Vec<u64> {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -314,12 +323,12 @@ impl Rng {
     }
 
     pub fn v128(&mut self) -> u128 {
-        self.next() as u128 | (self.next() as u128) << 64
+        self.next_u64() as u128 | (self.next_u64() as u128) << 64
     }
 
     /// A random FP value of `bits` bits, biased towards specials and small exponents.
     pub fn fp(&mut self, fmt: super::fp_core::Fmt) -> u64 {
-        let r = self.next();
+        let r = self.next_u64();
         let vals = values(fmt);
         match r % 4 {
             0 => vals[(r >> 8) as usize % vals.len()],
@@ -332,7 +341,7 @@ impl Rng {
                     2 => (1 << fmt.exp_bits()) - 2,
                     _ => (1 << (fmt.exp_bits() - 1)) - 4 + (r >> 16) % 8,
                 };
-                let frac = self.next() & ((1 << f) - 1);
+                let frac = self.next_u64() & ((1 << f) - 1);
                 ((r >> 40) & 1) << (fmt.bits() - 1) | exp << f | frac
             }
         }
@@ -351,20 +360,20 @@ pub fn int_cases(words: &[u32], per: usize, seed: u64) -> Vec<Case> {
                 *v = rng.v128();
                 if k % 3 == 1 {
                     // Sprinkle special values in bytes/halves/words.
-                    let s = special[(rng.next() % special.len() as u64) as usize];
-                    let sh = (rng.next() % 4) * 32;
+                    let s = special[(rng.next_u64() % special.len() as u64) as usize];
+                    let sh = (rng.next_u64() % 4) * 32;
                     *v ^= (s as u128) << sh;
                 }
                 if k % 3 == 2 {
                     // Small shift counts in the low byte of each element.
                     let mut x = 0u128;
                     for i in 0..16 {
-                        x |= (((rng.next() % 140) as u8).wrapping_sub(70) as u128) << (8 * i);
+                        x |= (((rng.next_u64() % 140) as u8).wrapping_sub(70) as u128) << (8 * i);
                     }
                     *v = x;
                 }
             }
-            c.x = [rng.next(); 8];
+            c.x = [rng.next_u64(); 8];
             cases.push(c);
         }
     }
@@ -373,28 +382,27 @@ pub fn int_cases(words: &[u32], per: usize, seed: u64) -> Vec<Case> {
 
 /// Cases with FP elements of `es` bits (specials and random values) under every FPCR.
 pub fn fp_vec_cases(words: &[u32], es: u32, per: usize, seed: u64) -> Vec<Case> {
-let fmt = super::simd_fp::fmt_of(es);
-let mut rng = Rng(seed);
-let mut cases = Vec::new();
-for &w in words {
-    for &fpcr in FPCRS {
-        for _ in 0..per {
-            let mut c = Case::new(w);
-            for v in c.v.iter_mut() {
-                let mut x = 0u128;
-                for e in 0..128 / es {
-                    super::simd::put(&mut x, es, e, rng.fp(fmt));
+    let fmt = super::simd_fp::fmt_of(es);
+    let mut rng = Rng(seed);
+    let mut cases = Vec::new();
+    for &w in words {
+        for &fpcr in FPCRS {
+            for _ in 0..per {
+                let mut c = Case::new(w);
+                for v in c.v.iter_mut() {
+                    let mut x = 0u128;
+                    for e in 0..128 / es {
+                        super::simd::put(&mut x, es, e, rng.fp(fmt));
+                    }
+                    *v = x;
                 }
-                *v = x;
+                c.fpcr = fpcr;
+                cases.push(c);
             }
-            c.fpcr = fpcr;
-            cases.push(c);
         }
     }
+    cases
 }
-cases
-}
-
 
 /// Which SIMD&FP words of a list (`DEJA_A64_WORDS`: lines "hexword<TAB>text", e.g. every
 /// instruction of libc.a/libm.a from objdump) does deja not implement? Run with

@@ -249,7 +249,8 @@ pub fn expand_imm(op: bool, cmode: u32, imm8: u32) -> u64 {
             (0, true) => (0..8).fold(0u64, |acc, b| acc | if (i >> b) & 1 != 0 { 0xffu64 << (8 * b) } else { 0 }),
             (_, false) => {
                 let b6 = (i >> 6) & 1;
-                let f = ((i >> 7) << 31) | ((b6 ^ 1) << 30) | (if b6 == 1 { 0x1f << 25 } else { 0 }) | ((i & 0x3f) << 19);
+                let f =
+                    ((i >> 7) << 31) | ((b6 ^ 1) << 30) | (if b6 == 1 { 0x1f << 25 } else { 0 }) | ((i & 0x3f) << 19);
                 r2(f)
             }
             (_, true) => {
@@ -418,7 +419,7 @@ mod tests {
                     *v = rng.v128();
                 }
                 for x in c.x.iter_mut() {
-                    *x = rng.next();
+                    *x = rng.next_u64();
                 }
                 cases.push(c);
             }
@@ -454,10 +455,10 @@ mod tests {
                 return true;
             }
             if w >> 29 & 1 == 1 {
-                return q && ((w >> 11) & 15) >> sz << sz == (w >> 11) & 15 || q;
+                return q;
             }
             match (w >> 11) & 15 {
-                0 | 1 => !(sz == 3 && !q),
+                0 | 1 => sz != 3 || q,
                 3 => q,
                 5 => sz < 2 || (sz == 2 && q),
                 7 => (sz == 3) == q,
@@ -478,7 +479,9 @@ mod tests {
                         continue;
                     }
                     for imm8 in [0u32, 0x41, 0x80, 0xff, 0x3c, 0x96] {
-                        words.push(0x0f00_0400 | q << 30 | op << 29 | (imm8 >> 5) << 16 | cmode << 12 | (imm8 & 31) << 5 | 3);
+                        words.push(
+                            0x0f00_0400 | q << 30 | op << 29 | (imm8 >> 5) << 16 | cmode << 12 | (imm8 & 31) << 5 | 3,
+                        );
                     }
                 }
             }
@@ -520,7 +523,7 @@ mod tests {
             if c.word & 0x3f20_8c00 == 0x0e00_0000 {
                 let mut v = 0u128;
                 for i in 0..16 {
-                    v |= ((rng.next() % 72) as u128) << (8 * i);
+                    v |= ((rng.next_u64() % 72) as u128) << (8 * i);
                 }
                 c.v[6] = v;
                 c.v[7] = v.rotate_left(40);

@@ -13,7 +13,7 @@
 //! unallocated ("undefined").
 
 use super::table::Table;
-use super::{fp, fp_convert, simd, simd_elem, simd_fp, simd_int, simd_shift};
+use super::{fp, fp_convert, simd, simd_elem, simd_ext, simd_fp, simd_int, simd_shift};
 use super::{Decoded, Res, M};
 use deja_decoders::aarch64::Opcode;
 
@@ -222,6 +222,9 @@ pub fn dispatch(m: &mut M, d: &Decoded) -> Res {
         ThreeSame => simd_int::three_same(m, d, false),
         ScalarThreeSame => simd_int::three_same(m, d, true),
         ThreeDifferent => simd_int::three_different(m, d),
+        ScalarThreeDifferent => simd_int::scalar_three_different(m, d),
+        ThreeRegExtension => simd_ext::three_reg_extension(m, d),
+        ScalarThreeSameExtra => simd_ext::scalar_three_same_extra(m, d),
         TwoRegMisc => simd_int::two_reg_misc(m, d, false),
         ScalarTwoRegMisc => simd_int::two_reg_misc(m, d, true),
         AcrossLanes => simd_int::across_lanes(m, d),
@@ -253,35 +256,33 @@ pub const SHARED: &[Opcode] = {
 pub const OWN: &[Opcode] = {
     use Opcode::*;
     &[
-            // Scalar FP.
-            FMOV, FABS, FNEG, FSQRT, FCVT, FRINTN, FRINTP, FRINTM, FRINTZ, FRINTA, FRINTX, FRINTI, FADD, FSUB, FMUL,
-            FDIV, FNMUL, FMAX, FMIN, FMAXNM, FMINNM, FMADD, FMSUB, FNMADD, FNMSUB, FCMP, FCMPE, FCCMP, FCCMPE, FCSEL,
-            // Conversions.
-            FCVTZS, FCVTZU, FCVTNS, FCVTNU, FCVTPS, FCVTPU, FCVTMS, FCVTMU, FCVTAS, FCVTAU, SCVTF, UCVTF, FJCVTZS,
-            // Copy, modified immediate, permute, extract, table lookup.
-            DUP, INS, UMOV, SMOV, MOVI, MVNI, UZP1, UZP2, TRN1, TRN2, ZIP1, ZIP2, EXT, TBL, TBX,
-            // Integer three same.
-            SHADD, UHADD, SQADD, UQADD, SRHADD, URHADD, SHSUB, UHSUB, SQSUB, UQSUB, CMGT, CMHI, CMGE, CMHS, SSHL,
-            USHL, SQSHL, UQSHL, SRSHL, URSHL, SQRSHL, UQRSHL, SMAX, UMAX, SMIN, UMIN, SABD, UABD, SABA, UABA,
-            CMTST, CMEQ, MLA, MLS, MUL, PMUL, SMAXP, UMAXP, SMINP, UMINP, SQDMULH, SQRDMULH, ADDP,
-            BSL, BIT, BIF,
-            // Integer two-register miscellaneous, across lanes.
-            REV64, SADDLP, UADDLP, SADALP, UADALP, SUQADD, USQADD, CNT, NOT, SQABS,
-            SQNEG, CMLE, CMLT, ABS, NEG, XTN, XTN2, SQXTN, SQXTN2, UQXTN, UQXTN2, SQXTUN, SQXTUN2, SHLL, SHLL2,
-            SADDLV, UADDLV, SMAXV, UMAXV, SMINV, UMINV, ADDV,
-            // Three different.
-            SADDL, SADDL2, UADDL, UADDL2, SADDW, SADDW2, UADDW, UADDW2, SSUBL, SSUBL2, USUBL, USUBL2, SSUBW, SSUBW2,
-            USUBW, USUBW2, ADDHN, ADDHN2, RADDHN, RADDHN2, SUBHN, SUBHN2, RSUBHN, RSUBHN2, SABAL, SABAL2, UABAL,
-            UABAL2, SABDL, SABDL2, UABDL, UABDL2, SMLAL, SMLAL2, UMLAL, UMLAL2, SMLSL, SMLSL2, UMLSL, UMLSL2, SMULL,
-            SMULL2, UMULL, UMULL2, SQDMLAL, SQDMLAL2, SQDMLSL, SQDMLSL2, SQDMULL, SQDMULL2, PMULL, PMULL2,
-            // Shift by immediate.
-            SSHR, USHR, SSRA, USRA, SRSHR, URSHR, SRSRA, URSRA, SRI, SHL, SLI, SQSHLU, SHRN, SHRN2, RSHRN, RSHRN2,
-            SQSHRN, SQSHRN2, UQSHRN, UQSHRN2, SQRSHRN, SQRSHRN2, UQRSHRN, UQRSHRN2, SQSHRUN, SQSHRUN2, SQRSHRUN,
-            SQRSHRUN2, SSHLL, SSHLL2, USHLL, USHLL2,
-            // Floating point (vector/scalar SIMD forms not already listed).
-            FMLA, FMLS, FMULX, FCMEQ, FCMGE, FCMGT, FCMLE, FCMLT, FACGE, FACGT, FRECPS, FRSQRTS, FMAXNMP, FMINNMP,
-            FMINMNP, FADDP, FMAXP, FMINP, FABD, FCVTN, FCVTN2, FCVTXN, FCVTXN2, FCVTL, FCVTL2, FRECPX, FMAXNMV,
-            FMINNMV, FMAXV, FMINV, FRECPE, FRSQRTE, URECPE, URSQRTE,
+        // Scalar FP.
+        FMOV, FABS, FNEG, FSQRT, FCVT, FRINTN, FRINTP, FRINTM, FRINTZ, FRINTA, FRINTX, FRINTI, FADD, FSUB, FMUL, FDIV,
+        FNMUL, FMAX, FMIN, FMAXNM, FMINNM, FMADD, FMSUB, FNMADD, FNMSUB, FCMP, FCMPE, FCCMP, FCCMPE, FCSEL,
+        // Conversions.
+        FCVTZS, FCVTZU, FCVTNS, FCVTNU, FCVTPS, FCVTPU, FCVTMS, FCVTMU, FCVTAS, FCVTAU, SCVTF, UCVTF, FJCVTZS,
+        // Copy, modified immediate, permute, extract, table lookup.
+        DUP, INS, UMOV, SMOV, MOVI, MVNI, UZP1, UZP2, TRN1, TRN2, ZIP1, ZIP2, EXT, TBL, TBX,
+        // Integer three same.
+        SHADD, UHADD, SQADD, UQADD, SRHADD, URHADD, SHSUB, UHSUB, SQSUB, UQSUB, CMGT, CMHI, CMGE, CMHS, SSHL, USHL,
+        SQSHL, UQSHL, SRSHL, URSHL, SQRSHL, UQRSHL, SMAX, UMAX, SMIN, UMIN, SABD, UABD, SABA, UABA, CMTST, CMEQ, MLA,
+        MLS, MUL, PMUL, SMAXP, UMAXP, SMINP, UMINP, SQDMULH, SQRDMULH, ADDP, BSL, BIT, BIF,
+        // Integer two-register miscellaneous, across lanes.
+        REV64, SADDLP, UADDLP, SADALP, UADALP, SUQADD, USQADD, CNT, NOT, SQABS, SQNEG, CMLE, CMLT, ABS, NEG, XTN, XTN2,
+        SQXTN, SQXTN2, UQXTN, UQXTN2, SQXTUN, SQXTUN2, SHLL, SHLL2, SADDLV, UADDLV, SMAXV, UMAXV, SMINV, UMINV, ADDV,
+        // Three different.
+        SADDL, SADDL2, UADDL, UADDL2, SADDW, SADDW2, UADDW, UADDW2, SSUBL, SSUBL2, USUBL, USUBL2, SSUBW, SSUBW2, USUBW,
+        USUBW2, ADDHN, ADDHN2, RADDHN, RADDHN2, SUBHN, SUBHN2, RSUBHN, RSUBHN2, SABAL, SABAL2, UABAL, UABAL2, SABDL,
+        SABDL2, UABDL, UABDL2, SMLAL, SMLAL2, UMLAL, UMLAL2, SMLSL, SMLSL2, UMLSL, UMLSL2, SMULL, SMULL2, UMULL,
+        UMULL2, SQDMLAL, SQDMLAL2, SQDMLSL, SQDMLSL2, SQDMULL, SQDMULL2, PMULL, PMULL2,
+        // Shift by immediate.
+        SSHR, USHR, SSRA, USRA, SRSHR, URSHR, SRSRA, URSRA, SRI, SHL, SLI, SQSHLU, SHRN, SHRN2, RSHRN, RSHRN2, SQSHRN,
+        SQSHRN2, UQSHRN, UQSHRN2, SQRSHRN, SQRSHRN2, UQRSHRN, UQRSHRN2, SQSHRUN, SQSHRUN2, SQRSHRUN, SQRSHRUN2, SSHLL,
+        SSHLL2, USHLL, USHLL2, // Floating point (vector/scalar SIMD forms not already listed).
+        FMLA, FMLS, FMULX, FCMEQ, FCMGE, FCMGT, FCMLE, FCMLT, FACGE, FACGT, FRECPS, FRSQRTS, FMAXNMP, FMINNMP, FMINMNP,
+        FADDP, FMAXP, FMINP, FABD, FCVTN, FCVTN2, FCVTXN, FCVTXN2, FCVTL, FCVTL2, FRECPX, FMAXNMV, FMINNMV, FMAXV,
+        FMINV, FRECPE, FRSQRTE, URECPE, URSQRTE, // ARMv8.1-8.3: RDM, DotProd, FCMA.
+        SQRDMLAH, SQRDMLSH, SDOT, UDOT, FCMLA, FCADD,
     ]
 };
 
@@ -304,21 +305,21 @@ mod tests {
     fn classify_examples() {
         use Class::*;
         for (w, c) in [
-            (0x1e22_2820u32, FpDp2),     // fadd s0, s1, s2
-            (0x1f42_0c20, FpDp3),        // fmadd
-            (0x1e61_2000, FpCompare),    // fcmp d0, d1
-            (0x9e66_0020, FpIntConv),    // fmov x0, d1
-            (0x1e58_f420, FpFixedConv),  // fcvtzs w0, d1, #3
-            (0x4e22_8420, ThreeSame),    // add v0.16b
-            (0x4e07_0420, Copy),         // dup v0.16b, v1.b[3]
-            (0x4f02_e420, ModifiedImm),  // movi
-            (0x4f23_5420, ShiftImm),     // shl
-            (0x6e02_1820, Extract),      // ext
-            (0x4e02_0020, TableLookup),  // tbl
-            (0x4e02_3820, Permute),      // zip1
-            (0x4fa2_1020, VectorIndexed), // fmla by element
+            (0x1e22_2820u32, FpDp2),       // fadd s0, s1, s2
+            (0x1f42_0c20, FpDp3),          // fmadd
+            (0x1e61_2000, FpCompare),      // fcmp d0, d1
+            (0x9e66_0020, FpIntConv),      // fmov x0, d1
+            (0x1e58_f420, FpFixedConv),    // fcvtzs w0, d1, #3
+            (0x4e22_8420, ThreeSame),      // add v0.16b
+            (0x4e07_0420, Copy),           // dup v0.16b, v1.b[3]
+            (0x4f02_e420, ModifiedImm),    // movi
+            (0x4f23_5420, ShiftImm),       // shl
+            (0x6e02_1820, Extract),        // ext
+            (0x4e02_0020, TableLookup),    // tbl
+            (0x4e02_3820, Permute),        // zip1
+            (0x4fa2_1020, VectorIndexed),  // fmla by element
             (0x5ef1_b820, ScalarPairwise), // addp d0, v1.2d
-            (0x4e28_4820, CryptoAes),    // aese
+            (0x4e28_4820, CryptoAes),      // aese
         ] {
             assert_eq!(classify(w), c, "{w:08x}");
         }

@@ -14,6 +14,9 @@
 //! Not implemented (SIGILL): FP16 arithmetic (FEAT_FP16), FRINT32/64 (FEAT_FRINTTS),
 //! FMLAL/FMLSL (FEAT_FHM).
 
+// Opcode keys are written U_a_opcode (e.g. 0b1_0_11010 is U=1, a=0, opcode=11010).
+#![allow(clippy::unusual_byte_groupings)]
+
 use super::fp::{rd, rm, rn};
 use super::fp_core::{self as fc, Arith, Cmp, Env, Fmt, MinMax, Rounding};
 use super::simd::{emask, get, lanes, put, q, set_v, size, u, vr};
@@ -32,7 +35,15 @@ pub fn fmt_of(es: u32) -> Fmt {
 
 /// Element-wise `f` over `n` elements of `es` bits of `a`, `b` and the destination `c`.
 #[inline(always)]
-fn fmap3(env: &mut Env, a: u128, b: u128, c: u128, es: u32, n: u32, mut f: impl FnMut(&mut Env, u64, u64, u64) -> u64) -> u128 {
+fn fmap3(
+    env: &mut Env,
+    a: u128,
+    b: u128,
+    c: u128,
+    es: u32,
+    n: u32,
+    mut f: impl FnMut(&mut Env, u64, u64, u64) -> u64,
+) -> u128 {
     let mut r = 0u128;
     for e in 0..n {
         put(&mut r, es, e, f(env, get(a, es, e), get(b, es, e), get(c, es, e)));
@@ -230,12 +241,15 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let ones = emask(es);
     let t = |v: bool| if v { ones } else { 0 };
     let fpcr_rounding = env.rounding();
-    let vec_only = matches!(key, 0b0_0_11000 | 0b0_0_11001 | 0b0_1_11000 | 0b0_1_11001 | 0b1_0_11000 | 0b1_0_11001 | 0b1_1_11001)
-        || matches!(key, 0b0_1_01111 | 0b1_1_01111 | 0b1_1_11111);
+    let vec_only =
+        matches!(key, 0b0_0_11000 | 0b0_0_11001 | 0b0_1_11000 | 0b0_1_11001 | 0b1_0_11000 | 0b1_0_11001 | 0b1_1_11001)
+            || matches!(key, 0b0_1_01111 | 0b1_1_01111 | 0b1_1_11111);
     let implemented = vec_only
         || matches!(
             key,
-            0b0_1_11101 | 0b1_1_11101 | 0b0_0_11010
+            0b0_1_11101
+                | 0b1_1_11101
+                | 0b0_0_11010
                 | 0b0_0_11011
                 | 0b0_0_11100
                 | 0b0_0_11101
@@ -292,7 +306,8 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             0b0_1_11001 => fc::round_int(&mut env, fmt, x, Rounding::Zero, false),
             0b1_0_11001 => fc::round_int(&mut env, fmt, x, fpcr_rounding, true),
             0b1_1_11001 => fc::round_int(&mut env, fmt, x, fpcr_rounding, false),
-            0b0_0_11010 | 0b0_1_11010 | 0b0_0_11011 | 0b0_1_11011 | 0b1_0_11010 | 0b1_1_11010 | 0b1_0_11011 | 0b1_1_11011 => {
+            0b0_0_11010 | 0b0_1_11010 | 0b0_0_11011 | 0b0_1_11011 | 0b1_0_11010 | 0b1_1_11010 | 0b1_0_11011
+            | 0b1_1_11011 => {
                 let rounding = match (a_bit, opc) {
                     (0, 0b11010) => Rounding::TieEven,
                     (1, 0b11010) => Rounding::PosInf,
@@ -540,7 +555,7 @@ mod tests {
                 put(&mut x, 16, e, rng.fp(Fmt::H));
             }
             c.v[1] = x;
-            if rng.next() & 1 == 1 {
+            if rng.next_u64() & 1 == 1 {
                 c.fpcr |= 1 << 26;
             }
         }
@@ -580,7 +595,8 @@ mod tests {
                                 if es == 64 && q == 0 {
                                     continue;
                                 }
-                                words.push(0x0f00_0400 | q << 30 | u << 29 | ih << 19 | immb << 16 | opc << 11 | 1 << 5);
+                                words
+                                    .push(0x0f00_0400 | q << 30 | u << 29 | ih << 19 | immb << 16 | opc << 11 | 1 << 5);
                             }
                         }
                         words.push(0x5f00_0400 | u << 29 | immh << 19 | immb << 16 | opc << 11 | 1 << 5);

@@ -136,7 +136,7 @@ pub fn three_same(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             _ => false,
         }
     } else {
-        !(sz == 3 && !qq)
+        (sz != 3 || qq)
             && match opc {
                 0 | 2 | 4 | 12..=15 | 18 | 20 | 21 => sz != 3,
                 19 => sz != 3 && (!uu || sz == 0),
@@ -301,8 +301,8 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             1 => !uu && sz == 0,
             2 | 6 | 4 => sz != 3,
             5 => (!uu && sz == 0) || (uu && sz < 2),
-            3 | 7 | 8 | 9 | 11 => !(sz == 3 && !qq),
-            10 => !uu && !(sz == 3 && !qq),
+            3 | 7 | 8 | 9 | 11 => sz != 3 || qq,
+            10 => !uu && (sz != 3 || qq),
             18 | 20 => sz != 3,
             19 => uu && sz != 3,
             _ => false,
@@ -488,6 +488,32 @@ pub fn across_lanes(m: &mut M, d: &Decoded) -> Res {
 // ---------------------------------------------------------------------------------------
 // Three different
 // ---------------------------------------------------------------------------------------
+
+/// Advanced SIMD scalar three different: SQDMLAL SQDMLSL SQDMULL (H and S sources).
+pub fn scalar_three_different(m: &mut M, d: &Decoded) -> Res {
+    let w = d.word;
+    let sz = size(w);
+    let opc = (w >> 12) & 15;
+    if u(w) || !matches!(opc, 9 | 11 | 13) || !(sz == 1 || sz == 2) {
+        return Err(super::undefined(d));
+    }
+    let es = 8 << sz;
+    let wide = 2 * es;
+    let x = ext(get(vr(m, rn(w)), es, 0), es, false);
+    let y = ext(get(vr(m, rm(w)), es, 0), es, false);
+    let dd = rd(w);
+    let acc = ext(get(vr(m, dd), wide, 0), wide, false);
+    let (p, s1) = sat(2 * x * y, wide, false);
+    let p = sext(p, wide) as i128;
+    let (v, s2) = match opc {
+        9 => sat(acc + p, wide, false),
+        11 => sat(acc - p, wide, false),
+        _ => (p as u64 & emask(wide), false),
+    };
+    m.cpu.v[dd] = v as u128;
+    set_qc(m, s1 || s2);
+    Ok(())
+}
 
 /// Advanced SIMD three different.
 pub fn three_different(m: &mut M, d: &Decoded) -> Res {
@@ -684,6 +710,11 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+        for size in [1u32, 2] {
+            for opc in [9u32, 11, 13] {
+                words.push(0x5e20_0000 | size << 22 | 2 << 16 | opc << 12 | 1 << 5);
             }
         }
         check(&int_cases(&words, 6, 13));

@@ -44,7 +44,7 @@ pub fn shift_imm(m: &mut M, d: &Decoded, scalar: bool) -> Res {
         18 | 19 => true,
         20 => !scalar,
         _ => false,
-    } && if narrow || opc == 20 { hsb != 3 } else { scalar || !(hsb == 3 && !qq) };
+    } && if narrow || opc == 20 { hsb != 3 } else { scalar || hsb != 3 || qq };
     if !ok {
         return Err(super::undefined(d));
     }
@@ -175,7 +175,9 @@ mod tests {
                                 _ => true,
                             } && if narrow { hsb != 3 } else { !(hsb == 3 && q == 0) };
                             if ok {
-                                words.push(0x0f00_0400 | q << 30 | u << 29 | immh << 19 | immb << 16 | opc << 11 | 1 << 5);
+                                words.push(
+                                    0x0f00_0400 | q << 30 | u << 29 | immh << 19 | immb << 16 | opc << 11 | 1 << 5,
+                                );
                             }
                         }
                     }
