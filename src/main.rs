@@ -43,12 +43,27 @@ struct ExecArgs {
     /// Stop the guest after this many instructions.
     #[arg(long, value_name = "N")]
     max_icount: Option<u64>,
+    /// Limit the guest's mapped memory (bytes; suffixes K, M, G): beyond it, allocation
+    /// fails with ENOMEM.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
 }
 
 impl ExecArgs {
     fn options(&self) -> Options {
-        Options { max_icount: self.max_icount, trace: self.trace }
+        Options { max_icount: self.max_icount, trace: self.trace, max_memory: self.max_memory }
     }
+}
+
+/// `123`, `64K`, `512M`, `2G`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mul) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mul)).ok_or_else(|| format!("bad size `{s}`"))
 }
 
 #[derive(Subcommand)]
@@ -113,6 +128,33 @@ enum Cmd {
         /// Last icount to show.
         #[arg(long, value_name = "M")]
         to: Option<u64>,
+    },
+    /// Measure run, record and replay throughput on built-in workloads (see docs/performance.md).
+    Bench {
+        /// Engines to measure, comma-separated (default: every engine deja knows of; those
+        /// not in this build are reported as such).
+        #[arg(long, value_delimiter = ',', value_name = "interp,jit")]
+        engines: Vec<String>,
+        /// Guest ISAs to measure, comma-separated (default: every ISA deja knows of).
+        #[arg(long, value_delimiter = ',', value_name = "x86_64,aarch64")]
+        isa: Vec<String>,
+        /// Also write the results as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also run the same programs natively and under qemu-user (when installed), and the C
+        /// workloads (when gcc is installed).
+        #[arg(long)]
+        compare: bool,
+        /// Small workloads, one repetition (smoke tests; the numbers mean little).
+        #[arg(long)]
+        quick: bool,
+        /// Repetitions of each measurement, best kept (default 3; 1 with --quick).
+        #[arg(long, value_name = "N")]
+        reps: Option<u32>,
+        /// Only write the workload executables into DIR (with --compare also the C ones) and
+        /// print their command lines, e.g. to profile one with perf.
+        #[arg(long, value_name = "DIR")]
+        save_workloads: Option<PathBuf>,
     },
     /// Run the embedded demo guest (needs no toolchain) and show what deja does.
     Demo {
@@ -194,6 +236,18 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Demo { stats } => deja::demo::run_demo(stats),
+        Cmd::Bench { engines, isa, json, compare, quick, reps, save_workloads } => {
+            let deja = match std::env::current_exe() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("deja: bench: cannot find deja's own executable: {e}");
+                    return ExitCode::from(EXIT_CANNOT_START);
+                }
+            };
+            let opts =
+                deja::bench::BenchOptions { engines, isas: isa, json, compare, quick, reps, deja, save_workloads };
+            deja::bench::main(&opts)
+        }
     }
 }
 

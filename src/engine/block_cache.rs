@@ -41,7 +41,7 @@ impl<Op> BlockCache<Op> {
     pub fn lookup(&mut self, pc: u64) -> Option<u32> {
         let slot = (pc as usize ^ (pc as usize >> 12)) & (FAST_SLOTS - 1);
         let (tag, id) = self.fast[slot];
-        if tag == pc {
+        if tag == pc && id != NO_BLOCK {
             return Some(id);
         }
         let id = *self.by_pc.get(&pc)?;

@@ -90,7 +90,7 @@ impl InterpX86 {
     fn lookup(&mut self, m: &mut M, pc: u64) -> Result<u32, GuestFault> {
         let slot = (pc as usize ^ (pc as usize >> 12)) & (FAST_SLOTS - 1);
         let (tag, id) = self.fast[slot];
-        if tag == pc {
+        if tag == pc && id != NO_BLOCK {
             return Ok(id);
         }
         let id = match self.by_pc.get(&pc) {

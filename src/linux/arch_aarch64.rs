@@ -23,8 +23,14 @@ static SYS_TABLE: LazyLock<Vec<Option<SysFn<Aarch64>>>> = LazyLock::new(super::s
 /// and tested against qemu-aarch64.
 pub const HWCAP_FP: u64 = 1 << 0;
 pub const HWCAP_ASIMD: u64 = 1 << 1;
+/// CRC32B…CRC32CX (src/isa/aarch64/dp_reg.rs, tested against qemu-aarch64).
+pub const HWCAP_CRC32: u64 = 1 << 7;
 pub const HWCAP_CPUID: u64 = 1 << 11;
-pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD | HWCAP_CPUID;
+/// LSE atomics (LDADD…, SWP, CAS, CASP) and RCpc loads (LDAPR, LDAPUR/STLUR).
+pub const HWCAP_ATOMICS: u64 = 1 << 8;
+pub const HWCAP_LRCPC: u64 = 1 << 15;
+pub const HWCAP_ILRCPC: u64 = 1 << 26;
+pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32 | HWCAP_CPUID | HWCAP_ATOMICS | HWCAP_LRCPC | HWCAP_ILRCPC;
 
 impl Arch for Aarch64 {
     type Cpu = A64State;
@@ -120,6 +126,9 @@ impl Arch for Aarch64 {
     }
 
     fn setup_frame(p: &mut Process<Aarch64>, signo: i32, f: &GuestFault) -> Result<(), MemFault> {
+        // Taking a signal clears the exclusive monitor (deja's policy, isa/aarch64/atomic.rs):
+        // an LDXR/STXR sequence interrupted by a handler fails its store and retries.
+        p.m.cpu.excl_size = 0;
         super::signal_frame_a64::setup_frame(p, signo, f)
     }
 
@@ -132,7 +141,7 @@ impl Arch for Aarch64 {
         for x in c.x {
             b.extend_from_slice(&x.to_le_bytes());
         }
-        for v in [c.sp, c.pc, c.nzcv, c.fpcr, c.fpsr, c.tpidr] {
+        for v in [c.sp, c.pc, c.nzcv, c.fpcr, c.fpsr, c.tpidr, c.excl_addr, c.excl_size] {
             b.extend_from_slice(&v.to_le_bytes());
         }
         for v in c.v {

@@ -36,6 +36,9 @@ pub struct Options {
     pub max_icount: Option<u64>,
     /// Print each retired instruction.
     pub trace: bool,
+    /// Most guest memory (bytes mapped) the guest may have (`--max-memory`); beyond it,
+    /// mmap/brk/mremap fail with ENOMEM as they would under RLIMIT_AS.
+    pub max_memory: Option<u64>,
 }
 
 /// An emulator error that ends the run (not a guest fault).

@@ -130,7 +130,8 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
         log::ISA_X86_64 => return Err(SessionError::UnknownIsa(name, log::ISA_X86_64)),
         other => return Err(SessionError::UnknownIsa(name, other)),
     }
-    let h = &log.header;
+    let Log { header, events, .. } = log;
+    let h = &header;
     let recorded_exe = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&h.exe_path));
     let image = match (&opts.exe, &h.exe_image) {
         (Some(p), _) => std::fs::read(p).map_err(|e| SessionError::ExeMissing(p.display().to_string(), e))?,
@@ -144,7 +145,8 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
         let path = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
         return Err(SessionError::ExeChanged { path, found, want: h.exe_hash });
     }
-    let replayer = Replayer::new(log.events.clone(), h.checkpoint_every, opts.quiet);
+    // The events move into the replayer: no second copy of a large log.
+    let replayer = Replayer::new(events, h.checkpoint_every, opts.quiet);
     let recorded_end = replayer.recorded_end();
     let mut run = opts.run;
     // A recording the emulator stopped ends at its recorded icount; replay stops there too.

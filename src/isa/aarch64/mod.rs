@@ -18,6 +18,7 @@ pub mod fp_core;
 #[cfg(test)]
 pub mod fp_oracle;
 pub mod loadstore;
+pub mod loadstore_simd;
 pub mod simd;
 pub mod simd_decode;
 pub mod simd_elem;
@@ -60,7 +61,8 @@ pub fn undefined(d: &Decoded) -> Trap {
 }
 
 /// SIGBUS with BUS_ADRALN for a misaligned access that A64 requires aligned (exclusives,
-/// atomics, sp alignment checks are off at EL0 on Linux).
+/// ordered accesses, atomics), and for an SP-based access with SP not 16-byte aligned (Linux
+/// sets SCTLR_EL1.SA0; si_addr is then SP).
 pub fn alignment_fault(addr: u64) -> Trap {
     let f = GuestFault::new(crate::engine::sig::SIGBUS, 1 /* BUS_ADRALN */, addr);
     Trap::Fault(f)

@@ -51,6 +51,40 @@ pub fn register(t: &mut Table) {
     t.add(&[Opcode::MSR], msr);
     t.add(&[Opcode::BRK], brk);
     t.add(&[Opcode::UDF], |_, d| Err(super::undefined(d)));
+    // SYS carries a payload (op1/op2); any instance registers the tag.
+    if let Some(ins) = deja_decoders::aarch64::decode_word(0xd50b_7420) {
+        t.add(&[ins.opcode], sys);
+    }
+}
+
+/// SYS at EL0 (1101010100 0 01 op1 CRn CRm op2 Rt): the cache maintenance operations Linux
+/// lets EL0 execute (SCTLR_EL1.DZE and UCI set). DC ZVA zeroes the naturally aligned 64-byte
+/// block (DCZID_EL0.BS = 4) holding X[t], checked for write as one access, so a fault writes
+/// nothing and reports the block's address (as qemu does). DC CVAU/CVAC/CIVAC and
+/// IC IVAU are no-ops: deja has no caches, and a write to a code page already invalidates
+/// decoded code. Any other SYS operation is undefined at EL0.
+fn sys(m: &mut M, d: &Decoded) -> Res {
+    let w = d.word;
+    let op1 = (w >> 16) & 7;
+    let crn = (w >> 12) & 15;
+    let crm = (w >> 8) & 15;
+    let op2 = (w >> 5) & 7;
+    if w & 0xfff8_0000 != 0xd508_0000 || op1 != 3 || crn != 7 || op2 != 1 {
+        return Err(super::undefined(d));
+    }
+    match crm {
+        // DC ZVA
+        4 => {
+            let rt = (w & 31) as u16;
+            let a = super::loadstore::tbi(reg(m, SizeCode::X, rt)) & !(ZVA_BYTES - 1);
+            m.mem.write_bytes(a, &[0u8; ZVA_BYTES as usize])?;
+            Ok(())
+        }
+        // DC CVAU, DC CVAC, DC CIVAC, IC IVAU. (DC CVAP is FEAT_DPB, which deja does not
+        // advertise (HWCAP_DCPOP clear): undefined, as under qemu 7.2 on every CPU model.)
+        11 | 10 | 14 | 5 => Ok(()),
+        _ => Err(super::undefined(d)),
+    }
 }
 
 fn svc(_m: &mut M, d: &Decoded) -> Res {

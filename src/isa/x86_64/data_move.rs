@@ -61,7 +61,12 @@ pub fn register(t: &mut Table) {
 }
 
 pub fn mov(m: &mut M, ins: &Instruction) -> Res {
-    if ins.op0_register().is_segment_register() || ins.op1_register().is_segment_register() {
+    let (r0, r1) = (ins.op0_register(), ins.op1_register());
+    // mov to/from control, debug and test registers is privileged: #GP at CPL 3.
+    if r0.is_cr() || r1.is_cr() || r0.is_dr() || r1.is_dr() || r0.is_tr() || r1.is_tr() {
+        return Err(super::gp_fault());
+    }
+    if r0.is_segment_register() || r1.is_segment_register() {
         return mov_seg(m, ins);
     }
     let v = read_op(m, ins, 1)?;

@@ -48,11 +48,19 @@ fn stack_size(ins: &Instruction) -> u32 {
 }
 
 pub fn push(m: &mut M, ins: &Instruction) -> Res {
+    if ins.op0_register().is_segment_register() {
+        // push fs/gs: the (null) selector Linux gives 64-bit user code.
+        return push_sized(m, 0, stack_size(ins));
+    }
     let v = read_op(m, ins, 0)?;
     push_sized(m, v, stack_size(ins))
 }
 
 pub fn pop(m: &mut M, ins: &Instruction) -> Res {
+    if ins.op0_register().is_segment_register() {
+        // Loading segment selectors is not emulated (flat 64-bit user mode).
+        return Err(super::gp_fault());
+    }
     let size = stack_size(ins);
     let sp = m.cpu.gpr[reg::RSP];
     let v = m.mem.read_sized(sp, size)?;

@@ -29,6 +29,14 @@ fn ok0<A: Arch>(_p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// ENOMEM if mapping `extra` more bytes would exceed `--max-memory`.
+fn within_limit<A: Arch>(p: &Process<A>, extra: u64) -> Result<(), super::SysErr> {
+    match p.opts.max_memory {
+        Some(max) if p.m.mem.mapped_bytes().saturating_add(extra) > max => Err(super::SysErr::Errno(ENOMEM)),
+        _ => Ok(()),
+    }
+}
+
 pub fn page_up(x: u64) -> u64 {
     x.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
 }
@@ -56,6 +64,9 @@ fn brk<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (old_end, new_end) = (page_up(p.brk), page_up(want));
     if new_end > old_end {
         if !p.m.mem.is_free(old_end, new_end - old_end) {
+            return Ok(p.brk as i64);
+        }
+        if within_limit(p, new_end - old_end).is_err() {
             return Ok(p.brk as i64);
         }
         p.m.mem.map(old_end, new_end - old_end, flags::R | flags::W);
@@ -126,6 +137,7 @@ fn mmap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
         }
     };
     let pf = prot_flags(prot);
+    within_limit(p, len)?;
     if !anon {
         // Private file mapping: map writable, fill from the file, then apply protections.
         let fd = super::fs::check_fd(p, fd as u64)?;
@@ -190,6 +202,9 @@ fn mremap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
         return err(EFAULT);
     }
     let prot = p.m.mem.prot_of(old).unwrap_or(0);
+    if new_len > old_len {
+        within_limit(p, new_len - old_len)?;
+    }
     if new_len <= old_len {
         if new_len < old_len {
             p.m.mem.unmap(old + new_len, old_len - new_len);
