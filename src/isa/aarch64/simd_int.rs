@@ -112,6 +112,72 @@ fn write(m: &mut M, dd: usize, r: u128, scalar: bool, es: u32, qq: bool) {
 // Three same
 // ---------------------------------------------------------------------------------------
 
+macro_rules! typed_three_same {
+    ($name:ident, $u:ty, $s:ty, $n:expr) => {
+        /// Fast path of the common non-saturating three-same operations on `$n` lanes of
+        /// `$u` (all 128 bits; the caller's write drops the upper half of a 64-bit vector).
+        #[inline(always)]
+        fn $name(opc: u32, uu: bool, q: bool, a: u128, b: u128) -> Option<u128> {
+            const W: usize = core::mem::size_of::<$u>();
+            let split = |v: u128| -> [$u; $n] {
+                let bytes = v.to_le_bytes();
+                core::array::from_fn(|i| <$u>::from_le_bytes(bytes[i * W..i * W + W].try_into().unwrap_or_default()))
+            };
+            let join = |r: [$u; $n]| -> u128 {
+                let mut bytes = [0u8; 16];
+                for (i, l) in r.iter().enumerate() {
+                    bytes[i * W..i * W + W].copy_from_slice(&l.to_le_bytes());
+                }
+                u128::from_le_bytes(bytes)
+            };
+            let (x, y) = (split(a), split(b));
+            let mut r = [0 as $u; $n];
+            let t = |c: bool| if c { <$u>::MAX } else { 0 };
+            match (opc, uu) {
+                (16, false) => (0..$n).for_each(|i| r[i] = x[i].wrapping_add(y[i])),
+                (16, true) => (0..$n).for_each(|i| r[i] = x[i].wrapping_sub(y[i])),
+                (17, true) => (0..$n).for_each(|i| r[i] = t(x[i] == y[i])),
+                (17, false) => (0..$n).for_each(|i| r[i] = t(x[i] & y[i] != 0)),
+                (6, true) => (0..$n).for_each(|i| r[i] = t(x[i] > y[i])),
+                (7, true) => (0..$n).for_each(|i| r[i] = t(x[i] >= y[i])),
+                (6, false) => (0..$n).for_each(|i| r[i] = t(x[i] as $s > y[i] as $s)),
+                (7, false) => (0..$n).for_each(|i| r[i] = t(x[i] as $s >= y[i] as $s)),
+                (12, true) => (0..$n).for_each(|i| r[i] = x[i].max(y[i])),
+                (13, true) => (0..$n).for_each(|i| r[i] = x[i].min(y[i])),
+                (12, false) => (0..$n).for_each(|i| r[i] = (x[i] as $s).max(y[i] as $s) as $u),
+                (13, false) => (0..$n).for_each(|i| r[i] = (x[i] as $s).min(y[i] as $s) as $u),
+                (14, true) => (0..$n).for_each(|i| r[i] = x[i].abs_diff(y[i])),
+                (19, false) => (0..$n).for_each(|i| r[i] = x[i].wrapping_mul(y[i])),
+                (20 | 21 | 23, _) => {
+                    // Pairwise over Vm:Vn; a 64-bit vector pairs the concatenated low halves.
+                    let (x, y): ([$u; $n], [$u; $n]) =
+                        if q { (x, y) } else { (split((a & u64::MAX as u128) | (b << 64)), [0 as $u; $n]) };
+                    let f = |p: $u, q: $u| -> $u {
+                        match (opc, uu) {
+                            (20, true) => p.max(q),
+                            (21, true) => p.min(q),
+                            (20, false) => (p as $s).max(q as $s) as $u,
+                            (21, false) => (p as $s).min(q as $s) as $u,
+                            _ => p.wrapping_add(q),
+                        }
+                    };
+                    for i in 0..$n / 2 {
+                        r[i] = f(x[2 * i], x[2 * i + 1]);
+                        r[$n / 2 + i] = f(y[2 * i], y[2 * i + 1]);
+                    }
+                }
+                _ => return None,
+            }
+            Some(join(r))
+        }
+    };
+}
+
+typed_three_same!(fast8, u8, i8, 16);
+typed_three_same!(fast16, u16, i16, 8);
+typed_three_same!(fast32, u32, i32, 4);
+typed_three_same!(fast64, u64, i64, 2);
+
 /// Advanced SIMD (scalar) three same.
 pub fn three_same(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let w = d.word;
@@ -153,6 +219,18 @@ pub fn three_same(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let a = vr(m, rn(w));
     let b = vr(m, rm(w));
     let dd = rd(w);
+    if !scalar && !(opc == 19 && uu) {
+        let fast = match sz {
+            0 => fast8(opc, uu, qq, a, b),
+            1 => fast16(opc, uu, qq, a, b),
+            2 => fast32(opc, uu, qq, a, b),
+            _ => fast64(opc, uu, qq, a, b),
+        };
+        if let Some(r) = fast {
+            set_v(m, dd, r, qq);
+            return Ok(());
+        }
+    }
     let acc = vr(m, dd);
     let mut qc = false;
     let ones = emask(es);
