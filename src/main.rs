@@ -316,6 +316,10 @@ fn cmd_record<A: Arch>(
         Ok(rec) => {
             let code = finish(&rec.process, rec.result, exec.stats, t0);
             let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+            if let Some(e) = rec.log_error {
+                eprintln!("deja: {}: writing the log failed: {e}; it is cut short ({size} bytes)", out.display());
+                return ExitCode::from(EXIT_STOPPED);
+            }
             eprintln!("deja: recorded {} instructions to {} ({size} bytes)", rec.process.m.icount, out.display());
             code
         }

@@ -165,6 +165,27 @@ fn loads_and_stores_match_qemu() {
     assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
 }
 
+/// Scalar floating point and Advanced SIMD (fp*.rs, simd*.rs): every template of both
+/// classes, with random FPCR modes (rounding, FZ, DN, AHP) and FP specials in the registers.
+#[test]
+fn fp_and_simd_match_qemu() {
+    if !need_qemu() {
+        return;
+    }
+    let total = total_insns();
+    let s = run_classes(&[Class::Fp, Class::Simd], total, 0);
+    assert!(s.insns >= total.min(50_000), "too few instructions: {}", s.insns);
+    let want = [
+        "FMOV", "FADD", "FSUB", "FMUL", "FDIV", "FMADD", "FNMSUB", "FCMP", "FCCMP", "FCSEL", "FCVT", "FRINTA",
+        "FCVTZS", "FCVTZU", "SCVTF", "UCVTF", "FCVTNS", "FSQRT", "FMAXNM", "ADD", "CMEQ", "CMHS", "UMAXP", "UMINV",
+        "ADDV", "TBL", "EXT", "ZIP1", "UZP2", "DUP", "INS", "UMOV", "SMOV", "MOVI", "SHRN", "USHLL", "XTN", "UADDLV",
+        "CNT", "FMLA", "FADDP", "FCVTL", "FCVTN", "SQRDMLAH", "SDOT", "FCMLA", "FRECPE", "BSL", "NOT", "REV64",
+        "UMULL", "SQDMULH",
+    ];
+    let missing: Vec<_> = want.iter().filter(|o| !s.opcodes.contains(**o)).collect();
+    assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+}
+
 /// Every class the generator knows, mixed (classes added to `a64_gen::templates()` join
 /// automatically).
 #[test]
