@@ -101,7 +101,7 @@ impl Replayer {
     fn advance(&mut self) {
         self.next = self.events.by_ref().find(|p| p.event != Event::Icount);
         self.pos += 1;
-        if self.pos % MARK_EVERY == 0 && self.marks.last().is_some_and(|m| m.0 < self.pos) {
+        if self.pos.is_multiple_of(MARK_EVERY) && self.marks.last().is_some_and(|m| m.0 < self.pos) {
             self.marks.push((self.pos, self.events.clone(), self.next.clone()));
         }
     }
