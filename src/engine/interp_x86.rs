@@ -1,25 +1,20 @@
 //! The x86-64 reference interpreter: a pre-decoded block cache and a dispatch loop.
 //!
 //! Blocks come from `deja_decoders::x86::decode_block` (the block rule shared with the JIT).
-//! Each decoded instruction carries its handler, so the hot loop is: look the block up in a
-//! direct-mapped cache, then for each instruction set rip to its successor, call the handler,
-//! count it retired.
+//! Each decoded instruction is pre-decoded into an [`Op`] carrying its handler (specialised
+//! for its operand form when the table has a specializer for it), so the hot loop is: look
+//! the block up in a direct-mapped cache, then for each instruction set rip to its successor,
+//! call the handler, count it retired.
 
 use super::{Exit, GuestFault};
+use crate::isa::x86_64::predecode::{predecode, Op};
 use crate::isa::x86_64::table::TABLE;
-use crate::isa::x86_64::{sigill, Handler, Trap, M};
+use crate::isa::x86_64::{sigill, Trap, M};
 use crate::mem::PAGE_SIZE;
 use ahash::AHashMap;
 use deja_decoders::x86::{decode_block, Block};
 use deja_decoders::DecodeError;
 use iced_x86::Instruction;
-
-/// One pre-decoded instruction.
-#[derive(Clone)]
-struct Op {
-    ins: Instruction,
-    handler: Handler,
-}
 
 struct CachedBlock {
     start: u64,
@@ -38,6 +33,10 @@ pub struct InterpX86 {
     fast: Box<[(u64, u32)]>,
     /// Print each retired instruction to stderr.
     pub trace: bool,
+    /// Use the table's specialised handlers (the default). Off, every instruction runs its
+    /// reference table handler: a debugging and testing switch (`DEJA_INTERP_GENERIC=1`)
+    /// that must not change any result.
+    specialize: bool,
 }
 
 impl Default for InterpX86 {
@@ -56,7 +55,20 @@ impl InterpX86 {
             by_page: AHashMap::new(),
             fast: vec![(u64::MAX, NO_BLOCK); FAST_SLOTS].into_boxed_slice(),
             trace: false,
+            specialize: std::env::var_os("DEJA_INTERP_GENERIC").is_none_or(|v| v.is_empty() || v == "0"),
         }
+    }
+
+    /// Turn specialised handlers on or off (see [`InterpX86::specialized`]); drops every
+    /// decoded block.
+    pub fn set_specialize(&mut self, on: bool) {
+        self.specialize = on;
+        self.flush();
+    }
+
+    /// Are specialised handlers in use?
+    pub fn specialized(&self) -> bool {
+        self.specialize
     }
 
     /// Drop every cached block decoded from the given guest pages.
@@ -121,7 +133,19 @@ impl InterpX86 {
             }
             Err(DecodeError::Invalid { pc }) => return Err(invalid_opcode(m, pc)),
         };
-        let ops = block.insns.iter().map(|ins| Op { ins: *ins, handler: TABLE.get(ins.mnemonic()) }).collect();
+        let ops = block
+            .insns
+            .iter()
+            .map(|ins| {
+                let mut op = predecode(ins, TABLE.get(ins.mnemonic()));
+                if self.specialize {
+                    if let Some(f) = TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) {
+                        op.fast = f;
+                    }
+                }
+                op
+            })
+            .collect();
         let id = self.blocks.len() as u32;
         let first_page = block.start & !(PAGE_SIZE - 1);
         let last_page = (block.end.max(block.start + 1) - 1) & !(PAGE_SIZE - 1);
@@ -163,8 +187,8 @@ impl InterpX86 {
                 if self.trace {
                     trace_insn(m, &op.ins);
                 }
-                m.cpu.rip = op.ins.next_ip();
-                match (op.handler)(m, &op.ins) {
+                m.cpu.rip = op.next_ip;
+                match (op.fast)(m, op) {
                     Ok(()) => m.icount += 1,
                     Err(t) => return finish_trap(m, &op.ins, t),
                 }
@@ -220,4 +244,35 @@ fn insn_bytes(m: &M, ins: &Instruction) -> String {
 
 fn trace_insn(m: &M, ins: &Instruction) {
     eprintln!("{:>10} {:#014x}  {}", m.icount, ins.ip(), crate::isa::x86_64::disasm(ins));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::linux::process::Options;
+    use crate::world::{Quiet, RealWorld, Virtual};
+    use std::path::Path;
+
+    /// Run the demo guest to its end with or without specialised handlers, in a deterministic
+    /// world; returns (exit code, icount, state digest).
+    fn run_demo(specialize: bool) -> (i32, u64, u64) {
+        let image = crate::demo::demo_elf().unwrap();
+        let argv = vec![b"demo".to_vec()];
+        let world = Box::new(Quiet(Virtual::new(RealWorld, 0, 7)));
+        let mut p =
+            crate::linux::start_image("demo", &image, Path::new("/demo"), &argv, &[], world, Options::default())
+                .unwrap();
+        p.engine.set_specialize(specialize);
+        let out = p.run().unwrap();
+        (out.exit_code(), p.m.icount, p.digest())
+    }
+
+    /// Specialised handlers are an optimisation only: a whole guest run ends in the same
+    /// state, at the same icount, with them and without them.
+    #[test]
+    fn specialised_and_reference_handlers_agree_on_the_demo() {
+        let fast = run_demo(true);
+        let reference = run_demo(false);
+        assert_eq!(fast.0, 0);
+        assert_eq!(fast, reference);
+    }
 }

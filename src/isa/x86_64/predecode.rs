@@ -1,0 +1,382 @@
+//! Pre-decoded instructions and specialised handlers.
+//!
+//! At block-decode time every instruction becomes an [`Op`]: the iced `Instruction` and its
+//! table handler (the reference path), plus what the common operand forms need at run time,
+//! worked out once: GPR numbers, a memory-operand descriptor (base, index, shift,
+//! displacement), the immediate or branch target, the condition code, and a *form*: the kind
+//! and size of each operand packed in one `u32`.
+//!
+//! A mnemonic may register a *specializer* in the table beside its handler. Given an `Op`, it
+//! returns a handler monomorphised for that op's form, or `None` (then the table handler
+//! runs). Specialised handlers are not a second implementation: each is the group file's own
+//! handler function, generic over [`Args`], instantiated with [`Fast`] (operands from the
+//! pre-decoded fields, kinds and sizes known at compile time) instead of `Dyn` (operands
+//! from the iced `Instruction`). So the semantics of every instruction are written once.
+//!
+//! Forms [`Fast`] can describe: GPR operands (not AH/CH/DH/BH), memory operands without a
+//! segment prefix, 32-bit addressing or a vector index, one immediate, a near branch target.
+//! Anything else keeps the table handler.
+
+use super::operands::{is_gpr, Args};
+use super::{Handler, Res, Trap, M};
+use iced_x86::{ConditionCode, Instruction, OpKind, Register};
+
+/// A specialised handler: like [`Handler`], but given the pre-decoded op.
+pub type FastHandler = fn(&mut M, &Op) -> Res;
+
+/// Picks a specialised handler for an op's form, if the mnemonic has one for it.
+pub type Specializer = fn(&Op) -> Option<FastHandler>;
+
+/// One pre-decoded instruction.
+#[derive(Clone)]
+pub struct Op {
+    /// What the interpreter calls: a specialised handler, or [`generic`] (the table handler).
+    pub fast: FastHandler,
+    /// The table handler (the reference semantics for this mnemonic).
+    pub handler: Handler,
+    /// Address of the next instruction.
+    pub next_ip: u64,
+    /// The immediate operand as iced reports it (`Instruction::immediate`), or the near
+    /// branch target.
+    pub imm: u64,
+    /// Memory operand: displacement (absolute target for rip-relative operands), and masks
+    /// that select the base and index registers (all ones when present, 0 when absent).
+    pub disp: u64,
+    pub base_mask: u64,
+    pub index_mask: u64,
+    /// GPR numbers of register operands 0..2 (0 for other kinds).
+    pub r: [u8; 3],
+    /// Memory operand base and index GPR numbers (0 when absent; the masks zero them) and
+    /// the index scale as a shift.
+    pub base: u8,
+    pub index: u8,
+    pub shift: u8,
+    /// Condition code in hardware encoding (0 = o … 15 = g), for jcc/setcc/cmovcc.
+    pub cc: u8,
+    /// Operand kinds and sizes (see [`form`]), or [`NO_FORM`].
+    pub form: u32,
+    pub ins: Instruction,
+}
+
+/// Operand kinds in a form.
+pub const NONE: u32 = 0;
+pub const REG: u32 = 1;
+pub const MEM: u32 = 2;
+pub const IMM: u32 = 3;
+
+/// An instruction whose operands [`Fast`] cannot describe.
+pub const NO_FORM: u32 = u32::MAX;
+
+/// Pack operand kinds and sizes: kinds in bits 0-5 (2 bits each), sizes in bytes in bits
+/// 8-15, 16-23 and 24-31.
+pub const fn form(k: [u32; 3], s: [u32; 3]) -> u32 {
+    k[0] | k[1] << 2 | k[2] << 4 | s[0] << 8 | s[1] << 16 | s[2] << 24
+}
+
+#[inline(always)]
+pub const fn kind_of(f: u32, i: u32) -> u32 {
+    (f >> (2 * i)) & 3
+}
+
+#[inline(always)]
+pub const fn size_of(f: u32, i: u32) -> u32 {
+    (f >> (8 + 8 * i)) & 0xff
+}
+
+/// The reference path: run the table handler on the iced instruction.
+pub fn generic(m: &mut M, op: &Op) -> Res {
+    (op.handler)(m, &op.ins)
+}
+
+/// Pre-decode `ins` (with its table handler `handler`); `fast` starts as [`generic`].
+pub fn predecode(ins: &Instruction, handler: Handler) -> Op {
+    let mut op = Op {
+        fast: generic,
+        handler,
+        next_ip: ins.next_ip(),
+        imm: 0,
+        disp: 0,
+        base_mask: 0,
+        index_mask: 0,
+        r: [0; 3],
+        base: 0,
+        index: 0,
+        shift: 0,
+        cc: match ins.condition_code() {
+            ConditionCode::None => 0,
+            c => c as u8 - 1,
+        },
+        form: NO_FORM,
+        ins: *ins,
+    };
+    op.form = describe(ins, &mut op).unwrap_or(NO_FORM);
+    op
+}
+
+/// Fill the run-time operand fields of `op` and return its form, if [`Fast`] can serve it.
+fn describe(ins: &Instruction, op: &mut Op) -> Option<u32> {
+    let n = ins.op_count();
+    if n > 3 {
+        return None;
+    }
+    let (mut kinds, mut sizes) = ([NONE; 3], [0; 3]);
+    let mut imms = 0;
+    for i in 0..n {
+        let (k, s) = match ins.op_kind(i) {
+            OpKind::Register => {
+                let r = ins.op_register(i);
+                if !is_gpr(r) || matches!(r, Register::AH | Register::CH | Register::DH | Register::BH) {
+                    return None;
+                }
+                op.r[i as usize] = gpr_num(r);
+                (REG, r.size() as u32)
+            }
+            OpKind::Memory => {
+                let (b, x) = (ins.memory_base(), ins.memory_index());
+                let seg = ins.segment_prefix();
+                if seg == Register::FS || seg == Register::GS {
+                    return None;
+                }
+                if b != Register::None && b != Register::RIP && (!is_gpr(b) || b.size() != 8) {
+                    return None; // eip-relative or 32-bit addressing
+                }
+                if x != Register::None && (!is_gpr(x) || x.size() != 8) {
+                    return None; // 32-bit addressing or a vector index
+                }
+                op.disp = ins.memory_displacement64();
+                if b != Register::None && b != Register::RIP {
+                    op.base = gpr_num(b);
+                    op.base_mask = u64::MAX;
+                }
+                if x != Register::None {
+                    op.index = gpr_num(x);
+                    op.index_mask = u64::MAX;
+                    op.shift = ins.memory_index_scale().trailing_zeros() as u8;
+                }
+                (MEM, ins.memory_size().size() as u32)
+            }
+            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64 => {
+                imms += 1;
+                op.imm = ins.near_branch_target();
+                (IMM, 8)
+            }
+            OpKind::Immediate8
+            | OpKind::Immediate16
+            | OpKind::Immediate32
+            | OpKind::Immediate64
+            | OpKind::Immediate8to16
+            | OpKind::Immediate8to32
+            | OpKind::Immediate8to64
+            | OpKind::Immediate32to64 => {
+                imms += 1;
+                op.imm = ins.immediate(i);
+                (IMM, super::operands::op_size(ins, i))
+            }
+            _ => return None,
+        };
+        if s > 0xff || imms > 1 {
+            return None;
+        }
+        kinds[i as usize] = k;
+        sizes[i as usize] = s;
+    }
+    Some(form(kinds, sizes))
+}
+
+/// GPR number (encoding order) of a general-purpose register that is not AH/CH/DH/BH.
+fn gpr_num(r: Register) -> u8 {
+    super::operands::gpr_info(r).0 as u8
+}
+
+/// Read the low `size` bytes of GPR `n`, zero-extended.
+#[inline(always)]
+fn get(m: &M, n: u8, size: u32) -> u64 {
+    let v = m.cpu.gpr[n as usize & 15];
+    match size {
+        8 => v,
+        4 => v as u32 as u64,
+        2 => v as u16 as u64,
+        _ => v as u8 as u64,
+    }
+}
+
+/// Write GPR `n` with x86's rules (32-bit writes zero-extend, 8/16-bit writes merge).
+#[inline(always)]
+fn put(m: &mut M, n: u8, size: u32, v: u64) {
+    let g = &mut m.cpu.gpr[n as usize & 15];
+    *g = match size {
+        8 => v,
+        4 => v as u32 as u64,
+        2 => (*g & !0xffff) | (v & 0xffff),
+        _ => (*g & !0xff) | (v & 0xff),
+    };
+}
+
+/// Operands from the pre-decoded fields of an [`Op`], for form `F`.
+#[derive(Clone, Copy)]
+pub struct Fast<'a, const F: u32>(pub &'a Op);
+
+impl<const F: u32> Args for Fast<'_, F> {
+    #[inline(always)]
+    fn insn(&self) -> &Instruction {
+        &self.0.ins
+    }
+    #[inline(always)]
+    fn size(self, i: u32) -> u32 {
+        size_of(F, i)
+    }
+    #[inline(always)]
+    fn is_reg(self, i: u32) -> bool {
+        kind_of(F, i) == REG
+    }
+    #[inline(always)]
+    fn is_mem(self, i: u32) -> bool {
+        kind_of(F, i) == MEM
+    }
+    #[inline(always)]
+    fn read(self, m: &M, i: u32) -> Result<u64, Trap> {
+        match kind_of(F, i) {
+            REG => Ok(get(m, self.0.r[i as usize], size_of(F, i))),
+            MEM => Ok(m.mem.read_sized(self.ea(m), size_of(F, i))?),
+            _ => Ok(self.0.imm),
+        }
+    }
+    #[inline(always)]
+    fn write(self, m: &mut M, i: u32, v: u64) -> Result<(), Trap> {
+        match kind_of(F, i) {
+            REG => {
+                put(m, self.0.r[i as usize], size_of(F, i), v);
+                Ok(())
+            }
+            _ => {
+                let a = self.ea(m);
+                Ok(m.mem.write_sized(a, size_of(F, i), v)?)
+            }
+        }
+    }
+    #[inline(always)]
+    fn ea(self, m: &M) -> u64 {
+        let op = self.0;
+        let b = m.cpu.gpr[op.base as usize & 15] & op.base_mask;
+        let x = (m.cpu.gpr[op.index as usize & 15] & op.index_mask) << (op.shift & 3);
+        op.disp.wrapping_add(b).wrapping_add(x)
+    }
+    #[inline(always)]
+    fn seg_base(self, _m: &M) -> u64 {
+        0
+    }
+    #[inline(always)]
+    fn cond(self, rflags: u64) -> bool {
+        super::flags::cond_hw(rflags, self.0.cc)
+    }
+    #[inline(always)]
+    fn branch_target(self) -> u64 {
+        self.0.imm
+    }
+    #[inline(always)]
+    fn op_count(self) -> u32 {
+        (kind_of(F, 0) != NONE) as u32 + (kind_of(F, 1) != NONE) as u32 + (kind_of(F, 2) != NONE) as u32
+    }
+}
+
+
+// ---- forms ----
+
+const fn f1(k0: u32, s0: u32) -> u32 {
+    form([k0, NONE, NONE], [s0, 0, 0])
+}
+const fn f2(k0: u32, s0: u32, k1: u32, s1: u32) -> u32 {
+    form([k0, k1, NONE], [s0, s1, 0])
+}
+const fn f3(k0: u32, s0: u32, k1: u32, s1: u32, k2: u32, s2: u32) -> u32 {
+    form([k0, k1, k2], [s0, s1, s2])
+}
+
+/// Named forms: kinds and sizes of each operand (`R` register, `M` memory, `I` immediate,
+/// `C` a one-byte register such as CL).
+pub mod forms {
+    use super::{f1, f2, f3, IMM, MEM, REG};
+    macro_rules! sized {
+        ($($name:ident = $e:expr;)*) => { $(pub const $name: u32 = $e;)* };
+    }
+    sized! {
+        NOARGS = 0;
+        R1 = f1(REG, 1); R2 = f1(REG, 2); R4 = f1(REG, 4); R8 = f1(REG, 8);
+        M1 = f1(MEM, 1); M2 = f1(MEM, 2); M4 = f1(MEM, 4); M8 = f1(MEM, 8);
+        I8 = f1(IMM, 8); I4 = f1(IMM, 4); I2 = f1(IMM, 2); I1 = f1(IMM, 1);
+        RR1 = f2(REG, 1, REG, 1); RR2 = f2(REG, 2, REG, 2); RR4 = f2(REG, 4, REG, 4); RR8 = f2(REG, 8, REG, 8);
+        RM1 = f2(REG, 1, MEM, 1); RM2 = f2(REG, 2, MEM, 2); RM4 = f2(REG, 4, MEM, 4); RM8 = f2(REG, 8, MEM, 8);
+        MR1 = f2(MEM, 1, REG, 1); MR2 = f2(MEM, 2, REG, 2); MR4 = f2(MEM, 4, REG, 4); MR8 = f2(MEM, 8, REG, 8);
+        RI1 = f2(REG, 1, IMM, 1); RI2 = f2(REG, 2, IMM, 2); RI4 = f2(REG, 4, IMM, 4); RI8 = f2(REG, 8, IMM, 8);
+        MI1 = f2(MEM, 1, IMM, 1); MI2 = f2(MEM, 2, IMM, 2); MI4 = f2(MEM, 4, IMM, 4); MI8 = f2(MEM, 8, IMM, 8);
+        // Shifts and rotates: count in an imm8 or CL.
+        RI1B = f2(REG, 1, IMM, 1); RI2B = f2(REG, 2, IMM, 1); RI4B = f2(REG, 4, IMM, 1); RI8B = f2(REG, 8, IMM, 1);
+        MI2B = f2(MEM, 2, IMM, 1); MI4B = f2(MEM, 4, IMM, 1); MI8B = f2(MEM, 8, IMM, 1);
+        RC1 = f2(REG, 1, REG, 1); RC2 = f2(REG, 2, REG, 1); RC4 = f2(REG, 4, REG, 1); RC8 = f2(REG, 8, REG, 1);
+        MC1 = f2(MEM, 1, REG, 1); MC2 = f2(MEM, 2, REG, 1); MC4 = f2(MEM, 4, REG, 1); MC8 = f2(MEM, 8, REG, 1);
+        // Zero/sign extension: destination, then a narrower source.
+        RR4_1 = f2(REG, 4, REG, 1); RR4_2 = f2(REG, 4, REG, 2); RR8_1 = f2(REG, 8, REG, 1);
+        RR8_2 = f2(REG, 8, REG, 2); RR8_4 = f2(REG, 8, REG, 4); RR2_1 = f2(REG, 2, REG, 1);
+        RM4_1 = f2(REG, 4, MEM, 1); RM4_2 = f2(REG, 4, MEM, 2); RM8_1 = f2(REG, 8, MEM, 1);
+        RM8_2 = f2(REG, 8, MEM, 2); RM8_4 = f2(REG, 8, MEM, 4); RM2_1 = f2(REG, 2, MEM, 1);
+        // lea: the memory operand has no size.
+        RA4 = f2(REG, 4, MEM, 0); RA8 = f2(REG, 8, MEM, 0);
+        // Three operands (imul r, r/m, imm).
+        RRI4 = f3(REG, 4, REG, 4, IMM, 4); RRI8 = f3(REG, 8, REG, 8, IMM, 8);
+        RMI4 = f3(REG, 4, MEM, 4, IMM, 4); RMI8 = f3(REG, 8, MEM, 8, IMM, 8);
+        RRI2 = f3(REG, 2, REG, 2, IMM, 2); RMI2 = f3(REG, 2, MEM, 2, IMM, 2);
+    }
+}
+
+/// A specializer choosing among `forms` for a handler generic over [`Args`]:
+/// `specializer!(handler; F1, F2, …)` gives a `fn(&Op) -> Option<FastHandler>` that returns
+/// `handler` instantiated with `Fast<F>` when the op's form is one of the `F`s.
+#[macro_export]
+macro_rules! specializer {
+    ($h:path; $($f:path),* $(,)?) => {{
+        fn pick(op: &$crate::isa::x86_64::predecode::Op) -> Option<$crate::isa::x86_64::predecode::FastHandler> {
+            use $crate::isa::x86_64::predecode::Fast;
+            $(
+                if op.form == $f {
+                    return Some(|m, op| $h(m, Fast::<{ $f }>(op)));
+                }
+            )*
+            None
+        }
+        pick as $crate::isa::x86_64::predecode::Specializer
+    }};
+}
+
+/// Common form lists.
+#[macro_export]
+macro_rules! binary_forms {
+    ($h:path) => {{
+        use $crate::isa::x86_64::predecode::forms::*;
+        $crate::specializer!($h; RR8, RR4, RR2, RR1, RI8, RI4, RI2, RI1, RM8, RM4, RM2, RM1, MR8, MR4, MR2, MR1,
+            MI8, MI4, MI2, MI1)
+    }};
+}
+
+#[macro_export]
+macro_rules! unary_forms {
+    ($h:path) => {{
+        use $crate::isa::x86_64::predecode::forms::*;
+        $crate::specializer!($h; R8, R4, R2, R1, M8, M4, M2, M1)
+    }};
+}
+
+#[macro_export]
+macro_rules! shift_forms {
+    ($h:path) => {{
+        use $crate::isa::x86_64::predecode::forms::*;
+        $crate::specializer!($h; RI8B, RI4B, RI2B, RI1B, RC8, RC4, RC2, RC1, MI8B, MI4B, MI2B, MC8, MC4, MC2, MC1)
+    }};
+}
+
+/// Wrap a handler generic over [`Args`] as a table [`Handler`] (the reference path).
+#[macro_export]
+macro_rules! reference {
+    ($h:path) => {
+        (|m, ins| $h(m, $crate::isa::x86_64::operands::Dyn(ins))) as $crate::isa::x86_64::Handler
+    };
+}
