@@ -19,6 +19,9 @@ use iced_x86::Instruction;
 struct CachedBlock {
     start: u64,
     ops: Vec<Op>,
+    /// The last two distinct successors seen: (pc, block id, epoch made in). A link is
+    /// followed only while `epoch` is current: every invalidation or flush starts a new one.
+    links: [(u64, u32, u32); 2],
 }
 
 /// Direct-mapped lookup in front of the hash map: no hashing on the hot path.
@@ -31,6 +34,8 @@ pub struct InterpX86 {
     /// Blocks by the guest pages they were decoded from, for invalidation.
     by_page: AHashMap<u64, Vec<u32>>,
     fast: Box<[(u64, u32)]>,
+    /// Bumped whenever blocks are dropped, which invalidates every block link.
+    epoch: u32,
     /// Print each retired instruction to stderr.
     pub trace: bool,
     /// Use the table's specialised handlers (the default). Off, every instruction runs its
@@ -54,6 +59,7 @@ impl InterpX86 {
             by_pc: AHashMap::new(),
             by_page: AHashMap::new(),
             fast: vec![(u64::MAX, NO_BLOCK); FAST_SLOTS].into_boxed_slice(),
+            epoch: 0,
             trace: false,
             specialize: std::env::var_os("DEJA_INTERP_GENERIC").is_none_or(|v| v.is_empty() || v == "0"),
         }
@@ -84,6 +90,7 @@ impl InterpX86 {
             }
         }
         self.fast.fill((u64::MAX, NO_BLOCK));
+        self.epoch = self.epoch.wrapping_add(1);
         if self.by_pc.is_empty() {
             self.blocks.clear();
             self.by_page.clear();
@@ -96,6 +103,7 @@ impl InterpX86 {
         self.by_pc.clear();
         self.by_page.clear();
         self.fast.fill((u64::MAX, NO_BLOCK));
+        self.epoch = self.epoch.wrapping_add(1);
     }
 
     #[inline]
@@ -160,7 +168,7 @@ impl InterpX86 {
         }
         // An undecodable instruction after the block is found again (and reported) when
         // execution reaches it and a block is decoded starting there.
-        self.blocks.push(CachedBlock { start: pc, ops });
+        self.blocks.push(CachedBlock { start: pc, ops, links: [(u64::MAX, NO_BLOCK, 0); 2] });
         self.by_pc.insert(pc, id);
         Ok(id)
     }
@@ -168,6 +176,17 @@ impl InterpX86 {
     /// Run at most `budget` instructions (design §2).
     pub fn run(&mut self, m: &mut M, budget: u64) -> Exit {
         m.limit = m.icount.saturating_add(budget);
+        if self.trace {
+            self.run_blocks::<true>(m)
+        } else {
+            self.run_blocks::<false>(m)
+        }
+    }
+
+    #[inline(always)]
+    fn run_blocks<const TRACE: bool>(&mut self, m: &mut M) -> Exit {
+        // The block that ran last (to follow or make its link to the next) and its epoch.
+        let (mut prev, mut prev_epoch) = (NO_BLOCK, self.epoch);
         loop {
             if m.icount >= m.limit {
                 return Exit::Budget;
@@ -177,20 +196,26 @@ impl InterpX86 {
                 self.invalidate_pages(&pages);
             }
             let pc = m.cpu.rip;
-            let id = match self.lookup(m, pc) {
-                Ok(id) => id,
-                Err(f) => return Exit::Fault(f),
+            let id = match self.follow(prev, prev_epoch, pc) {
+                Some(id) => id,
+                None => match self.lookup(m, pc) {
+                    Ok(id) => {
+                        self.link(prev, prev_epoch, pc, id);
+                        id
+                    }
+                    Err(f) => return Exit::Fault(f),
+                },
             };
             let block = &self.blocks[id as usize];
             let room = (m.limit - m.icount).min(block.ops.len() as u64) as usize;
             for op in &block.ops[..room] {
-                if self.trace {
+                if TRACE {
                     trace_insn(m, &op.ins);
                 }
                 m.cpu.rip = op.next_ip;
                 match (op.fast)(m, op) {
                     Ok(()) => m.icount += 1,
-                    Err(t) => return finish_trap(m, &op.ins, t),
+                    Err(t) => return finish_trap(m, &op.ins, *t),
                 }
                 // A write to a code page (possibly this very block) ends the block: the next
                 // instruction must be decoded afresh.
@@ -198,6 +223,32 @@ impl InterpX86 {
                     break;
                 }
             }
+            (prev, prev_epoch) = (id, self.epoch);
+        }
+    }
+
+    /// The block linked from `prev` for `pc`, if `prev` has a current link to it.
+    #[inline(always)]
+    fn follow(&self, prev: u32, prev_epoch: u32, pc: u64) -> Option<u32> {
+        if prev == NO_BLOCK || prev_epoch != self.epoch {
+            return None;
+        }
+        let links = &self.blocks[prev as usize].links;
+        for &(lpc, id, epoch) in links {
+            if lpc == pc && epoch == self.epoch {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Remember that `id` (at `pc`) followed `prev`, if `prev` is still a current block.
+    #[inline]
+    fn link(&mut self, prev: u32, prev_epoch: u32, pc: u64, id: u32) {
+        if prev != NO_BLOCK && prev_epoch == self.epoch {
+            let links = &mut self.blocks[prev as usize].links;
+            links[1] = links[0];
+            links[0] = (pc, id, self.epoch);
         }
     }
 }

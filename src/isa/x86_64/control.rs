@@ -1,7 +1,6 @@
 //! Control transfer: jmp jcc call ret loop/loope/loopne jrcxz/jecxz.
 
 use super::operands::Args;
-use super::predecode::forms::*;
 use super::stack::{pop64, push64};
 use super::state::{fl, reg};
 use super::table::Table;

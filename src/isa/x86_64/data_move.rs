@@ -2,7 +2,6 @@
 //! bswap cbw/cwde/cdqe cwd/cdq/cqo.
 
 use super::operands::{sext, write_op, Args, Dyn};
-use super::predecode::forms::*;
 use super::state::reg;
 use super::table::Table;
 use super::{Res, M};

@@ -9,7 +9,6 @@
 
 use super::flags;
 use super::operands::{get_reg, set_reg, sext, Args};
-use super::predecode::forms::*;
 use super::state::{fl, reg};
 use super::table::Table;
 use super::{Res, Trap, M};

@@ -21,8 +21,27 @@ use super::operands::{is_gpr, Args};
 use super::{Handler, Res, Trap, M};
 use iced_x86::{ConditionCode, Instruction, OpKind, Register};
 
-/// A specialised handler: like [`Handler`], but given the pre-decoded op.
-pub type FastHandler = fn(&mut M, &Op) -> Res;
+/// A specialised handler: like [`Handler`], but given the pre-decoded op, and returning a
+/// trap boxed (so the common `Ok` comes back in a register).
+pub type FastHandler = fn(&mut M, &Op) -> FastRes;
+
+/// The result of a [`FastHandler`].
+pub type FastRes = Result<(), Box<Trap>>;
+
+/// Box a handler's trap (the cold path of every [`FastHandler`]).
+#[inline(always)]
+pub fn boxed(r: Res) -> FastRes {
+    match r {
+        Ok(()) => Ok(()),
+        Err(t) => Err(box_trap(t)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn box_trap(t: Trap) -> Box<Trap> {
+    Box::new(t)
+}
 
 /// Picks a specialised handler for an op's form, if the mnemonic has one for it.
 pub type Specializer = fn(&Op) -> Option<FastHandler>;
@@ -84,8 +103,8 @@ pub const fn size_of(f: u32, i: u32) -> u32 {
 }
 
 /// The reference path: run the table handler on the iced instruction.
-pub fn generic(m: &mut M, op: &Op) -> Res {
-    (op.handler)(m, &op.ins)
+pub fn generic(m: &mut M, op: &Op) -> FastRes {
+    boxed((op.handler)(m, &op.ins))
 }
 
 /// Pre-decode `ins` (with its table handler `handler`); `fast` starts as [`generic`].
@@ -279,7 +298,6 @@ impl<const F: u32> Args for Fast<'_, F> {
     }
 }
 
-
 // ---- forms ----
 
 const fn f1(k0: u32, s0: u32) -> u32 {
@@ -330,28 +348,40 @@ pub mod forms {
 
 /// A specializer choosing among `forms` for a handler generic over [`Args`]:
 /// `specializer!(handler; F1, F2, …)` gives a `fn(&Op) -> Option<FastHandler>` that returns
-/// `handler` instantiated with `Fast<F>` when the op's form is one of the `F`s.
+/// `handler` instantiated with `Fast<F>` when the op's form is one of the `F`s. The
+/// instances are named `<module>::<handler>::<form>::run` (readable in profiles).
 #[macro_export]
 macro_rules! specializer {
-    ($h:path; $($f:path),* $(,)?) => {{
-        fn pick(op: &$crate::isa::x86_64::predecode::Op) -> Option<$crate::isa::x86_64::predecode::FastHandler> {
-            use $crate::isa::x86_64::predecode::Fast;
+    ($h:ident; $($f:ident),* $(,)?) => {{
+        #[allow(non_snake_case)]
+        mod $h {
+            use $crate::isa::x86_64::predecode::{FastHandler, Op};
             $(
-                if op.form == $f {
-                    return Some(|m, op| $h(m, Fast::<{ $f }>(op)));
+                pub mod $f {
+                    use $crate::isa::x86_64::predecode::{forms, Fast, Op};
+                    pub fn run(m: &mut $crate::isa::x86_64::M, op: &Op) -> $crate::isa::x86_64::predecode::FastRes {
+                        $crate::isa::x86_64::predecode::boxed(super::super::$h(m, Fast::<{ forms::$f }>(op)))
+                    }
                 }
             )*
-            None
+            pub fn pick(op: &Op) -> Option<FastHandler> {
+                use $crate::isa::x86_64::predecode::forms;
+                $(
+                    if op.form == forms::$f {
+                        return Some($f::run);
+                    }
+                )*
+                None
+            }
         }
-        pick as $crate::isa::x86_64::predecode::Specializer
+        $h::pick as $crate::isa::x86_64::predecode::Specializer
     }};
 }
 
 /// Common form lists.
 #[macro_export]
 macro_rules! binary_forms {
-    ($h:path) => {{
-        use $crate::isa::x86_64::predecode::forms::*;
+    ($h:ident) => {{
         $crate::specializer!($h; RR8, RR4, RR2, RR1, RI8, RI4, RI2, RI1, RM8, RM4, RM2, RM1, MR8, MR4, MR2, MR1,
             MI8, MI4, MI2, MI1)
     }};
@@ -359,16 +389,14 @@ macro_rules! binary_forms {
 
 #[macro_export]
 macro_rules! unary_forms {
-    ($h:path) => {{
-        use $crate::isa::x86_64::predecode::forms::*;
+    ($h:ident) => {{
         $crate::specializer!($h; R8, R4, R2, R1, M8, M4, M2, M1)
     }};
 }
 
 #[macro_export]
 macro_rules! shift_forms {
-    ($h:path) => {{
-        use $crate::isa::x86_64::predecode::forms::*;
+    ($h:ident) => {{
         $crate::specializer!($h; RI8B, RI4B, RI2B, RI1B, RC8, RC4, RC2, RC1, MI8B, MI4B, MI2B, MC8, MC4, MC2, MC1)
     }};
 }

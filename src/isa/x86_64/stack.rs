@@ -1,7 +1,6 @@
 //! Stack instructions: push pop enter leave pushf popf.
 
 use super::operands::Args;
-use super::predecode::forms::*;
 use super::state::{fl, reg};
 use super::table::Table;
 use super::{Res, Trap, M};

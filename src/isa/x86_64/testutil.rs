@@ -60,7 +60,7 @@ pub fn exec(m: &mut M, bytes: &[u8]) -> Res {
     let (cpu_ref, mem_ref) = (m.cpu, snapshot(m));
     m.cpu = cpu0;
     restore(m, &mem0);
-    let r_fast = fast(m, &op);
+    let r_fast = fast(m, &op).map_err(|t| *t);
     let what = super::disasm(&ins);
     assert_eq!(r_fast, r_ref, "specialised vs reference result of `{what}`");
     assert_eq!(m.cpu, cpu_ref, "specialised vs reference registers after `{what}`");
