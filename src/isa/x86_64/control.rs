@@ -5,7 +5,7 @@ use super::stack::{pop64, push64};
 use super::state::{fl, reg};
 use super::table::Table;
 use super::{Res, M};
-use crate::{reference, specializer};
+use crate::{cond_specializer, reference, specializer};
 use iced_x86::{Instruction, Mnemonic as Mn};
 
 const JCC: [Mn; 16] = [
@@ -37,7 +37,7 @@ pub fn register(t: &mut Table) {
     // Near branches have the form I8 (the target); indirect ones R8 or M8.
     t.specialize(&[Mn::Jmp], specializer!(jmp; I8, R8, M8));
     t.specialize(&[Mn::Call], specializer!(call; I8, R8, M8));
-    t.specialize(&JCC, specializer!(jcc; I8));
+    t.specialize(&JCC, cond_specializer!(jcc; I8));
     t.specialize(&[Mn::Ret], specializer!(ret; NOARGS, I2));
 }
 

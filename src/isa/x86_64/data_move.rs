@@ -5,7 +5,7 @@ use super::operands::{sext, write_op, Args, Dyn};
 use super::state::reg;
 use super::table::Table;
 use super::{Res, M};
-use crate::{binary_forms, reference, specializer};
+use crate::{binary_forms, cond_specializer, reference, specializer};
 use iced_x86::{Instruction, Mnemonic as Mn, Register};
 
 const CC: [Mn; 16] = [
@@ -67,8 +67,8 @@ pub fn register(t: &mut Table) {
         specializer!(movsx; RR4_1, RR4_2, RR8_1, RR8_2, RR8_4, RR2_1, RM4_1, RM4_2, RM8_1, RM8_2, RM8_4, RM2_1, RR4, RM4),
     );
     t.specialize(&[Mn::Lea], specializer!(lea; RA8, RA4));
-    t.specialize(&CC, specializer!(cmovcc; RR8, RR4, RR2, RM8, RM4, RM2));
-    t.specialize(&SETCC, specializer!(setcc; R1, M1));
+    t.specialize(&CC, cond_specializer!(cmovcc; RR8, RR4, RR2, RM8, RM4, RM2));
+    t.specialize(&SETCC, cond_specializer!(setcc; R1, M1));
 }
 
 /// The table handler: segment-register forms, or [`mov`].

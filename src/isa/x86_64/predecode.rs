@@ -378,6 +378,93 @@ macro_rules! specializer {
     }};
 }
 
+/// Operands of `A` with the condition code fixed at compile time (`CC`, hardware encoding),
+/// so a jcc/setcc/cmovcc instance evaluates exactly one condition.
+#[derive(Clone, Copy)]
+pub struct WithCond<A, const CC: u8>(pub A);
+
+impl<A: Args, const CC: u8> Args for WithCond<A, CC> {
+    #[inline(always)]
+    fn insn(&self) -> &Instruction {
+        self.0.insn()
+    }
+    #[inline(always)]
+    fn size(self, i: u32) -> u32 {
+        self.0.size(i)
+    }
+    #[inline(always)]
+    fn is_reg(self, i: u32) -> bool {
+        self.0.is_reg(i)
+    }
+    #[inline(always)]
+    fn is_mem(self, i: u32) -> bool {
+        self.0.is_mem(i)
+    }
+    #[inline(always)]
+    fn read(self, m: &M, i: u32) -> Result<u64, Trap> {
+        self.0.read(m, i)
+    }
+    #[inline(always)]
+    fn write(self, m: &mut M, i: u32, v: u64) -> Result<(), Trap> {
+        self.0.write(m, i, v)
+    }
+    #[inline(always)]
+    fn ea(self, m: &M) -> u64 {
+        self.0.ea(m)
+    }
+    #[inline(always)]
+    fn seg_base(self, m: &M) -> u64 {
+        self.0.seg_base(m)
+    }
+    #[inline(always)]
+    fn cond(self, rflags: u64) -> bool {
+        super::flags::cond_hw(rflags, CC)
+    }
+    #[inline(always)]
+    fn branch_target(self) -> u64 {
+        self.0.branch_target()
+    }
+    #[inline(always)]
+    fn op_count(self) -> u32 {
+        self.0.op_count()
+    }
+}
+
+/// Like [`specializer!`] for jcc/setcc/cmovcc: one instance per form and condition code.
+#[macro_export]
+macro_rules! cond_specializer {
+    ($h:ident; $($f:ident),* $(,)?) => {{
+        #[allow(non_snake_case)]
+        mod $h {
+            use $crate::isa::x86_64::predecode::{FastHandler, Op};
+            $(
+                pub mod $f {
+                    use $crate::isa::x86_64::predecode::{boxed, forms, Fast, FastRes, Op, WithCond};
+                    pub fn run<const CC: u8>(m: &mut $crate::isa::x86_64::M, op: &Op) -> FastRes {
+                        boxed(super::super::$h(m, WithCond::<_, CC>(Fast::<{ forms::$f }>(op))))
+                    }
+                }
+            )*
+            pub fn pick(op: &Op) -> Option<FastHandler> {
+                use $crate::isa::x86_64::predecode::forms;
+                $(
+                    if op.form == forms::$f {
+                        let by_cc: [FastHandler; 16] = [
+                            $f::run::<0>, $f::run::<1>, $f::run::<2>, $f::run::<3>,
+                            $f::run::<4>, $f::run::<5>, $f::run::<6>, $f::run::<7>,
+                            $f::run::<8>, $f::run::<9>, $f::run::<10>, $f::run::<11>,
+                            $f::run::<12>, $f::run::<13>, $f::run::<14>, $f::run::<15>,
+                        ];
+                        return Some(by_cc[op.cc as usize & 15]);
+                    }
+                )*
+                None
+            }
+        }
+        $h::pick as $crate::isa::x86_64::predecode::Specializer
+    }};
+}
+
 /// Common form lists.
 #[macro_export]
 macro_rules! binary_forms {
