@@ -30,6 +30,8 @@ const DATA: u64 = 0x3900_0000; // the data buffer memory operands address
 const RESULTS: u64 = 0x4000_0000; // per-case results (shared with the parent)
 
 const CASE_STRIDE: u64 = 128;
+/// Ends each case's block in the emulator (see `run_emulated`).
+const UD2: [u8; 2] = [0x0f, 0x0b];
 const DATA_SIZE: usize = 512;
 const MAX_SEQ: usize = 4;
 
@@ -642,14 +644,19 @@ fn run_native(cases: &[Case]) -> Vec<NativeOut> {
 // ---- emulated execution ----
 
 /// Run every case under the interpreter; `specialize` picks the specialised handlers (the
-/// default) or the reference table handlers only.
-fn run_emulated(cases: &[Case], specialize: bool) -> Vec<(St, [u8; DATA_SIZE], Exit)> {
+/// default) or the reference table handlers only. Each case's code is followed by a `ud2`,
+/// which ends its block. With `whole_block`, the budget covers the `ud2` too, so the block
+/// runs to its end (the interpreter may then skip flag writes it proves dead) and stops at
+/// the `ud2`'s #UD, which is reported as `Exit::Budget`; otherwise the budget stops right
+/// before the `ud2`.
+fn run_emulated(cases: &[Case], specialize: bool, whole_block: bool) -> Vec<(St, [u8; DATA_SIZE], Exit)> {
     let mut mem = Memory::new(1 << 32).unwrap();
     let code_len = (cases.len() as u64 * CASE_STRIDE).next_multiple_of(4096);
     mem.map(CASES_CODE, code_len, flags::R | flags::X);
     mem.map(DATA, 0x1000, flags::R | flags::W);
     for (i, c) in cases.iter().enumerate() {
         mem.poke(CASES_CODE + i as u64 * CASE_STRIDE, &c.code).unwrap();
+        mem.poke(CASES_CODE + i as u64 * CASE_STRIDE + c.code.len() as u64, &UD2).unwrap();
     }
     let mut m = Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 };
     let mut engine = InterpX86::new();
@@ -663,7 +670,14 @@ fn run_emulated(cases: &[Case], specialize: bool) -> Vec<(St, [u8; DATA_SIZE], E
         m.cpu.xmm = c.init.xmm;
         m.cpu.rip = CASES_CODE + i as u64 * CASE_STRIDE;
         m.mem.poke(DATA, &c.data).unwrap();
-        let exit = engine.run(&mut m, c.insns.len() as u64);
+        let start = m.cpu.rip;
+        let mut exit = engine.run(&mut m, c.insns.len() as u64 + whole_block as u64);
+        if whole_block {
+            let ud2 = start + c.code.len() as u64;
+            if matches!(&exit, Exit::Fault(f) if f.signo == libc::SIGILL && m.cpu.rip == ud2) {
+                exit = Exit::Budget;
+            }
+        }
         let mut data = [0u8; DATA_SIZE];
         m.mem.peek(DATA, &mut data).unwrap();
         let st = St {
@@ -784,8 +798,9 @@ fn random_sequences_match_host_cpu() {
         let n = batch.min(total - done);
         let cases: Vec<Case> = (0..n).map(|_| gen_case(&mut rng, &codes)).collect();
         let native = run_native(&cases);
-        let emu = run_emulated(&cases, true);
-        let reference = run_emulated(&cases, false);
+        let emu = run_emulated(&cases, true, true);
+        let cut = run_emulated(&cases, true, false);
+        let reference = run_emulated(&cases, false, false);
         for (i, c) in cases.iter().enumerate() {
             instructions += c.insns.len();
             for ins in &c.insns {
@@ -796,12 +811,13 @@ fn random_sequences_match_host_cpu() {
             }
             // The specialised handlers must agree with the reference ones bit for bit, the
             // flags the SDM leaves undefined included.
-            if emu[i] != reference[i] {
+            if emu[i] != reference[i] || cut[i] != reference[i] {
                 failures.push(format!(
-                    "seed {seed} case {}:\n{}  specialised handlers {:?}\n  reference handlers  {:?}",
+                    "seed {seed} case {}:\n{}  specialised handlers {:?}\n  the same, budget before the block end {:?}\n  reference handlers  {:?}",
                     done + i,
                     describe(c),
                     emu[i],
+                    cut[i],
                     reference[i]
                 ));
             }

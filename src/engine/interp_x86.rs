@@ -7,7 +7,7 @@
 //! call the handler, count it retired.
 
 use super::{Exit, GuestFault};
-use crate::isa::x86_64::predecode::{predecode, Op};
+use crate::isa::x86_64::predecode::{elide_dead_flags, predecode, FastHandler, Op};
 use crate::isa::x86_64::table::TABLE;
 use crate::isa::x86_64::{sigill, Trap, M};
 use crate::mem::PAGE_SIZE;
@@ -141,19 +141,18 @@ impl InterpX86 {
             }
             Err(DecodeError::Invalid { pc }) => return Err(invalid_opcode(m, pc)),
         };
-        let ops = block
-            .insns
-            .iter()
-            .map(|ins| {
-                let mut op = predecode(ins, TABLE.get(ins.mnemonic()));
-                if self.specialize {
-                    if let Some(f) = TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) {
-                        op.fast = f;
-                    }
-                }
-                op
-            })
-            .collect();
+        let mut ops = Vec::with_capacity(block.insns.len());
+        let mut specs = Vec::with_capacity(block.insns.len());
+        for ins in &block.insns {
+            let mut op = predecode(ins, TABLE.get(ins.mnemonic()));
+            let spec = if self.specialize { TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) } else { None };
+            if let Some(spec) = spec {
+                op.fast = spec.exact;
+            }
+            specs.push(spec);
+            ops.push(op);
+        }
+        elide_dead_flags(&mut ops, &specs);
         let id = self.blocks.len() as u32;
         let first_page = block.start & !(PAGE_SIZE - 1);
         let last_page = (block.end.max(block.start + 1) - 1) & !(PAGE_SIZE - 1);
@@ -206,22 +205,17 @@ impl InterpX86 {
                     Err(f) => return Exit::Fault(f),
                 },
             };
-            let block = &self.blocks[id as usize];
-            let room = (m.limit - m.icount).min(block.ops.len() as u64) as usize;
-            for op in &block.ops[..room] {
-                if TRACE {
-                    trace_insn(m, &op.ins);
-                }
-                m.cpu.rip = op.next_ip;
-                match (op.fast)(m, op) {
-                    Ok(()) => m.icount += 1,
-                    Err(t) => return finish_trap(m, &op.ins, *t),
-                }
-                // A write to a code page (possibly this very block) ends the block: the next
-                // instruction must be decoded afresh.
-                if m.mem.has_code_writes() {
-                    break;
-                }
+            let ops = &self.blocks[id as usize].ops[..];
+            // A block that runs to its end may skip flag writes proven dead within it
+            // (`Op::lite`); one cut short by the budget runs every write (`Op::fast`).
+            let r = if (m.limit - m.icount) >= ops.len() as u64 && !TRACE {
+                run_ops::<false>(m, ops, |op| op.lite)
+            } else {
+                let room = (m.limit - m.icount).min(ops.len() as u64) as usize;
+                run_ops::<TRACE>(m, &ops[..room], |op| op.fast)
+            };
+            if let Err(exit) = r {
+                return exit;
             }
             (prev, prev_epoch) = (id, self.epoch);
         }
@@ -251,6 +245,28 @@ impl InterpX86 {
             links[0] = (pc, id, self.epoch);
         }
     }
+}
+
+/// Run `ops` in order (calling `pick(op)`), retiring each, until one traps or writes to a
+/// code page.
+#[inline(always)]
+fn run_ops<const TRACE: bool>(m: &mut M, ops: &[Op], pick: impl Fn(&Op) -> FastHandler) -> Result<(), Exit> {
+    for op in ops {
+        if TRACE {
+            trace_insn(m, &op.ins);
+        }
+        m.cpu.rip = op.next_ip;
+        match pick(op)(m, op) {
+            Ok(()) => m.icount += 1,
+            Err(t) => return Err(finish_trap(m, &op.ins, *t)),
+        }
+        // A write to a code page (possibly this very block) ends the block: the next
+        // instruction must be decoded afresh.
+        if m.mem.has_code_writes() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// SIGILL for bytes the decoder rejects, naming them.

@@ -53,7 +53,7 @@ pub fn add<A: Args>(m: &mut M, x: A) -> Res {
     let (a, b, size) = operands(m, x)?;
     let r = a.wrapping_add(b);
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::add(a, b, 0, r, size));
+    x.set_flags(m, fl::STATUS, flags::add(a, b, 0, r, size));
     Ok(())
 }
 
@@ -63,7 +63,7 @@ pub fn adc<A: Args>(m: &mut M, x: A) -> Res {
     let c = flags::cf(m);
     let r = a.wrapping_add(b).wrapping_add(c);
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::add(a, b, c, r, size));
+    x.set_flags(m, fl::STATUS, flags::add(a, b, c, r, size));
     Ok(())
 }
 
@@ -72,7 +72,7 @@ pub fn sub<A: Args>(m: &mut M, x: A) -> Res {
     let (a, b, size) = operands(m, x)?;
     let r = a.wrapping_sub(b);
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::sub(a, b, 0, r, size));
+    x.set_flags(m, fl::STATUS, flags::sub(a, b, 0, r, size));
     Ok(())
 }
 
@@ -82,14 +82,14 @@ pub fn sbb<A: Args>(m: &mut M, x: A) -> Res {
     let c = flags::cf(m);
     let r = a.wrapping_sub(b).wrapping_sub(c);
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::sub(a, b, c, r, size));
+    x.set_flags(m, fl::STATUS, flags::sub(a, b, c, r, size));
     Ok(())
 }
 
 #[inline(always)]
 pub fn cmp<A: Args>(m: &mut M, x: A) -> Res {
     let (a, b, size) = operands(m, x)?;
-    flags::set_status(m, flags::sub(a, b, 0, a.wrapping_sub(b), size));
+    x.set_flags(m, fl::STATUS, flags::sub(a, b, 0, a.wrapping_sub(b), size));
     Ok(())
 }
 
@@ -98,7 +98,7 @@ pub fn and<A: Args>(m: &mut M, x: A) -> Res {
     let (a, b, size) = operands(m, x)?;
     let r = a & b;
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::logic(r, size));
+    x.set_flags(m, fl::STATUS, flags::logic(r, size));
     Ok(())
 }
 
@@ -107,7 +107,7 @@ pub fn or<A: Args>(m: &mut M, x: A) -> Res {
     let (a, b, size) = operands(m, x)?;
     let r = a | b;
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::logic(r, size));
+    x.set_flags(m, fl::STATUS, flags::logic(r, size));
     Ok(())
 }
 
@@ -116,14 +116,14 @@ pub fn xor<A: Args>(m: &mut M, x: A) -> Res {
     let (a, b, size) = operands(m, x)?;
     let r = a ^ b;
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::logic(r, size));
+    x.set_flags(m, fl::STATUS, flags::logic(r, size));
     Ok(())
 }
 
 #[inline(always)]
 pub fn test<A: Args>(m: &mut M, x: A) -> Res {
     let (a, b, size) = operands(m, x)?;
-    flags::set_status(m, flags::logic(a & b, size));
+    x.set_flags(m, fl::STATUS, flags::logic(a & b, size));
     Ok(())
 }
 
@@ -134,7 +134,7 @@ pub fn inc<A: Args>(m: &mut M, x: A) -> Res {
     let r = a.wrapping_add(1);
     x.write(m, 0, r)?;
     // inc leaves CF alone.
-    flags::set(m, fl::STATUS & !fl::CF, flags::add(a, 1, 0, r, size));
+    x.set_flags(m, fl::STATUS & !fl::CF, flags::add(a, 1, 0, r, size));
     Ok(())
 }
 
@@ -144,7 +144,7 @@ pub fn dec<A: Args>(m: &mut M, x: A) -> Res {
     let a = x.read(m, 0)?;
     let r = a.wrapping_sub(1);
     x.write(m, 0, r)?;
-    flags::set(m, fl::STATUS & !fl::CF, flags::sub(a, 1, 0, r, size));
+    x.set_flags(m, fl::STATUS & !fl::CF, flags::sub(a, 1, 0, r, size));
     Ok(())
 }
 
@@ -154,7 +154,7 @@ pub fn neg<A: Args>(m: &mut M, x: A) -> Res {
     let a = x.read(m, 0)?;
     let r = 0u64.wrapping_sub(a);
     x.write(m, 0, r)?;
-    flags::set_status(m, flags::sub(0, a, 0, r, size));
+    x.set_flags(m, fl::STATUS, flags::sub(0, a, 0, r, size));
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use super::operands::{sext, write_op, Args, Dyn};
 use super::state::reg;
 use super::table::Table;
 use super::{Res, M};
-use crate::{binary_forms, cond_specializer, reference, specializer};
+use crate::{cond_specializer, reference, specializer};
 use iced_x86::{Instruction, Mnemonic as Mn, Register};
 
 const CC: [Mn; 16] = [
@@ -57,7 +57,10 @@ pub fn register(t: &mut Table) {
     t.add(&[Mn::Cbw, Mn::Cwde, Mn::Cdqe], cbw);
     t.add(&[Mn::Cwd, Mn::Cdq, Mn::Cqo], cwd);
     // Segment-register forms have no pre-decoded form, so they always reach `mov_ref`.
-    t.specialize(&[Mn::Mov], binary_forms!(mov));
+    t.specialize(
+        &[Mn::Mov],
+        specializer!(mov; RR8, RR4, RR2, RR1, RI8, RI4, RI2, RI1, RM8, RM4, RM2, RM1, MR8, MR4, MR2, MR1, MI8, MI4, MI2, MI1),
+    );
     t.specialize(
         &[Mn::Movzx],
         specializer!(movzx; RR4_1, RR4_2, RR8_1, RR8_2, RR2_1, RM4_1, RM4_2, RM8_1, RM8_2, RM2_1),

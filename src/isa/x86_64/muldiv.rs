@@ -7,7 +7,6 @@
 //! - div/idiv: CF and OF are left unchanged; SF = ZF = PF = 0 and AF = 1 (the host writes
 //!   these constants whatever the operands).
 
-use super::flags;
 use super::operands::{get_reg, set_reg, sext, Args};
 use super::state::{fl, reg};
 use super::table::Table;
@@ -26,14 +25,14 @@ pub fn register(t: &mut Table) {
     t.specialize(&[Mn::Idiv], unary_forms!(idiv));
     t.specialize(
         &[Mn::Imul],
-        specializer!(imul; R8, R4, M8, M4, RR8, RR4, RR2, RM8, RM4, RM2, RRI8, RRI4, RRI2, RMI8, RMI4, RMI2),
+        specializer!(flags imul; R8, R4, M8, M4, RR8, RR4, RR2, RM8, RM4, RM2, RRI8, RRI4, RRI2, RMI8, RMI4, RMI2),
     );
 }
 
 /// Set CF = OF = `overflow`, leaving the other status flags as they are.
 #[inline]
-fn set_cf_of(m: &mut M, overflow: bool) {
-    flags::set(m, fl::CF | fl::OF, if overflow { fl::CF | fl::OF } else { 0 });
+fn set_cf_of<A: Args>(m: &mut M, x: A, overflow: bool) {
+    x.set_flags(m, fl::CF | fl::OF, if overflow { fl::CF | fl::OF } else { 0 });
 }
 
 /// Write the double-width result `hi:lo` of a one-operand multiply or divide: AX for bytes,
@@ -85,7 +84,7 @@ pub fn mul<A: Args>(m: &mut M, x: A) -> Res {
     let lo = p as u64;
     let hi = (p >> bits) as u64;
     write_acc_pair(m, size, lo, hi);
-    set_cf_of(m, hi & super::operands::mask(size) != 0);
+    set_cf_of(m, x, hi & super::operands::mask(size) != 0);
     Ok(())
 }
 
@@ -103,14 +102,14 @@ pub fn imul<A: Args>(m: &mut M, x: A) -> Res {
             let lo = p as u64;
             let hi = (p >> bits) as u64;
             write_acc_pair(m, size, lo, hi);
-            set_cf_of(m, p != sext(lo, size) as i64 as i128);
+            set_cf_of(m, x, p != sext(lo, size) as i64 as i128);
         }
         n => {
             let (a, b) = if n == 2 { (x.read(m, 0)?, x.read(m, 1)?) } else { (x.read(m, 1)?, x.read(m, 2)?) };
             let p = sext(a, size) as i64 as i128 * sext(b, size) as i64 as i128;
             let lo = p as u64;
             x.write(m, 0, lo)?;
-            set_cf_of(m, p != sext(lo, size) as i64 as i128);
+            set_cf_of(m, x, p != sext(lo, size) as i64 as i128);
         }
     }
     Ok(())
@@ -126,8 +125,8 @@ fn divide_error(ins: &Instruction) -> Trap {
 
 /// Flags after div/idiv on the host: CF, OF kept; SF = ZF = PF = 0; AF = 1.
 #[inline]
-fn div_flags(m: &mut M) {
-    flags::set(m, fl::SF | fl::ZF | fl::PF | fl::AF, fl::AF);
+fn div_flags<A: Args>(m: &mut M, x: A) {
+    x.set_flags(m, fl::SF | fl::ZF | fl::PF | fl::AF, fl::AF);
 }
 
 /// `div r/m`: unsigned rAX = rDX:rAX / r/m, rDX = remainder.
@@ -144,7 +143,7 @@ pub fn div<A: Args>(m: &mut M, x: A) -> Res {
         return Err(divide_error(x.insn()));
     }
     write_acc_pair(m, size, q as u64, (n % d) as u64);
-    div_flags(m);
+    div_flags(m, x);
     Ok(())
 }
 
@@ -167,7 +166,7 @@ pub fn idiv<A: Args>(m: &mut M, x: A) -> Res {
         return Err(divide_error(x.insn()));
     }
     write_acc_pair(m, size, q as u64, (n % d) as u64);
-    div_flags(m);
+    div_flags(m, x);
     Ok(())
 }
 

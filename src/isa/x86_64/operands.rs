@@ -276,6 +276,16 @@ pub trait Args: Copy {
     fn branch_target(self) -> u64;
     /// Number of operands.
     fn op_count(self) -> u32;
+    /// Replace the status flags selected by `which` with those in `f` (as [`flags::set`]).
+    /// Every flag write of a handler generic over `Args` goes through here, so the
+    /// pre-decoded path can drop writes that a later instruction of the same block is
+    /// known to overwrite before anything reads them.
+    ///
+    /// [`flags::set`]: super::flags::set
+    #[inline(always)]
+    fn set_flags(self, m: &mut M, which: u64, f: u64) {
+        super::flags::set(m, which, f)
+    }
 }
 
 /// The reference operand access: straight from the iced `Instruction`.

@@ -18,8 +18,9 @@
 //! Anything else keeps the table handler.
 
 use super::operands::{is_gpr, Args};
+use super::state::fl;
 use super::{Handler, Res, Trap, M};
-use iced_x86::{ConditionCode, Instruction, OpKind, Register};
+use iced_x86::{ConditionCode, FlowControl, Instruction, Mnemonic, OpKind, Register};
 
 /// A specialised handler: like [`Handler`], but given the pre-decoded op, and returning a
 /// trap boxed (so the common `Ok` comes back in a register).
@@ -43,14 +44,27 @@ fn box_trap(t: Trap) -> Box<Trap> {
     Box::new(t)
 }
 
+/// A specialised handler for an op, and possibly its variant that writes no flags.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// The handler instantiated for the op's form: exactly the table handler's behaviour.
+    pub exact: FastHandler,
+    /// The same with every flag write dropped ([`NoFlags`]), for handlers that write flags:
+    /// usable only where the block analysis proves the flags dead (interp_x86.rs).
+    pub no_flags: Option<FastHandler>,
+}
+
 /// Picks a specialised handler for an op's form, if the mnemonic has one for it.
-pub type Specializer = fn(&Op) -> Option<FastHandler>;
+pub type Specializer = fn(&Op) -> Option<Spec>;
 
 /// One pre-decoded instruction.
 #[derive(Clone)]
 pub struct Op {
     /// What the interpreter calls: a specialised handler, or [`generic`] (the table handler).
     pub fast: FastHandler,
+    /// What the interpreter calls when the whole block runs: `fast`, or its variant that
+    /// writes no flags when the block proves them dead.
+    pub lite: FastHandler,
     /// The table handler (the reference semantics for this mnemonic).
     pub handler: Handler,
     /// Address of the next instruction.
@@ -111,6 +125,7 @@ pub fn generic(m: &mut M, op: &Op) -> FastRes {
 pub fn predecode(ins: &Instruction, handler: Handler) -> Op {
     let mut op = Op {
         fast: generic,
+        lite: generic,
         handler,
         next_ip: ins.next_ip(),
         imm: 0,
@@ -200,6 +215,110 @@ fn describe(ins: &Instruction, op: &mut Op) -> Option<u32> {
         sizes[i as usize] = s;
     }
     Some(form(kinds, sizes))
+}
+
+// ---- dead flags ----
+
+/// Choose each op's `lite` handler (what runs when the whole block runs): the flag-less
+/// variant of its specialised handler (`specs[i]`) when its flags are dead, else `fast`.
+///
+/// The flags an op writes are dead when, running the block to its end, a later op
+/// overwrites all six status flags before any op reads one, and nothing in between can
+/// make them observable: every op after it up to the overwriting one is *quiet* (a
+/// specialised register-only form that cannot fault, write memory, branch or exit), and the
+/// op itself writes no memory (a store to a code page ends the block right after it).
+/// Budget limits are handled by the interpreter: a block cut short runs `fast` throughout.
+pub fn elide_dead_flags(ops: &mut [Op], specs: &[Option<Spec>]) {
+    let quiet: Vec<bool> = ops.iter().zip(specs).map(|(op, s)| s.is_some() && is_quiet(op)).collect();
+    for i in 0..ops.len() {
+        ops[i].lite = ops[i].fast;
+        let Some(nf) = specs[i].and_then(|s| s.no_flags) else { continue };
+        let op = &ops[i];
+        if kind_of(op.form, 0) == MEM && !matches!(op.ins.mnemonic(), Mnemonic::Cmp | Mnemonic::Test) {
+            continue; // may write memory
+        }
+        let mut pending = fl::STATUS;
+        for k in i + 1..ops.len() {
+            if !quiet[k] || status_bits(ops[k].ins.rflags_read()) & pending != 0 {
+                break;
+            }
+            pending &= !always_written(ops[k].ins.mnemonic());
+            if pending == 0 {
+                ops[i].lite = nf;
+                break;
+            }
+        }
+    }
+}
+
+/// The status flags an instruction writes whatever its operands (for [`elide_dead_flags`]).
+fn always_written(mn: Mnemonic) -> u64 {
+    use Mnemonic::*;
+    match mn {
+        Add | Adc | Sub | Sbb | Cmp | And | Or | Xor | Test | Neg => fl::STATUS,
+        Inc | Dec => fl::STATUS & !fl::CF,
+        _ => 0,
+    }
+}
+
+/// Can this (specialised) op neither fault, nor write memory, nor branch or exit, nor read
+/// flags other than those iced reports? Register-only forms of these mnemonics (lea and the
+/// nops never access their memory operand).
+fn is_quiet(op: &Op) -> bool {
+    use Mnemonic::*;
+    let mn = op.ins.mnemonic();
+    let no_access = matches!(mn, Lea | Nop | Endbr64);
+    let kinds_ok = (0..3).all(|i| kind_of(op.form, i) != MEM) || no_access;
+    op.form != NO_FORM
+        && kinds_ok
+        && (matches!(
+            mn,
+            Add | Adc
+                | Sub
+                | Sbb
+                | Cmp
+                | And
+                | Or
+                | Xor
+                | Test
+                | Inc
+                | Dec
+                | Neg
+                | Not
+                | Mov
+                | Movzx
+                | Movsx
+                | Movsxd
+                | Lea
+                | Shl
+                | Sal
+                | Shr
+                | Sar
+                | Rol
+                | Ror
+                | Imul
+                | Mul
+                | Bsf
+                | Bsr
+                | Tzcnt
+                | Lzcnt
+                | Popcnt
+                | Bt
+                | Bts
+                | Btr
+                | Btc
+                | Nop
+                | Endbr64
+        ) || (op.ins.condition_code() != ConditionCode::None && op.ins.flow_control() == FlowControl::Next))
+}
+
+/// x86 RFLAGS status bits of an iced `RflagsBits` set.
+fn status_bits(bits: u32) -> u64 {
+    use iced_x86::RflagsBits as R;
+    [(R::OF, fl::OF), (R::SF, fl::SF), (R::ZF, fl::ZF), (R::AF, fl::AF), (R::CF, fl::CF), (R::PF, fl::PF)]
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .fold(0, |acc, (_, f)| acc | f)
 }
 
 /// GPR number (encoding order) of a general-purpose register that is not AH/CH/DH/BH.
@@ -347,28 +466,45 @@ pub mod forms {
 }
 
 /// A specializer choosing among `forms` for a handler generic over [`Args`]:
-/// `specializer!(handler; F1, F2, …)` gives a `fn(&Op) -> Option<FastHandler>` that returns
-/// `handler` instantiated with `Fast<F>` when the op's form is one of the `F`s. The
-/// instances are named `<module>::<handler>::<form>::run` (readable in profiles).
+/// `specializer!(handler; F1, F2, …)` gives a [`Specializer`] that returns `handler`
+/// instantiated with `Fast<F>` when the op's form is one of the `F`s. With a leading
+/// `flags`, it also gives the [`NoFlags`] variant of each instance. The instances are named
+/// `<module>::<handler>::<form>::run` (and `run_nf`), readable in profiles.
 #[macro_export]
 macro_rules! specializer {
-    ($h:ident; $($f:ident),* $(,)?) => {{
-        #[allow(non_snake_case)]
+    (flags $h:ident; $($f:ident),* $(,)?) => {
+        $crate::specializer!(@gen $h; yes; $($f),*)
+    };
+    ($h:ident; $($f:ident),* $(,)?) => {
+        $crate::specializer!(@gen $h; no; $($f),*)
+    };
+    (@nf yes $f:ident) => {
+        Some($f::run_nf)
+    };
+    (@nf no $f:ident) => {
+        None
+    };
+    (@gen $h:ident; $nf:ident; $($f:ident),*) => {{
+        #[allow(non_snake_case, dead_code)]
         mod $h {
-            use $crate::isa::x86_64::predecode::{FastHandler, Op};
+            use $crate::isa::x86_64::predecode::{Op, Spec};
             $(
                 pub mod $f {
-                    use $crate::isa::x86_64::predecode::{forms, Fast, Op};
-                    pub fn run(m: &mut $crate::isa::x86_64::M, op: &Op) -> $crate::isa::x86_64::predecode::FastRes {
-                        $crate::isa::x86_64::predecode::boxed(super::super::$h(m, Fast::<{ forms::$f }>(op)))
+                    use $crate::isa::x86_64::predecode::{boxed, forms, Fast, FastRes, NoFlags, Op};
+                    use $crate::isa::x86_64::M;
+                    pub fn run(m: &mut M, op: &Op) -> FastRes {
+                        boxed(super::super::$h(m, Fast::<{ forms::$f }>(op)))
+                    }
+                    pub fn run_nf(m: &mut M, op: &Op) -> FastRes {
+                        boxed(super::super::$h(m, NoFlags(Fast::<{ forms::$f }>(op))))
                     }
                 }
             )*
-            pub fn pick(op: &Op) -> Option<FastHandler> {
+            pub fn pick(op: &Op) -> Option<Spec> {
                 use $crate::isa::x86_64::predecode::forms;
                 $(
                     if op.form == forms::$f {
-                        return Some($f::run);
+                        return Some(Spec { exact: $f::run, no_flags: $crate::specializer!(@nf $nf $f) });
                     }
                 )*
                 None
@@ -378,55 +514,80 @@ macro_rules! specializer {
     }};
 }
 
+/// Operands of `A` whose flag writes are dropped: for an instruction whose flags a later
+/// instruction of its block overwrites before anything can read or observe them.
+#[derive(Clone, Copy)]
+pub struct NoFlags<A>(pub A);
+
 /// Operands of `A` with the condition code fixed at compile time (`CC`, hardware encoding),
 /// so a jcc/setcc/cmovcc instance evaluates exactly one condition.
 #[derive(Clone, Copy)]
 pub struct WithCond<A, const CC: u8>(pub A);
 
+macro_rules! delegate_args {
+    () => {
+        #[inline(always)]
+        fn insn(&self) -> &Instruction {
+            self.0.insn()
+        }
+        #[inline(always)]
+        fn size(self, i: u32) -> u32 {
+            self.0.size(i)
+        }
+        #[inline(always)]
+        fn is_reg(self, i: u32) -> bool {
+            self.0.is_reg(i)
+        }
+        #[inline(always)]
+        fn is_mem(self, i: u32) -> bool {
+            self.0.is_mem(i)
+        }
+        #[inline(always)]
+        fn read(self, m: &M, i: u32) -> Result<u64, Trap> {
+            self.0.read(m, i)
+        }
+        #[inline(always)]
+        fn write(self, m: &mut M, i: u32, v: u64) -> Result<(), Trap> {
+            self.0.write(m, i, v)
+        }
+        #[inline(always)]
+        fn ea(self, m: &M) -> u64 {
+            self.0.ea(m)
+        }
+        #[inline(always)]
+        fn seg_base(self, m: &M) -> u64 {
+            self.0.seg_base(m)
+        }
+        #[inline(always)]
+        fn branch_target(self) -> u64 {
+            self.0.branch_target()
+        }
+        #[inline(always)]
+        fn op_count(self) -> u32 {
+            self.0.op_count()
+        }
+    };
+}
+
+impl<A: Args> Args for NoFlags<A> {
+    delegate_args!();
+    #[inline(always)]
+    fn cond(self, rflags: u64) -> bool {
+        self.0.cond(rflags)
+    }
+    #[inline(always)]
+    fn set_flags(self, _m: &mut M, _which: u64, _f: u64) {}
+}
+
 impl<A: Args, const CC: u8> Args for WithCond<A, CC> {
-    #[inline(always)]
-    fn insn(&self) -> &Instruction {
-        self.0.insn()
-    }
-    #[inline(always)]
-    fn size(self, i: u32) -> u32 {
-        self.0.size(i)
-    }
-    #[inline(always)]
-    fn is_reg(self, i: u32) -> bool {
-        self.0.is_reg(i)
-    }
-    #[inline(always)]
-    fn is_mem(self, i: u32) -> bool {
-        self.0.is_mem(i)
-    }
-    #[inline(always)]
-    fn read(self, m: &M, i: u32) -> Result<u64, Trap> {
-        self.0.read(m, i)
-    }
-    #[inline(always)]
-    fn write(self, m: &mut M, i: u32, v: u64) -> Result<(), Trap> {
-        self.0.write(m, i, v)
-    }
-    #[inline(always)]
-    fn ea(self, m: &M) -> u64 {
-        self.0.ea(m)
-    }
-    #[inline(always)]
-    fn seg_base(self, m: &M) -> u64 {
-        self.0.seg_base(m)
-    }
+    delegate_args!();
     #[inline(always)]
     fn cond(self, rflags: u64) -> bool {
         super::flags::cond_hw(rflags, CC)
     }
     #[inline(always)]
-    fn branch_target(self) -> u64 {
-        self.0.branch_target()
-    }
-    #[inline(always)]
-    fn op_count(self) -> u32 {
-        self.0.op_count()
+    fn set_flags(self, m: &mut M, which: u64, f: u64) {
+        self.0.set_flags(m, which, f)
     }
 }
 
@@ -436,7 +597,7 @@ macro_rules! cond_specializer {
     ($h:ident; $($f:ident),* $(,)?) => {{
         #[allow(non_snake_case)]
         mod $h {
-            use $crate::isa::x86_64::predecode::{FastHandler, Op};
+            use $crate::isa::x86_64::predecode::{FastHandler, Op, Spec};
             $(
                 pub mod $f {
                     use $crate::isa::x86_64::predecode::{boxed, forms, Fast, FastRes, Op, WithCond};
@@ -445,7 +606,7 @@ macro_rules! cond_specializer {
                     }
                 }
             )*
-            pub fn pick(op: &Op) -> Option<FastHandler> {
+            pub fn pick(op: &Op) -> Option<Spec> {
                 use $crate::isa::x86_64::predecode::forms;
                 $(
                     if op.form == forms::$f {
@@ -455,7 +616,7 @@ macro_rules! cond_specializer {
                             $f::run::<8>, $f::run::<9>, $f::run::<10>, $f::run::<11>,
                             $f::run::<12>, $f::run::<13>, $f::run::<14>, $f::run::<15>,
                         ];
-                        return Some(by_cc[op.cc as usize & 15]);
+                        return Some(Spec { exact: by_cc[op.cc as usize & 15], no_flags: None });
                     }
                 )*
                 None
@@ -469,7 +630,7 @@ macro_rules! cond_specializer {
 #[macro_export]
 macro_rules! binary_forms {
     ($h:ident) => {{
-        $crate::specializer!($h; RR8, RR4, RR2, RR1, RI8, RI4, RI2, RI1, RM8, RM4, RM2, RM1, MR8, MR4, MR2, MR1,
+        $crate::specializer!(flags $h; RR8, RR4, RR2, RR1, RI8, RI4, RI2, RI1, RM8, RM4, RM2, RM1, MR8, MR4, MR2, MR1,
             MI8, MI4, MI2, MI1)
     }};
 }
@@ -477,14 +638,14 @@ macro_rules! binary_forms {
 #[macro_export]
 macro_rules! unary_forms {
     ($h:ident) => {{
-        $crate::specializer!($h; R8, R4, R2, R1, M8, M4, M2, M1)
+        $crate::specializer!(flags $h; R8, R4, R2, R1, M8, M4, M2, M1)
     }};
 }
 
 #[macro_export]
 macro_rules! shift_forms {
     ($h:ident) => {{
-        $crate::specializer!($h; RI8B, RI4B, RI2B, RI1B, RC8, RC4, RC2, RC1, MI8B, MI4B, MI2B, MC8, MC4, MC2, MC1)
+        $crate::specializer!(flags $h; RI8B, RI4B, RI2B, RI1B, RC8, RC4, RC2, RC1, MI8B, MI4B, MI2B, MC8, MC4, MC2, MC1)
     }};
 }
 
@@ -494,4 +655,58 @@ macro_rules! reference {
     ($h:path) => {
         (|m, ins| $h(m, $crate::isa::x86_64::operands::Dyn(ins))) as $crate::isa::x86_64::Handler
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::TABLE;
+    use super::*;
+    use iced_x86::{Decoder, DecoderOptions};
+
+    /// Pre-decode and specialise `code` as one block; returns, per instruction, whether its
+    /// flag writes were found dead.
+    fn dead_flags(code: &[u8]) -> Vec<bool> {
+        let mut ops = Vec::new();
+        let mut specs = Vec::new();
+        for ins in Decoder::with_ip(64, code, 0x1000, DecoderOptions::NONE) {
+            let mut op = predecode(&ins, TABLE.get(ins.mnemonic()));
+            let spec = TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op));
+            if let Some(s) = spec {
+                op.fast = s.exact;
+            }
+            ops.push(op);
+            specs.push(spec);
+        }
+        elide_dead_flags(&mut ops, &specs);
+        ops.iter().map(|op| op.lite as *const () != op.fast as *const ()).collect()
+    }
+
+    #[test]
+    fn flags_overwritten_before_a_read_are_dead() {
+        // add rax,3; xor rdx,rax; sub rcx,1; jne $
+        assert_eq!(
+            dead_flags(&[0x48, 0x83, 0xc0, 0x03, 0x48, 0x31, 0xc2, 0x48, 0x83, 0xe9, 0x01, 0x75, 0xfe]),
+            [true, true, false, false]
+        );
+        // inc rax; add rbx,rax: add writes every flag inc wrote.
+        assert_eq!(dead_flags(&[0x48, 0xff, 0xc0, 0x48, 0x01, 0xc3]), [true, false]);
+        // add rbx,rax; inc rax; je $: CF of the add survives the inc and may be read later.
+        assert_eq!(dead_flags(&[0x48, 0x01, 0xc3, 0x48, 0xff, 0xc0, 0x74, 0xfe]), [false, false, false]);
+    }
+
+    #[test]
+    fn flags_are_live_across_reads_stores_and_faults() {
+        // add rax,1; adc rbx,0: adc reads CF.
+        assert_eq!(dead_flags(&[0x48, 0x83, 0xc0, 0x01, 0x48, 0x83, 0xd3, 0x00]), [false, false]);
+        // add rax,1; mov [rbx],rax; cmp rax,rcx: the store may fault or hit code.
+        assert_eq!(dead_flags(&[0x48, 0x83, 0xc0, 0x01, 0x48, 0x89, 0x03, 0x48, 0x39, 0xc8]), [false, false, false]);
+        // add rax,1; cmp rax,[rbx]: the overwriting instruction itself may fault.
+        assert_eq!(dead_flags(&[0x48, 0x83, 0xc0, 0x01, 0x48, 0x3b, 0x03]), [false, false]);
+        // add [rbx],rax; cmp rax,rcx: a store to a code page would end the block after it.
+        assert_eq!(dead_flags(&[0x48, 0x01, 0x03, 0x48, 0x39, 0xc8]), [false, false]);
+        // cmp rax,[rbx]; test rax,rax: a memory read in the dead instruction itself is fine.
+        assert_eq!(dead_flags(&[0x48, 0x3b, 0x03, 0x48, 0x85, 0xc0]), [true, false]);
+        // add rax,1; setc cl; test rax,rax.
+        assert_eq!(dead_flags(&[0x48, 0x83, 0xc0, 0x01, 0x0f, 0x92, 0xc1, 0x48, 0x85, 0xc0]), [false, false, false]);
+    }
 }

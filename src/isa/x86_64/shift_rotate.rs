@@ -86,9 +86,9 @@ fn if_set(b: u64, f: u64) -> u64 {
 /// Set the status flags of a shift: SF ZF PF from `res`, `cf`, `of`; AF = 1 (undefined; the
 /// host sets it).
 #[inline]
-fn shift_flags(m: &mut M, res: u64, size: u32, cf: u64, of: u64) {
+fn shift_flags<A: Args>(m: &mut M, x: A, res: u64, size: u32, cf: u64, of: u64) {
     let f = flags::szp(res, size) | fl::AF | if_set(cf, fl::CF) | if_set(of, fl::OF);
-    flags::set_status(m, f);
+    x.set_flags(m, fl::STATUS, f);
 }
 
 #[inline(always)]
@@ -103,7 +103,7 @@ pub fn shl<A: Args>(m: &mut M, x: A) -> Res {
     let res = if c < 64 { (a << c) & mask(size) } else { 0 };
     x.write(m, 0, res)?;
     let cf = if c <= w { bit(a, w - c) } else { 0 };
-    shift_flags(m, res, size, cf, msb(res, size) ^ cf);
+    shift_flags(m, x, res, size, cf, msb(res, size) ^ cf);
     Ok(())
 }
 
@@ -118,7 +118,7 @@ pub fn shr<A: Args>(m: &mut M, x: A) -> Res {
     let res = if c < 64 { a >> c } else { 0 };
     x.write(m, 0, res)?;
     let cf = bit(a, c - 1);
-    shift_flags(m, res, size, cf, if c == 1 { msb(a, size) } else { 0 });
+    shift_flags(m, x, res, size, cf, if c == 1 { msb(a, size) } else { 0 });
     Ok(())
 }
 
@@ -134,14 +134,14 @@ pub fn sar<A: Args>(m: &mut M, x: A) -> Res {
     let res = (s >> c.min(63)) as u64 & mask(size);
     x.write(m, 0, res)?;
     let cf = ((s >> (c - 1).min(63)) & 1) as u64;
-    shift_flags(m, res, size, cf, 0);
+    shift_flags(m, x, res, size, cf, 0);
     Ok(())
 }
 
 /// Set CF and OF only (rotates leave SF ZF AF PF alone).
 #[inline]
-fn rot_flags(m: &mut M, cf: u64, of: u64) {
-    flags::set(m, fl::CF | fl::OF, if_set(cf, fl::CF) | if_set(of, fl::OF));
+fn rot_flags<A: Args>(m: &mut M, x: A, cf: u64, of: u64) {
+    x.set_flags(m, fl::CF | fl::OF, if_set(cf, fl::CF) | if_set(of, fl::OF));
 }
 
 #[inline(always)]
@@ -157,7 +157,7 @@ pub fn rol<A: Args>(m: &mut M, x: A) -> Res {
     let res = if r == 0 { a } else { ((a << r) | (a >> (w - r))) & mask(size) };
     x.write(m, 0, res)?;
     let cf = res & 1;
-    rot_flags(m, cf, msb(res, size) ^ cf);
+    rot_flags(m, x, cf, msb(res, size) ^ cf);
     Ok(())
 }
 
@@ -174,7 +174,7 @@ pub fn ror<A: Args>(m: &mut M, x: A) -> Res {
     let res = if r == 0 { a } else { ((a >> r) | (a << (w - r))) & mask(size) };
     x.write(m, 0, res)?;
     let cf = msb(res, size);
-    rot_flags(m, cf, cf ^ bit(res, w - 2));
+    rot_flags(m, x, cf, cf ^ bit(res, w - 2));
     Ok(())
 }
 
@@ -198,7 +198,7 @@ pub fn rcl<A: Args>(m: &mut M, x: A) -> Res {
     let w = size * 8;
     let (res, cf) = rcl_wide(a, flags::cf(m), w, c % (w + 1));
     x.write(m, 0, res)?;
-    rot_flags(m, cf, msb(res, size) ^ cf);
+    rot_flags(m, x, cf, msb(res, size) ^ cf);
     Ok(())
 }
 
@@ -215,7 +215,7 @@ pub fn rcr<A: Args>(m: &mut M, x: A) -> Res {
     // A right rotation by r of w+1 bits is a left rotation by w+1-r.
     let (res, cf) = rcl_wide(a, flags::cf(m), w, if r == 0 { 0 } else { w + 1 - r });
     x.write(m, 0, res)?;
-    rot_flags(m, cf, msb(res, size) ^ bit(res, w - 2));
+    rot_flags(m, x, cf, msb(res, size) ^ bit(res, w - 2));
     Ok(())
 }
 
@@ -259,7 +259,7 @@ pub fn shld<A: Args>(m: &mut M, x: A) -> Res {
             (cf, msb(res, size) ^ cf)
         }
     };
-    shift_flags(m, res, size, cf, of);
+    shift_flags(m, x, res, size, cf, of);
     Ok(())
 }
 
@@ -280,7 +280,7 @@ pub fn shrd<A: Args>(m: &mut M, x: A) -> Res {
     x.write(m, 0, res)?;
     // Undefined 16-bit counts above 16 clear CF on the host.
     let cf = if c > w { 0 } else { (v >> (c - 1)) as u64 & 1 };
-    shift_flags(m, res, size, cf, msb(res, size) ^ bit(res, w - 2));
+    shift_flags(m, x, res, size, cf, msb(res, size) ^ bit(res, w - 2));
     Ok(())
 }
 

@@ -52,16 +52,27 @@ pub fn exec(m: &mut M, bytes: &[u8]) -> Res {
     m.cpu.rip = ins.next_ip();
     let handler = TABLE.get(ins.mnemonic());
     let op = super::predecode::predecode(&ins, handler);
-    let Some(fast) = TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) else {
+    let Some(spec) = TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) else {
         return handler(m, &ins);
     };
     let (cpu0, mem0) = (m.cpu, snapshot(m));
     let r_ref = handler(m, &ins);
     let (cpu_ref, mem_ref) = (m.cpu, snapshot(m));
+    let what = super::disasm(&ins);
+    if let Some(nf) = spec.no_flags {
+        // The flag-less variant: everything but the status flags as the reference.
+        m.cpu = cpu0;
+        restore(m, &mem0);
+        let r = nf(m, &op).map_err(|t| *t);
+        assert_eq!(r, r_ref, "flag-less vs reference result of `{what}`");
+        assert_eq!(m.cpu.rflags, cpu0.rflags, "flag-less variant of `{what}` wrote flags");
+        m.cpu.rflags = cpu_ref.rflags;
+        assert_eq!(m.cpu, cpu_ref, "flag-less vs reference registers after `{what}`");
+        assert!(snapshot(m) == mem_ref, "flag-less vs reference memory after `{what}`");
+    }
     m.cpu = cpu0;
     restore(m, &mem0);
-    let r_fast = fast(m, &op).map_err(|t| *t);
-    let what = super::disasm(&ins);
+    let r_fast = (spec.exact)(m, &op).map_err(|t| *t);
     assert_eq!(r_fast, r_ref, "specialised vs reference result of `{what}`");
     assert_eq!(m.cpu, cpu_ref, "specialised vs reference registers after `{what}`");
     assert!(snapshot(m) == mem_ref, "specialised vs reference memory after `{what}`");
