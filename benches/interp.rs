@@ -48,7 +48,7 @@ fn workloads() -> Vec<Workload> {
 /// Run a workload to its end under the interpreter; returns retired instructions.
 fn run_interp(w: &Workload) -> u64 {
     let argv = vec![w.name.as_bytes().to_vec()];
-    let mut p = deja::linux::start_image(
+    let mut p = deja::linux::start_image::<deja::linux::arch_x86_64::X86_64>(
         &w.name,
         &w.image,
         Path::new("/bench"),

@@ -3,6 +3,7 @@
 //! deterministic computation (a prime sieve), and inputs from outside the guest (the clock,
 //! random bytes, the time stamp counter) which record/replay captures.
 
+use crate::linux::arch_x86_64::X86_64;
 use crate::linux::process::Options;
 use iced_x86::code_asm::*;
 use std::process::ExitCode;
@@ -274,7 +275,7 @@ fn demo(stats: bool) -> Result<ExitCode, String> {
     let t0 = std::time::Instant::now();
     let opts =
         RecordOptions { out: log.clone(), checkpoint_every: 1_000_000, embed_exe: true, run: Options::default() };
-    let rec = session::record(&exe, &argv, &envp, opts).map_err(|e| e.to_string())?;
+    let rec = session::record::<X86_64>(&exe, &argv, &envp, opts).map_err(|e| e.to_string())?;
     let rec_time = t0.elapsed();
     let out = rec.result.map_err(|e| e.to_string())?;
     let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
@@ -294,7 +295,7 @@ fn demo(stats: bool) -> Result<ExitCode, String> {
         say(&format!("{}. replaying the log (round {round}): the same output, from the log, not the host", round + 1));
         let t0 = std::time::Instant::now();
         let opts = ReplayOptions { quiet: false, to_icount: None, exe: None, run: Options::default() };
-        let mut rep = session::replay(&log, opts).map_err(|e| e.to_string())?;
+        let mut rep = session::replay::<X86_64>(&log, opts).map_err(|e| e.to_string())?;
         let dt = t0.elapsed();
         match rep.result {
             Ok(o) => {

@@ -5,6 +5,7 @@
 //! contract and its implementations), `linux` (ELF loading, syscalls, signals: the platform),
 //! and `world` (the one interface every non-deterministic input passes through).
 
+pub mod arch;
 pub mod demo;
 pub mod engine;
 pub mod isa;

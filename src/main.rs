@@ -1,6 +1,10 @@
 //! The deja command line.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use deja::arch::Arch;
+use deja::linux::arch_aarch64::Aarch64;
+use deja::linux::arch_x86_64::X86_64;
+use deja::linux::loader::Isa;
 use deja::linux::process::{Options, RunError};
 use deja::linux::{Outcome, Process};
 use deja::replay::session::{self, RecordOptions, ReplayOptions};
@@ -39,12 +43,27 @@ struct ExecArgs {
     /// Stop the guest after this many instructions.
     #[arg(long, value_name = "N")]
     max_icount: Option<u64>,
+    /// Limit the guest's mapped memory (bytes; suffixes K, M, G): beyond it, allocation
+    /// fails with ENOMEM.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
 }
 
 impl ExecArgs {
     fn options(&self) -> Options {
-        Options { max_icount: self.max_icount, trace: self.trace }
+        Options { max_icount: self.max_icount, trace: self.trace, max_memory: self.max_memory }
     }
+}
+
+/// `123`, `64K`, `512M`, `2G`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mul) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mul)).ok_or_else(|| format!("bad size `{s}`"))
 }
 
 #[derive(Subcommand)]
@@ -139,17 +158,11 @@ fn main() -> ExitCode {
             };
             deja::world::catch_host_signals();
             let exe = PathBuf::from(&prog[0]);
-            let argv = args_of(&prog);
-            let mut p = match deja::linux::start(&exe, &argv, &host_env(), world, exec.options()) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("deja: {e}");
-                    return ExitCode::from(EXIT_CANNOT_START);
-                }
-            };
-            let t0 = Instant::now();
-            let r = p.run();
-            finish(&p, r, exec.stats, t0)
+            match guest_isa(&exe) {
+                Ok(Isa::X86_64) => cmd_run::<X86_64>(&exe, &prog, world, &exec),
+                Ok(Isa::Aarch64) => cmd_run::<Aarch64>(&exe, &prog, world, &exec),
+                Err(code) => code,
+            }
         }
         Cmd::Record { output, checkpoint_every, no_embed_exe, exec, prog } => {
             let exe = PathBuf::from(&prog[0]);
@@ -161,35 +174,17 @@ fn main() -> ExitCode {
             });
             let opts =
                 RecordOptions { out: out.clone(), checkpoint_every, embed_exe: !no_embed_exe, run: exec.options() };
-            let t0 = Instant::now();
-            match session::record(&exe, &args_of(&prog), &host_env(), opts) {
-                Ok(rec) => {
-                    let code = finish(&rec.process, rec.result, exec.stats, t0);
-                    let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-                    eprintln!(
-                        "deja: recorded {} instructions to {} ({size} bytes)",
-                        rec.process.m.icount,
-                        out.display()
-                    );
-                    code
-                }
-                Err(e) => {
-                    eprintln!("deja: {e}");
-                    ExitCode::from(EXIT_CANNOT_START)
-                }
+            match guest_isa(&exe) {
+                Ok(Isa::X86_64) => cmd_record::<X86_64>(&exe, &prog, opts, &exec, &out),
+                Ok(Isa::Aarch64) => cmd_record::<Aarch64>(&exe, &prog, opts, &exec, &out),
+                Err(code) => code,
             }
         }
         Cmd::Replay { log, quiet, to_icount, exe, exec } => {
-            let t0 = Instant::now();
             let opts = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
-            match session::replay(&log, opts) {
-                Ok(mut rep) => {
-                    let dt = t0.elapsed();
-                    if exec.stats {
-                        deja::report::print_stats(&rep.process, dt);
-                    }
-                    replay_report(&mut rep.process, rep.result, to_icount)
-                }
+            match deja::replay::log::Log::open(&log).map(|l| l.header.isa) {
+                Ok(deja::replay::log::ISA_AARCH64) => cmd_replay::<Aarch64>(&log, opts, &exec),
+                Ok(_) => cmd_replay::<X86_64>(&log, opts, &exec),
                 Err(e) => {
                     eprintln!("deja: {e}");
                     ExitCode::from(EXIT_CANNOT_START)
@@ -214,6 +209,77 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Demo { stats } => deja::demo::run_demo(stats),
+    }
+}
+
+/// The guest ISA of an executable, or the exit status after reporting why it has none.
+fn guest_isa(exe: &std::path::Path) -> Result<Isa, ExitCode> {
+    let name = exe.display().to_string();
+    let head = std::fs::File::open(exe).and_then(|f| {
+        use std::io::Read;
+        let mut b = Vec::new();
+        f.take(64).read_to_end(&mut b).map(|_| b)
+    });
+    let r = match head {
+        Ok(b) => deja::linux::loader::elf_isa(&name, &b),
+        Err(e) => Err(deja::linux::loader::LoadError::Io(name, e)),
+    };
+    r.map_err(|e| {
+        eprintln!("deja: {e}");
+        ExitCode::from(EXIT_CANNOT_START)
+    })
+}
+
+fn cmd_run<A: Arch>(exe: &std::path::Path, prog: &[OsString], world: Box<dyn World>, exec: &ExecArgs) -> ExitCode {
+    let argv = args_of(prog);
+    let mut p = match deja::linux::start::<A>(exe, &argv, &host_env(), world, exec.options()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("deja: {e}");
+            return ExitCode::from(EXIT_CANNOT_START);
+        }
+    };
+    let t0 = Instant::now();
+    let r = p.run();
+    finish(&p, r, exec.stats, t0)
+}
+
+fn cmd_record<A: Arch>(
+    exe: &std::path::Path,
+    prog: &[OsString],
+    opts: RecordOptions,
+    exec: &ExecArgs,
+    out: &std::path::Path,
+) -> ExitCode {
+    let t0 = Instant::now();
+    match session::record::<A>(exe, &args_of(prog), &host_env(), opts) {
+        Ok(rec) => {
+            let code = finish(&rec.process, rec.result, exec.stats, t0);
+            let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+            eprintln!("deja: recorded {} instructions to {} ({size} bytes)", rec.process.m.icount, out.display());
+            code
+        }
+        Err(e) => {
+            eprintln!("deja: {e}");
+            ExitCode::from(EXIT_CANNOT_START)
+        }
+    }
+}
+
+fn cmd_replay<A: Arch>(log: &std::path::Path, opts: ReplayOptions, exec: &ExecArgs) -> ExitCode {
+    let t0 = Instant::now();
+    let to_icount = opts.to_icount;
+    match session::replay::<A>(log, opts) {
+        Ok(mut rep) => {
+            if exec.stats {
+                deja::report::print_stats(&rep.process, t0.elapsed());
+            }
+            replay_report(&mut rep.process, rep.result, to_icount)
+        }
+        Err(e) => {
+            eprintln!("deja: {e}");
+            ExitCode::from(EXIT_CANNOT_START)
+        }
     }
 }
 
@@ -252,7 +318,7 @@ fn host_env() -> Vec<Vec<u8>> {
 }
 
 /// Report how a run ended and turn it into deja's exit status.
-fn finish(p: &Process, r: Result<Outcome, RunError>, stats: bool, t0: Instant) -> ExitCode {
+fn finish<A: Arch>(p: &Process<A>, r: Result<Outcome, RunError>, stats: bool, t0: Instant) -> ExitCode {
     if stats {
         deja::report::print_stats(p, t0.elapsed());
     }
@@ -262,14 +328,14 @@ fn finish(p: &Process, r: Result<Outcome, RunError>, stats: bool, t0: Instant) -
             ExitCode::from(out.exit_code() as u8)
         }
         Err(e) => {
-            eprintln!("deja: {e} at pc={:#x} icount={}", p.m.cpu.rip, p.m.icount);
+            eprintln!("deja: {e} at pc={:#x} icount={}", A::pc(&p.m.cpu), p.m.icount);
             ExitCode::from(EXIT_STOPPED)
         }
     }
 }
 
 /// The one-line replay verdict, or the divergence report.
-fn replay_report(p: &mut Process, r: Result<Outcome, RunError>, to_icount: Option<u64>) -> ExitCode {
+fn replay_report<A: Arch>(p: &mut Process<A>, r: Result<Outcome, RunError>, to_icount: Option<u64>) -> ExitCode {
     match r {
         Ok(out) => {
             deja::report::print_outcome(&out);
@@ -283,7 +349,7 @@ fn replay_report(p: &mut Process, r: Result<Outcome, RunError>, to_icount: Optio
         }
         Err(RunError::IcountLimit(n)) if to_icount == Some(n) => {
             let d = p.digest();
-            eprintln!("replay stopped at icount {n} as asked (pc={:#x}), digest {d:016x}", p.m.cpu.rip);
+            eprintln!("replay stopped at icount {n} as asked (pc={:#x}), digest {d:016x}", A::pc(&p.m.cpu));
             ExitCode::SUCCESS
         }
         Err(RunError::IcountLimit(n)) => {
@@ -303,7 +369,7 @@ fn replay_report(p: &mut Process, r: Result<Outcome, RunError>, to_icount: Optio
             ExitCode::from(EXIT_DIVERGED)
         }
         Err(e) => {
-            eprintln!("deja: {e} at pc={:#x} icount={}", p.m.cpu.rip, p.m.icount);
+            eprintln!("deja: {e} at pc={:#x} icount={}", A::pc(&p.m.cpu), p.m.icount);
             ExitCode::from(EXIT_STOPPED)
         }
     }

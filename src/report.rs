@@ -68,7 +68,7 @@ pub fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-pub fn print_stats(p: &Process, dt: Duration) {
+pub fn print_stats<A: crate::arch::Arch>(p: &Process<A>, dt: Duration) {
     let secs = dt.as_secs_f64().max(1e-9);
     eprintln!(
         "deja: {} instructions in {:.3} s ({:.1} MIPS), peak guest memory {} KiB, peak RSS {} KiB",
@@ -80,14 +80,7 @@ pub fn print_stats(p: &Process, dt: Duration) {
     );
 }
 
-/// Disassembly of the guest instruction at `pc` (for reports), or a note that it cannot be
-/// read.
-pub fn disasm_at(p: &Process, pc: u64) -> String {
-    let mut b = [0u8; 15];
-    let n = p.m.mem.fetch(pc, &mut b);
-    let ins = iced_x86::Decoder::with_ip(64, &b[..n], pc, iced_x86::DecoderOptions::NONE).decode();
-    if ins.is_invalid() {
-        return "(no decodable instruction there)".into();
-    }
-    crate::isa::x86_64::disasm(&ins)
+/// Disassembly of the guest instruction at `pc` (for reports).
+pub fn disasm_at<A: crate::arch::Arch>(p: &Process<A>, pc: u64) -> String {
+    A::disasm_at(&p.m.mem, pc)
 }

@@ -4,6 +4,7 @@
 //! instruction, the end of a guest page, or [`MAX_BLOCK_INSNS`]. Interpreter and JIT use the
 //! same rule, so block-level accounting lines up between them (design §5).
 
+pub mod aarch64;
 pub mod x86;
 
 /// Longest block, in instructions. Bounded so a budget check per block stays cheap and a

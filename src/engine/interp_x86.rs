@@ -110,7 +110,7 @@ impl InterpX86 {
     fn lookup(&mut self, m: &mut M, pc: u64) -> Result<u32, GuestFault> {
         let slot = (pc as usize ^ (pc as usize >> 12)) & (FAST_SLOTS - 1);
         let (tag, id) = self.fast[slot];
-        if tag == pc {
+        if tag == pc && id != NO_BLOCK {
             return Ok(id);
         }
         let id = match self.by_pc.get(&pc) {
@@ -325,9 +325,16 @@ mod tests {
         let image = crate::demo::demo_elf().unwrap();
         let argv = vec![b"demo".to_vec()];
         let world = Box::new(Quiet(Virtual::new(RealWorld, 0, 7)));
-        let mut p =
-            crate::linux::start_image("demo", &image, Path::new("/demo"), &argv, &[], world, Options::default())
-                .unwrap();
+        let mut p = crate::linux::start_image::<crate::linux::arch_x86_64::X86_64>(
+            "demo",
+            &image,
+            Path::new("/demo"),
+            &argv,
+            &[],
+            world,
+            Options::default(),
+        )
+        .unwrap();
         p.engine.set_specialize(specialize);
         let out = p.run().unwrap();
         (out.exit_code(), p.m.icount, p.digest())

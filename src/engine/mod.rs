@@ -2,6 +2,8 @@
 //! retiring at most `budget` instructions and advancing `machine.icount` by exactly what
 //! retired.
 
+pub mod block_cache;
+pub mod interp_a64;
 pub mod interp_x86;
 
 use crate::mem::{Access, MemFault, Memory};
@@ -33,6 +35,27 @@ pub enum Exit {
     Fault(GuestFault),
 }
 
+/// Why an instruction handler stopped the normal flow (every ISA's handlers return it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trap {
+    /// Synchronous exception; the instruction does not retire.
+    Fault(GuestFault),
+    /// A syscall instruction; it retires after the platform writes the result.
+    Syscall,
+    /// An instruction that needs an outside value (rdtsc, cntvct_el0, …).
+    Env(EnvRequest),
+    /// A trap that retires the instruction first (x86 int3): the signal is delivered with pc
+    /// after it.
+    TrapAfter(GuestFault),
+}
+
+impl From<MemFault> for Trap {
+    #[inline]
+    fn from(f: MemFault) -> Trap {
+        Trap::Fault(GuestFault::from_mem(f))
+    }
+}
+
 /// A non-deterministic value an instruction asks the platform for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvRequest {
@@ -42,6 +65,10 @@ pub enum EnvRequest {
     Rdtscp,
     /// rdrand/rdseed into a register of `size` bytes (gpr index).
     Random { gpr: u8, size: u8 },
+    /// AArch64 `mrs xt, cntvct_el0` (or cntvctss): the virtual counter into register `reg`.
+    Counter { reg: u8 },
+    /// AArch64 `mrs xt, rndr/rndrrs`: 8 random bytes into register `reg`, NZCV = 0000.
+    Rndr { reg: u8 },
 }
 
 /// Linux signal numbers used by faults.

@@ -4,7 +4,7 @@
 use super::layout::{PIE_BASE, STACK_SIZE, STACK_TOP};
 use super::process::Process;
 use super::syscall::mm::page_up;
-use crate::isa::x86_64::state::reg;
+use crate::arch::Arch;
 use crate::mem::{flags, PAGE_SIZE};
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
@@ -32,6 +32,16 @@ pub enum LoadError {
 pub enum Isa {
     X86_64,
     Aarch64,
+}
+
+impl Isa {
+    /// The ELF e_machine of this ISA.
+    pub fn machine(self) -> u16 {
+        match self {
+            Isa::X86_64 => elf::EM_X86_64,
+            Isa::Aarch64 => elf::EM_AARCH64,
+        }
+    }
 }
 
 /// What the loader learned, for the initial stack and the process.
@@ -69,7 +79,7 @@ pub fn elf_isa(path: &str, data: &[u8]) -> Result<Isa, LoadError> {
 }
 
 /// Load the ELF image into guest memory.
-pub fn load_elf(p: &mut Process, path: &str, data: &[u8]) -> Result<Loaded, LoadError> {
+pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<Loaded, LoadError> {
     let isa = elf_isa(path, data)?;
     let bad = |e: object::read::Error| LoadError::Malformed(path.into(), e.to_string());
     let hdr = elf::FileHeader64::<Endianness>::parse(data).map_err(bad)?;
@@ -186,8 +196,8 @@ const AT_MINSIGSTKSZ: u64 = 51;
 
 /// Build the initial stack as Linux does: strings at the top, then AT_RANDOM bytes, then
 /// (16-byte aligned) argc, argv[], NULL, envp[], NULL, auxv pairs.
-pub fn setup_stack(
-    p: &mut Process,
+pub fn setup_stack<A: Arch>(
+    p: &mut Process<A>,
     l: &Loaded,
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
@@ -197,7 +207,7 @@ pub fn setup_stack(
     p.m.mem.map(stack_lo, STACK_SIZE, flags::R | flags::W);
     let mut sp = STACK_TOP;
     let too_big = || LoadError::TooBig("arguments and environment".into());
-    let mut push_bytes = |p: &mut Process, b: &[u8]| -> Result<u64, LoadError> {
+    let mut push_bytes = |p: &mut Process<A>, b: &[u8]| -> Result<u64, LoadError> {
         sp = sp.checked_sub(b.len() as u64).filter(|&s| s > stack_lo + (64 << 10)).ok_or_else(too_big)?;
         p.m.mem.poke(sp, b).map_err(|_| too_big())?;
         Ok(sp)
@@ -218,12 +228,15 @@ pub fn setup_stack(
         arg_addrs.push(push_bytes(p, &cstr(a))?);
     }
     arg_addrs.reverse();
-    let platform = push_bytes(p, b"x86_64\0")?;
+    let mut plat = A::PLATFORM.as_bytes().to_vec();
+    plat.push(0);
+    let platform = push_bytes(p, &plat)?;
+    let (hwcap, hwcap2) = A::hwcap();
     let mut rnd = [0u8; 16];
     p.world.random(0, &mut rnd);
     let random = push_bytes(p, &rnd)?;
     let auxv: Vec<(u64, u64)> = vec![
-        (AT_HWCAP, crate::isa::x86_64::system::HWCAP),
+        (AT_HWCAP, hwcap),
         (AT_PAGESZ, PAGE_SIZE),
         (AT_CLKTCK, 100),
         (AT_PHDR, l.phdr),
@@ -238,7 +251,7 @@ pub fn setup_stack(
         (AT_EGID, crate::linux::syscall::proc::GUEST_GID),
         (AT_SECURE, 0),
         (AT_RANDOM, random),
-        (AT_HWCAP2, 0),
+        (AT_HWCAP2, hwcap2),
         (AT_EXECFN, execfn_addr),
         (AT_PLATFORM, platform),
         (AT_MINSIGSTKSZ, 2048),
@@ -250,7 +263,7 @@ pub fn setup_stack(
         return Err(too_big());
     }
     let sp_final = start;
-    let mut put = |p: &mut Process, v: u64| {
+    let mut put = |p: &mut Process<A>, v: u64| {
         let _ = p.m.mem.poke(start, &v.to_le_bytes());
         start += 8;
     };
@@ -267,8 +280,7 @@ pub fn setup_stack(
         put(p, k);
         put(p, v);
     }
-    p.m.cpu.gpr[reg::RSP] = sp_final;
-    p.m.cpu.rip = l.entry;
+    A::init_regs(&mut p.m.cpu, l.entry, sp_final);
     // Linux's x86-64 ELF entry state: rdx = 0 (no rtld fini), other GPRs zero.
     p.brk_start = l.brk;
     p.brk = l.brk;

@@ -1,12 +1,15 @@
 //! The Linux user-space platform: ELF loading, the process (its run loop), syscalls by
 //! family, and signals.
 
+pub mod arch_aarch64;
+pub mod arch_x86_64;
 pub mod errno;
 pub mod layout;
 pub mod loader;
 pub mod process;
 pub mod signal;
 pub mod signal_frame;
+pub mod signal_frame_a64;
 pub mod syscall;
 pub mod sysno;
 
@@ -25,16 +28,18 @@ pub enum StartError {
     Memory(std::io::Error),
     #[error("{0}: AArch64 guests are not supported yet")]
     Aarch64(String),
+    #[error("{0}: the executable is for another ISA than this session")]
+    WrongIsa(String),
 }
 
 /// Load `exe` and prepare a process that will run it with `argv` and `envp`.
-pub fn start(
+pub fn start<A: crate::arch::Arch>(
     exe: &Path,
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     world: Box<dyn World>,
     opts: process::Options,
-) -> Result<Process, StartError> {
+) -> Result<Process<A>, StartError> {
     let name = exe.display().to_string();
     let data = std::fs::read(exe).map_err(|e| loader::LoadError::Io(name.clone(), e))?;
     let abs = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
@@ -42,7 +47,7 @@ pub fn start(
 }
 
 /// Like `start`, from an ELF image in memory; `exe` is what /proc/self/exe will name.
-pub fn start_image(
+pub fn start_image<A: crate::arch::Arch>(
     name: &str,
     data: &[u8],
     exe: &Path,
@@ -50,9 +55,13 @@ pub fn start_image(
     envp: &[Vec<u8>],
     world: Box<dyn World>,
     opts: process::Options,
-) -> Result<Process, StartError> {
-    if loader::elf_isa(name, data)? == loader::Isa::Aarch64 {
-        return Err(StartError::Aarch64(name.to_string()));
+) -> Result<Process<A>, StartError> {
+    let isa = loader::elf_isa(name, data)?;
+    if isa.machine() != A::ELF_MACHINE {
+        return Err(match isa {
+            loader::Isa::Aarch64 => StartError::Aarch64(name.to_string()),
+            loader::Isa::X86_64 => StartError::WrongIsa(name.to_string()),
+        });
     }
     let mem = Memory::new(layout::WINDOW).map_err(StartError::Memory)?;
     let mut p = Process::new(mem, world, exe.to_path_buf(), opts);

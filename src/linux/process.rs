@@ -3,10 +3,8 @@
 
 use super::signal::SignalState;
 use super::syscall::{self, SysErr};
-use crate::engine::interp_x86::InterpX86;
+use crate::arch::Arch;
 use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
-use crate::isa::x86_64::state::reg;
-use crate::isa::x86_64::{X86State, M};
 use crate::mem::Memory;
 use crate::world::{EndStatus, World};
 use std::collections::HashSet;
@@ -38,6 +36,9 @@ pub struct Options {
     pub max_icount: Option<u64>,
     /// Print each retired instruction.
     pub trace: bool,
+    /// Most guest memory (bytes mapped) the guest may have (`--max-memory`); beyond it,
+    /// mmap/brk/mremap fail with ENOMEM as they would under RLIMIT_AS.
+    pub max_memory: Option<u64>,
 }
 
 /// An emulator error that ends the run (not a guest fault).
@@ -45,17 +46,21 @@ pub struct Options {
 pub enum RunError {
     #[error("instruction limit of {0} reached")]
     IcountLimit(u64),
-    /// Replay no longer matches its log. `pc` is the instruction being executed.
     /// The emulator itself failed (a bug); the message says where.
     #[error("{0}")]
     Internal(String),
+    /// Replay no longer matches its log. `pc` is the instruction being executed.
     #[error("replay diverged at icount {}: expected {}, got {}", .div.icount, .div.expected, .div.actual)]
     Divergence { div: crate::world::Divergence, pc: u64 },
+    /// The guest waits in a syscall for a signal that nothing can send: deja has no
+    /// asynchronous signal sources yet, so only an already pending signal could end the wait.
+    #[error("guest blocked forever in {0}: no signal is pending and nothing can send one")]
+    Deadlock(&'static str),
 }
 
-pub struct Process {
-    pub m: M,
-    pub engine: InterpX86,
+pub struct Process<A: Arch> {
+    pub m: Machine<A::Cpu>,
+    pub engine: A::Engine,
     pub world: Box<dyn World>,
     /// Host path of the executable (for /proc/self/exe and AT_EXECFN).
     pub exe: PathBuf,
@@ -78,14 +83,16 @@ pub struct Process {
     pub digester: crate::replay::digest::Digester,
     /// Address of the instruction the platform is completing (for divergence reports).
     cur_pc: u64,
+    /// Identity/info state the emulator keeps (thread name, rlimits, robust list…).
+    pub info: super::syscall::proc::ProcInfo,
 }
 
-impl Process {
-    pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process {
-        let mut engine = InterpX86::new();
-        engine.trace = opts.trace;
+impl<A: Arch> Process<A> {
+    pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process<A> {
+        let engine = A::new_engine(opts.trace);
+        let info = super::syscall::proc::ProcInfo::new(&exe);
         Process {
-            m: Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 },
+            m: Machine { cpu: A::Cpu::default(), mem, icount: 0, limit: 0 },
             engine,
             world,
             exe,
@@ -100,6 +107,7 @@ impl Process {
             peak_mapped: 0,
             digester: Default::default(),
             cur_pc: 0,
+            info,
         }
     }
 
@@ -117,14 +125,14 @@ impl Process {
         let digest = self.digest();
         self.world.end(self.m.icount, status, digest);
         if let Some(div) = self.world.divergence() {
-            return Err(RunError::Divergence { div, pc: self.m.cpu.rip });
+            return Err(RunError::Divergence { div, pc: A::pc(&self.m.cpu) });
         }
         r
     }
 
     /// Digest of the architectural state (registers and memory), as checkpoints record it.
     pub fn digest(&mut self) -> u64 {
-        self.digester.digest(&self.m.cpu, &mut self.m.mem)
+        self.digester.digest(&A::state_bytes(&self.m.cpu), &mut self.m.mem)
     }
 
     fn check_divergence(&mut self) -> Result<(), RunError> {
@@ -152,12 +160,12 @@ impl Process {
                     budget = budget.min(stop - self.m.icount);
                 }
             }
-            let exit = self.engine.run(&mut self.m, budget);
-            self.cur_pc = self.m.cpu.rip;
+            let exit = A::run(&mut self.engine, &mut self.m, budget);
+            self.cur_pc = A::pc(&self.m.cpu);
             self.peak_mapped = self.peak_mapped.max(self.m.mem.mapped_bytes());
             let step = match exit {
                 Exit::Budget => None,
-                Exit::Syscall => self.syscall(),
+                Exit::Syscall => self.syscall()?,
                 Exit::Env(req) => {
                     self.complete_env(req);
                     None
@@ -184,64 +192,41 @@ impl Process {
         }
     }
 
-    /// Perform the syscall the guest just executed; it retires when the result is in rax.
-    fn syscall(&mut self) -> Option<Outcome> {
-        let c = &self.m.cpu.gpr;
-        let nr = c[reg::RAX];
-        let args = [c[reg::RDI], c[reg::RSI], c[reg::RDX], c[reg::R10], c[reg::R8], c[reg::R9]];
-        self.cur_pc = self.m.cpu.rip.wrapping_sub(2);
+    /// Perform the syscall the guest just executed; it retires when the result is in its
+    /// result register.
+    fn syscall(&mut self) -> Result<Option<Outcome>, RunError> {
+        let (nr, args) = A::syscall_args(&self.m.cpu);
+        self.cur_pc = A::pc(&self.m.cpu).wrapping_sub(A::SYSCALL_LEN);
         self.world.syscall_entry(self.m.icount, nr, &args);
-        // The syscall instruction clobbers rcx (return rip) and r11 (rflags).
-        self.m.cpu.gpr[reg::RCX] = self.m.cpu.rip;
-        self.m.cpu.gpr[reg::R11] = crate::isa::x86_64::stack::visible_rflags(&self.m);
+        A::enter_syscall(&mut self.m.cpu);
         let r = syscall::dispatch(self, nr, args);
         if r == Err(SysErr::Errno(libc::EINTR)) && self.restart_after_signal() {
             // Like the kernel's -ERESTARTSYS: the handler runs first, then the syscall is
             // executed again (it has not retired).
-            self.m.cpu.rip = self.cur_pc;
-            self.m.cpu.gpr[reg::RAX] = nr;
-            return None;
+            A::restart_syscall(&mut self.m.cpu, nr, &args);
+            return Ok(None);
         }
         match r {
-            Ok(v) => self.m.cpu.gpr[reg::RAX] = v as u64,
-            Err(SysErr::Errno(e)) => self.m.cpu.gpr[reg::RAX] = -(e as i64) as u64,
+            Ok(v) => A::set_syscall_result(&mut self.m.cpu, v as u64),
+            Err(SysErr::Errno(e)) => A::set_syscall_result(&mut self.m.cpu, -(e as i64) as u64),
             Err(SysErr::NoResult) => {}
             Err(SysErr::Exit(code)) => {
                 self.m.icount += 1;
-                return Some(Outcome::Exited(code));
+                return Ok(Some(Outcome::Exited(code)));
+            }
+            Err(SysErr::Blocked(name)) => {
+                // The syscall never completes: it does not retire, and pc names it.
+                A::restart_syscall(&mut self.m.cpu, nr, &args);
+                return Err(RunError::Deadlock(name));
             }
         }
         self.m.icount += 1;
-        None
+        Ok(None)
     }
 
-    /// Complete an instruction that asked for an outside value.
+    /// Complete an instruction that asked for an outside value; it retires.
     fn complete_env(&mut self, req: EnvRequest) {
-        let ic = self.m.icount;
-        match req {
-            EnvRequest::Rdtsc | EnvRequest::Rdtscp => {
-                let t = self.world.tsc(ic);
-                self.m.cpu.gpr[reg::RAX] = t & 0xffff_ffff;
-                self.m.cpu.gpr[reg::RDX] = t >> 32;
-                if req == EnvRequest::Rdtscp {
-                    self.m.cpu.gpr[reg::RCX] = 0; // TSC_AUX: cpu 0
-                }
-            }
-            EnvRequest::Random { gpr, size } => {
-                let mut b = [0u8; 8];
-                self.world.random(ic, &mut b[..size as usize]);
-                let v = u64::from_le_bytes(b);
-                let r = &mut self.m.cpu.gpr[gpr as usize];
-                *r = match size {
-                    2 => (*r & !0xffff) | (v & 0xffff),
-                    4 => v & 0xffff_ffff,
-                    _ => v,
-                };
-                // CF=1: a random value is available; OF SF ZF AF PF cleared.
-                use crate::isa::x86_64::state::fl;
-                self.m.cpu.rflags = (self.m.cpu.rflags & !fl::STATUS) | fl::CF;
-            }
-        }
+        A::complete_env(&mut self.m.cpu, req, &mut *self.world, self.m.icount);
         self.m.icount += 1;
     }
 

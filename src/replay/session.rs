@@ -4,6 +4,7 @@ use super::event::{EndKind, Event};
 use super::log::{self, Header, Log, LogError, LogWriter};
 use super::recorder::Recorder;
 use super::replayer::Replayer;
+use crate::arch::Arch;
 use crate::linux::process::{Options, RunError};
 use crate::linux::{Outcome, Process, StartError};
 use crate::world::{EndStatus, RealWorld};
@@ -39,16 +40,23 @@ pub struct RecordOptions {
 }
 
 /// Results of a recording.
-pub struct Recorded {
-    pub process: Process,
+pub struct Recorded<A: Arch> {
+    pub process: Process<A>,
     pub result: Result<Outcome, RunError>,
 }
 
-fn header_for(exe: &Path, image: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], every: u64, embed: bool) -> Header {
+fn header_for<A: Arch>(
+    exe: &Path,
+    image: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    every: u64,
+    embed: bool,
+) -> Header {
     use std::os::unix::ffi::OsStrExt;
     let abs = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
     Header {
-        isa: log::ISA_X86_64,
+        isa: A::LOG_ISA,
         flags: if embed { log::FLAG_EXE_EMBEDDED } else { 0 },
         checkpoint_every: every,
         exe_hash: log::exe_hash(image),
@@ -62,13 +70,18 @@ fn header_for(exe: &Path, image: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], ever
 }
 
 /// Run `exe` for real and record everything it observes into `opts.out`.
-pub fn record(exe: &Path, argv: &[Vec<u8>], envp: &[Vec<u8>], opts: RecordOptions) -> Result<Recorded, SessionError> {
+pub fn record<A: Arch>(
+    exe: &Path,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    opts: RecordOptions,
+) -> Result<Recorded<A>, SessionError> {
     let name = exe.display().to_string();
     let image =
         std::fs::read(exe).map_err(|e| StartError::Load(crate::linux::loader::LoadError::Io(name.clone(), e)))?;
     // Refuse bad executables before creating the log.
     crate::linux::loader::elf_isa(&name, &image).map_err(StartError::Load)?;
-    let header = header_for(exe, &image, argv, envp, opts.checkpoint_every, opts.embed_exe);
+    let header = header_for::<A>(exe, &image, argv, envp, opts.checkpoint_every, opts.embed_exe);
     let writer =
         LogWriter::create(&opts.out, &header).map_err(|e| SessionError::Create(opts.out.display().to_string(), e))?;
     crate::world::catch_host_signals();
@@ -80,13 +93,13 @@ pub fn record(exe: &Path, argv: &[Vec<u8>], envp: &[Vec<u8>], opts: RecordOption
 }
 
 /// Run the process; an emulator panic still ends the log with a proper end event.
-fn run_guarded(p: &mut Process) -> Result<Outcome, RunError> {
+fn run_guarded<A: Arch>(p: &mut Process<A>) -> Result<Outcome, RunError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.run())) {
         Ok(r) => r,
         Err(_) => {
             let ic = p.m.icount;
             p.world.end(ic, EndStatus::Stopped, 0);
-            Err(RunError::Internal(format!("internal error at pc={:#x} icount={ic}", p.m.cpu.rip)))
+            Err(RunError::Internal(format!("internal error at pc={:#x} icount={ic}", A::pc(&p.m.cpu))))
         }
     }
 }
@@ -100,20 +113,21 @@ pub struct ReplayOptions {
     pub run: Options,
 }
 
-pub struct Replayed {
-    pub process: Process,
+pub struct Replayed<A: Arch> {
+    pub process: Process<A>,
     pub result: Result<Outcome, RunError>,
     /// The recorded end: kind, value, final icount (None for a log cut short).
     pub recorded_end: Option<(EndKind, i32, u64)>,
 }
 
 /// Replay a log: re-execute the guest with every outside input taken from the log.
-pub fn replay(path: &Path, opts: ReplayOptions) -> Result<Replayed, SessionError> {
+pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, SessionError> {
     let log = Log::open(path)?;
     let name = log.path.clone();
     match log.header.isa {
-        log::ISA_X86_64 => {}
+        isa if isa == A::LOG_ISA => {}
         log::ISA_AARCH64 => return Err(SessionError::Aarch64(name)),
+        log::ISA_X86_64 => return Err(SessionError::UnknownIsa(name, log::ISA_X86_64)),
         other => return Err(SessionError::UnknownIsa(name, other)),
     }
     let h = &log.header;

@@ -56,7 +56,8 @@ pub fn register(t: &mut Table) {
     t.add(&[Mn::Bswap], bswap);
     t.add(&[Mn::Cbw, Mn::Cwde, Mn::Cdqe], cbw);
     t.add(&[Mn::Cwd, Mn::Cdq, Mn::Cqo], cwd);
-    // Segment-register forms have no pre-decoded form, so they always reach `mov_ref`.
+    // Segment, control, debug and test-register forms have no pre-decoded form, so they
+    // always reach `mov_ref`.
     t.specialize(
         &[Mn::Mov],
         specializer!(mov; RR8, RR4, RR2, RR1, RI8, RI4, RI2, RI1, RM8, RM4, RM2, RM1, MR8, MR4, MR2, MR1, MI8, MI4, MI2, MI1),
@@ -74,9 +75,14 @@ pub fn register(t: &mut Table) {
     t.specialize(&SETCC, cond_specializer!(setcc; R1, M1));
 }
 
-/// The table handler: segment-register forms, or [`mov`].
+/// The table handler: control, debug, test and segment-register forms, or [`mov`].
 pub fn mov_ref(m: &mut M, ins: &Instruction) -> Res {
-    if ins.op0_register().is_segment_register() || ins.op1_register().is_segment_register() {
+    let (r0, r1) = (ins.op0_register(), ins.op1_register());
+    // mov to/from control, debug and test registers is privileged: #GP at CPL 3.
+    if r0.is_cr() || r1.is_cr() || r0.is_dr() || r1.is_dr() || r0.is_tr() || r1.is_tr() {
+        return Err(super::gp_fault());
+    }
+    if r0.is_segment_register() || r1.is_segment_register() {
         return mov_seg(m, ins);
     }
     mov(m, Dyn(ins))

@@ -29,35 +29,17 @@ pub mod stack;
 pub mod string;
 pub mod system;
 pub mod x87;
+pub mod x87_host;
 
 pub use state::X86State;
 
-use crate::engine::{EnvRequest, GuestFault, Machine};
-use crate::mem::MemFault;
+use crate::engine::{GuestFault, Machine};
 use iced_x86::Instruction;
 
 /// The x86-64 machine.
 pub type M = Machine<X86State>;
 
-/// Why a handler stopped the normal flow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trap {
-    /// Synchronous exception; the instruction does not retire.
-    Fault(GuestFault),
-    /// `syscall`; retires after the platform writes the result.
-    Syscall,
-    /// An instruction that needs an outside value (rdtsc, …).
-    Env(EnvRequest),
-    /// A trap that retires the instruction first (int3): SIGTRAP with pc after it.
-    TrapAfter(GuestFault),
-}
-
-impl From<MemFault> for Trap {
-    #[inline]
-    fn from(f: MemFault) -> Trap {
-        Trap::Fault(GuestFault::from_mem(f))
-    }
-}
+pub use crate::engine::Trap;
 
 pub type Res = Result<(), Trap>;
 

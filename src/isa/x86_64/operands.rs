@@ -84,6 +84,9 @@ pub fn ea(m: &M, ins: &Instruction) -> u64 {
     let mut a = ins.memory_displacement64();
     if base == Register::RIP {
         // iced already folded next_ip into the displacement.
+    } else if base == Register::EIP {
+        // eip-relative (0x67 prefix): iced folded next_ip too; the address is 32-bit.
+        a &= 0xffff_ffff;
     } else if base != Register::None {
         a = a.wrapping_add(get_reg(m, base));
     }
@@ -91,7 +94,7 @@ pub fn ea(m: &M, ins: &Instruction) -> u64 {
     if index != Register::None {
         a = a.wrapping_add(get_reg(m, index).wrapping_mul(ins.memory_index_scale() as u64));
     }
-    if base != Register::RIP && is_addr32(ins) {
+    if base != Register::RIP && base != Register::EIP && is_addr32(ins) {
         a &= 0xffff_ffff;
     }
     a.wrapping_add(seg_base(m, ins))
@@ -102,7 +105,8 @@ pub fn ea(m: &M, ins: &Instruction) -> u64 {
 fn is_addr32(ins: &Instruction) -> bool {
     let b = ins.memory_base();
     let i = ins.memory_index();
-    (b != Register::None && b.size() == 4) || (i != Register::None && i.size() == 4 && !i.is_xmm())
+    (b != Register::None && b != Register::EIP && b.size() == 4)
+        || (i != Register::None && i.size() == 4 && !i.is_xmm())
 }
 
 /// Size in bytes of operand `i`.

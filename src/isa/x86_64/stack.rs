@@ -1,15 +1,16 @@
 //! Stack instructions: push pop enter leave pushf popf.
 
-use super::operands::Args;
+use super::operands::{Args, Dyn};
 use super::state::{fl, reg};
 use super::table::Table;
 use super::{Res, Trap, M};
-use crate::{reference, specializer};
+use crate::specializer;
 use iced_x86::{Instruction, Mnemonic as Mn};
 
 pub fn register(t: &mut Table) {
-    t.add(&[Mn::Push], reference!(push));
-    t.add(&[Mn::Pop], reference!(pop));
+    t.add(&[Mn::Push], push_ref);
+    t.add(&[Mn::Pop], pop_ref);
+    // Segment-register forms have no pre-decoded form, so they always reach the table.
     t.specialize(&[Mn::Push], specializer!(push; R8, M8, I8, R2, M2, I2));
     t.specialize(&[Mn::Pop], specializer!(pop; R8, M8, R2, M2));
     t.add(&[Mn::Enter], enter);
@@ -50,6 +51,24 @@ fn stack_size<A: Args>(x: A) -> u32 {
     } else {
         8
     }
+}
+
+/// The table handler: segment registers, or [`push`].
+pub fn push_ref(m: &mut M, ins: &Instruction) -> Res {
+    if ins.op0_register().is_segment_register() {
+        // push fs/gs: the (null) selector Linux gives 64-bit user code.
+        return push_sized(m, 0, stack_size(Dyn(ins)));
+    }
+    push(m, Dyn(ins))
+}
+
+/// The table handler: segment registers, or [`pop`].
+pub fn pop_ref(m: &mut M, ins: &Instruction) -> Res {
+    if ins.op0_register().is_segment_register() {
+        // Loading segment selectors is not emulated (flat 64-bit user mode).
+        return Err(super::gp_fault());
+    }
+    pop(m, Dyn(ins))
 }
 
 #[inline(always)]

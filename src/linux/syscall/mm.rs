@@ -2,6 +2,7 @@
 //! Addresses are chosen by the emulator, deterministically (design §3, §6).
 
 use super::{err, host_ret, SysResult, SysTable};
+use crate::arch::Arch;
 use crate::linux::errno::*;
 use crate::linux::layout::{MMAP_MIN, MMAP_TOP};
 use crate::linux::process::Process;
@@ -9,7 +10,7 @@ use crate::linux::sysno::Sys;
 use crate::mem::{flags, PAGE_SIZE};
 use crate::world::HostCall;
 
-pub fn register(t: &mut SysTable) {
+pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Brk, brk);
     t.add(Sys::Mmap, mmap);
     t.add(Sys::Munmap, munmap);
@@ -24,8 +25,16 @@ pub fn register(t: &mut SysTable) {
     t.add(Sys::Mincore, mincore);
 }
 
-fn ok0(_p: &mut Process, _a: [u64; 6]) -> SysResult {
+fn ok0<A: Arch>(_p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
     Ok(0)
+}
+
+/// ENOMEM if mapping `extra` more bytes would exceed `--max-memory`.
+fn within_limit<A: Arch>(p: &Process<A>, extra: u64) -> Result<(), super::SysErr> {
+    match p.opts.max_memory {
+        Some(max) if p.m.mem.mapped_bytes().saturating_add(extra) > max => Err(super::SysErr::Errno(ENOMEM)),
+        _ => Ok(()),
+    }
 }
 
 pub fn page_up(x: u64) -> u64 {
@@ -47,7 +56,7 @@ pub fn prot_flags(prot: u64) -> u8 {
     f
 }
 
-fn brk(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn brk<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let want = a[0];
     if want < p.brk_start {
         return Ok(p.brk as i64);
@@ -55,6 +64,9 @@ fn brk(p: &mut Process, a: [u64; 6]) -> SysResult {
     let (old_end, new_end) = (page_up(p.brk), page_up(want));
     if new_end > old_end {
         if !p.m.mem.is_free(old_end, new_end - old_end) {
+            return Ok(p.brk as i64);
+        }
+        if within_limit(p, new_end - old_end).is_err() {
             return Ok(p.brk as i64);
         }
         p.m.mem.map(old_end, new_end - old_end, flags::R | flags::W);
@@ -67,7 +79,7 @@ fn brk(p: &mut Process, a: [u64; 6]) -> SysResult {
 
 /// Find a free, page-aligned range of `len` bytes for a non-fixed mmap: top-down from the
 /// lowest mapping made so far, then a full top-down search.
-pub fn find_free(p: &mut Process, len: u64) -> Option<u64> {
+pub fn find_free<A: Arch>(p: &mut Process<A>, len: u64) -> Option<u64> {
     if let Some(cand) = p.mmap_next.checked_sub(len) {
         if cand >= MMAP_MIN && p.m.mem.is_free(cand, len) {
             return Some(cand);
@@ -86,7 +98,7 @@ pub fn find_free(p: &mut Process, len: u64) -> Option<u64> {
     }
 }
 
-fn mmap(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mmap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len, prot, fl, fd, off) = (a[0], a[1], a[2], a[3] as i32, a[4] as i32, a[5]);
     if len == 0 || off % PAGE_SIZE != 0 {
         return err(EINVAL);
@@ -125,6 +137,7 @@ fn mmap(p: &mut Process, a: [u64; 6]) -> SysResult {
         }
     };
     let pf = prot_flags(prot);
+    within_limit(p, len)?;
     if !anon {
         // Private file mapping: map writable, fill from the file, then apply protections.
         let fd = super::fs::check_fd(p, fd as u64)?;
@@ -151,7 +164,7 @@ fn mmap(p: &mut Process, a: [u64; 6]) -> SysResult {
 /// Linux returns ENODEV for mappings it cannot provide.
 const ENODEV_OR_INVAL: i32 = libc::ENODEV;
 
-fn munmap(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn munmap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
     if addr % PAGE_SIZE != 0 || len == 0 || !p.m.mem.unmap(addr, len) {
         return err(EINVAL);
@@ -166,7 +179,7 @@ fn munmap(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn mprotect(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mprotect<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len) = (a[0], page_up(a[1]));
     if addr % PAGE_SIZE != 0 {
         return err(EINVAL);
@@ -180,7 +193,7 @@ fn mprotect(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn mremap(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mremap<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (old, old_len, new_len, fl, new_addr) = (a[0], page_up(a[1]), page_up(a[2]), a[3] as i32, a[4]);
     if old % PAGE_SIZE != 0 || new_len == 0 {
         return err(EINVAL);
@@ -189,6 +202,9 @@ fn mremap(p: &mut Process, a: [u64; 6]) -> SysResult {
         return err(EFAULT);
     }
     let prot = p.m.mem.prot_of(old).unwrap_or(0);
+    if new_len > old_len {
+        within_limit(p, new_len - old_len)?;
+    }
     if new_len <= old_len {
         if new_len < old_len {
             p.m.mem.unmap(old + new_len, old_len - new_len);
@@ -223,7 +239,7 @@ fn mremap(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(dest as i64)
 }
 
-fn madvise(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn madvise<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len, advice) = (a[0], page_up(a[1]), a[2] as i32);
     if addr % PAGE_SIZE != 0 {
         return err(EINVAL);
@@ -237,7 +253,7 @@ fn madvise(p: &mut Process, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn mincore(p: &mut Process, a: [u64; 6]) -> SysResult {
+fn mincore<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let (addr, len, vec) = (a[0], page_up(a[1]), a[2]);
     if addr % PAGE_SIZE != 0 {
         return err(EINVAL);

@@ -3,16 +3,23 @@
 //! name and return -ENOSYS (design §6).
 
 pub mod fs;
+pub mod fs_path;
+pub mod ident;
 pub mod mm;
+pub mod poll;
 pub mod proc;
 pub mod signal;
 pub mod time;
+pub mod util;
+
+#[cfg(test)]
+mod tests;
 
 use super::errno::*;
 use super::process::Process;
 use super::sysno::Sys;
+use crate::arch::Arch;
 use crate::mem::MemFault;
-use std::sync::LazyLock;
 
 /// Why a syscall did not return a plain value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +30,9 @@ pub enum SysErr {
     NoResult,
     /// The process exits with this status.
     Exit(i32),
+    /// The guest would wait forever in this syscall (pause, rt_sigsuspend… with no signal
+    /// that could ever arrive): the run ends with `RunError::Deadlock`.
+    Blocked(&'static str),
 }
 
 impl From<MemFault> for SysErr {
@@ -47,56 +57,61 @@ pub fn host_ret(r: i64) -> SysResult {
     }
 }
 
-pub type SysFn = fn(&mut Process, [u64; 6]) -> SysResult;
+pub type SysFn<A> = fn(&mut Process<A>, [u64; 6]) -> SysResult;
 
-pub struct SysTable {
-    by_sys: ahash::AHashMap<Sys, SysFn>,
+pub struct SysTable<A: Arch> {
+    by_sys: ahash::AHashMap<Sys, SysFn<A>>,
 }
 
-impl SysTable {
-    pub fn add(&mut self, s: Sys, f: SysFn) {
+impl<A: Arch> SysTable<A> {
+    pub fn add(&mut self, s: Sys, f: SysFn<A>) {
         assert!(self.by_sys.insert(s, f).is_none(), "syscall {} registered twice", s.name());
     }
 
-    pub fn get(&self, s: Sys) -> Option<SysFn> {
+    pub fn get(&self, s: Sys) -> Option<SysFn<A>> {
         self.by_sys.get(&s).copied()
     }
 }
 
-fn build() -> (SysTable, Vec<Option<SysFn>>) {
+/// Build an ISA's dense dispatch table (indexed by its syscall numbers) from the shared
+/// families plus the ISA's own syscalls.
+pub fn build_table<A: Arch>() -> Vec<Option<SysFn<A>>> {
     let mut t = SysTable { by_sys: ahash::AHashMap::new() };
     fs::register(&mut t);
+    fs_path::register(&mut t);
+    ident::register(&mut t);
+    poll::register(&mut t);
     mm::register(&mut t);
     proc::register(&mut t);
     signal::register(&mut t);
     time::register(&mut t);
-    // Dense x86-64 number → handler array for dispatch.
-    let mut x86 = vec![None; 512];
+    A::register_arch_syscalls(&mut t);
+    let mut dense = vec![None; 1024];
     for &s in Sys::ALL {
-        if let Some(f) = t.get(s) {
-            x86[s.x86_64() as usize] = Some(f);
+        if let (Some(f), Some(nr)) = (t.get(s), A::sys_nr(s)) {
+            if (nr as usize) < dense.len() {
+                dense[nr as usize] = Some(f);
+            }
         }
     }
-    (t, x86)
+    dense
 }
 
-static TABLE: LazyLock<(SysTable, Vec<Option<SysFn>>)> = LazyLock::new(build);
-
-/// Is `s` implemented?
-pub fn implemented(s: Sys) -> bool {
-    TABLE.0.get(s).is_some()
+/// Is `s` implemented for this ISA?
+pub fn implemented<A: Arch>(s: Sys) -> bool {
+    A::sys_nr(s).is_some_and(|nr| A::sys_table().get(nr as usize).copied().flatten().is_some())
 }
 
-/// Run syscall `nr` (x86-64 numbering) for the guest.
-pub fn dispatch(p: &mut Process, nr: u64, args: [u64; 6]) -> SysResult {
-    match TABLE.1.get(nr as usize).copied().flatten() {
+/// Run syscall `nr` (the guest ISA's numbering) for the guest.
+pub fn dispatch<A: Arch>(p: &mut Process<A>, nr: u64, args: [u64; 6]) -> SysResult {
+    match A::sys_table().get(nr as usize).copied().flatten() {
         Some(f) => f(p, args),
         None => {
             if p.warned.insert(nr) {
-                let name = Sys::from_x86_64(nr).map(|s| s.name().to_string()).unwrap_or_else(|| format!("#{nr}"));
+                let name = A::sys_from_nr(nr).map(|s| s.name().to_string()).unwrap_or_else(|| format!("#{nr}"));
                 eprintln!(
                     "deja: unimplemented syscall {name} (nr {nr}) at pc={:#x} icount={}: returning -ENOSYS",
-                    p.m.cpu.rip.wrapping_sub(2),
+                    A::pc(&p.m.cpu).wrapping_sub(A::SYSCALL_LEN),
                     p.m.icount
                 );
             }

@@ -1,0 +1,66 @@
+//! What the platform needs from a guest ISA. Everything above the engines (the Linux process,
+//! syscalls, signals, record/replay) is written once, generic over `Arch`; each ISA provides
+//! its CPU state, its engine, and the handful of ABI facts below (design: share, don't fork).
+
+use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
+use crate::linux::process::Process;
+use crate::linux::syscall::{SysResult, SysTable};
+use crate::linux::sysno::Sys;
+use crate::mem::{MemFault, Memory};
+use crate::world::World;
+
+pub trait Arch: Sized + 'static {
+    /// Architectural state (`#[repr(C)]`, addressed by the JIT by field offset).
+    type Cpu: Default + Clone + Send + 'static;
+    /// The interpreter for this ISA.
+    type Engine: Send;
+
+    /// ISA code in the replay log header.
+    const LOG_ISA: u8;
+    /// AT_PLATFORM string.
+    const PLATFORM: &'static str;
+    /// ELF e_machine.
+    const ELF_MACHINE: u16;
+    /// Length of the syscall instruction (to name its pc and to restart it).
+    const SYSCALL_LEN: u64;
+
+    fn new_engine(trace: bool) -> Self::Engine;
+    /// Run at most `budget` instructions (design §2).
+    fn run(engine: &mut Self::Engine, m: &mut Machine<Self::Cpu>, budget: u64) -> Exit;
+
+    fn pc(c: &Self::Cpu) -> u64;
+    fn sp(c: &Self::Cpu) -> u64;
+    fn set_pc(c: &mut Self::Cpu, pc: u64);
+    /// Initial register state at the ELF entry point with the stack at `sp`.
+    fn init_regs(c: &mut Self::Cpu, entry: u64, sp: u64);
+    /// AT_HWCAP and AT_HWCAP2.
+    fn hwcap() -> (u64, u64);
+
+    /// Syscall number and its six argument registers.
+    fn syscall_args(c: &Self::Cpu) -> (u64, [u64; 6]);
+    /// Effects of entering the kernel (x86-64: rcx and r11 are clobbered).
+    fn enter_syscall(c: &mut Self::Cpu);
+    fn set_syscall_result(c: &mut Self::Cpu, v: u64);
+    /// Make the syscall execute again (pc back on it, number and first argument restored).
+    fn restart_syscall(c: &mut Self::Cpu, nr: u64, args: &[u64; 6]);
+    /// The ISA's syscall numbering.
+    fn sys_from_nr(nr: u64) -> Option<Sys>;
+    fn sys_nr(s: Sys) -> Option<u64>;
+    /// Dense syscall dispatch table for this ISA (built once from the shared families).
+    fn sys_table() -> &'static [Option<crate::linux::syscall::SysFn<Self>>];
+    /// Register this ISA's own syscalls (x86-64: arch_prctl).
+    fn register_arch_syscalls(t: &mut SysTable<Self>);
+
+    /// Complete an instruction that asked for an outside value.
+    fn complete_env(c: &mut Self::Cpu, req: EnvRequest, world: &mut dyn World, icount: u64);
+
+    /// Push a signal frame and enter the handler.
+    fn setup_frame(p: &mut Process<Self>, signo: i32, f: &GuestFault) -> Result<(), MemFault>;
+    /// rt_sigreturn.
+    fn sigreturn(p: &mut Process<Self>) -> SysResult;
+
+    /// Registers serialised for state digests.
+    fn state_bytes(c: &Self::Cpu) -> Vec<u8>;
+    /// Disassembly of the instruction at `pc`, for reports.
+    fn disasm_at(mem: &Memory, pc: u64) -> String;
+}
