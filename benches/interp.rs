@@ -2,8 +2,9 @@
 //! "elements" are retired guest instructions, so its thrpt column reads as guest MIPS), next
 //! to the same program run natively in the same benchmark run.
 //!
-//! Workloads: the embedded demo guest (always), and the C programs in benches/workloads/ built
-//! with `gcc -static -O2` when gcc is available.
+//! Workloads: the embedded demo guest (always); the C programs in benches/workloads/ built
+//! with `gcc -static -O2` and, as `<name>-musl`, with `musl-gcc -static -O2`, when those are
+//! available; and the small assembly loops there (`*.S`, `gcc -nostdlib -static`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use deja::linux::process::Options;
@@ -25,22 +26,27 @@ fn workloads() -> Vec<Workload> {
     let _ = std::fs::create_dir_all(&out);
     let mut names: Vec<_> = std::fs::read_dir(&src).unwrap().flatten().map(|e| e.path()).collect();
     names.sort();
-    for c in names.into_iter().filter(|p| p.extension().is_some_and(|e| e == "c")) {
-        let stem = c.file_stem().unwrap().to_string_lossy().to_string();
-        let bin = out.join(&stem);
-        let ok = Command::new("gcc")
-            .args(["-static", "-O2", "-o"])
-            .arg(&bin)
-            .arg(&c)
-            .arg("-lm")
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!("bench: skipping {stem}: gcc -static failed or is missing");
-            continue;
+    for src in names {
+        let stem = src.file_stem().unwrap().to_string_lossy().to_string();
+        let builds: &[(&str, &str, &[&str])] = match src.extension().and_then(|e| e.to_str()) {
+            Some("c") => &[("gcc", "", &["-static", "-O2"]), ("musl-gcc", "-musl", &["-static", "-O2"])],
+            Some("S") => &[("gcc", "", &["-nostdlib", "-static"])],
+            _ => &[],
+        };
+        for (cc, suffix, flags) in builds {
+            let name = format!("{stem}{suffix}");
+            let bin = out.join(&name);
+            let mut cmd = Command::new(cc);
+            cmd.args(*flags).arg("-o").arg(&bin).arg(&src);
+            if src.extension().is_some_and(|e| e == "c") {
+                cmd.arg("-lm");
+            }
+            if !cmd.status().map(|s| s.success()).unwrap_or(false) {
+                eprintln!("bench: skipping {name}: {cc} failed or is missing");
+                continue;
+            }
+            w.push(Workload { name, image: std::fs::read(&bin).unwrap(), native: Some(bin) });
         }
-        w.push(Workload { name: stem, image: std::fs::read(&bin).unwrap(), native: Some(bin) });
     }
     w
 }
