@@ -316,15 +316,49 @@ fn trace_insn(m: &M, ins: &Instruction) {
 #[cfg(test)]
 mod tests {
     use crate::linux::process::Options;
-    use crate::world::{Quiet, RealWorld, Virtual};
+    use crate::world::{EndStatus, HostCall, Quiet, RealWorld, Virtual, World};
     use std::path::Path;
+    use std::sync::{Arc, Mutex};
 
-    /// Run the demo guest to its end with or without specialised handlers, in a deterministic
-    /// world; returns (exit code, icount, state digest).
-    fn run_demo(specialize: bool) -> (i32, u64, u64) {
+    /// A deterministic world that asks for a checkpoint every `every` instructions and keeps
+    /// the (icount, state digest) of each, and of the end.
+    struct Checkpoints {
+        inner: Quiet<Virtual<RealWorld>>,
+        every: u64,
+        seen: Arc<Mutex<Vec<(u64, u64)>>>,
+    }
+
+    impl World for Checkpoints {
+        fn syscall(&mut self, icount: u64, call: &HostCall) -> i64 {
+            self.inner.syscall(icount, call)
+        }
+        fn tsc(&mut self, icount: u64) -> u64 {
+            self.inner.tsc(icount)
+        }
+        fn random(&mut self, icount: u64, buf: &mut [u8]) {
+            self.inner.random(icount, buf)
+        }
+        fn pending_signal(&mut self, icount: u64) -> Option<i32> {
+            self.inner.pending_signal(icount)
+        }
+        fn checkpoint(&mut self, icount: u64, digest: u64) {
+            self.seen.lock().unwrap().push((icount, digest));
+        }
+        fn checkpoint_every(&self) -> Option<u64> {
+            Some(self.every)
+        }
+        fn end(&mut self, icount: u64, _status: EndStatus, digest: u64) {
+            self.seen.lock().unwrap().push((icount, digest));
+        }
+    }
+
+    /// Run the demo guest to its end with or without specialised handlers, stopping every
+    /// `every` instructions for a state digest; returns the exit code and the digests.
+    fn run_demo(specialize: bool, every: u64) -> (i32, Vec<(u64, u64)>) {
         let image = crate::demo::demo_elf().unwrap();
         let argv = vec![b"demo".to_vec()];
-        let world = Box::new(Quiet(Virtual::new(RealWorld, 0, 7)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let world = Box::new(Checkpoints { inner: Quiet(Virtual::new(RealWorld, 0, 7)), every, seen: seen.clone() });
         let mut p = crate::linux::start_image::<crate::linux::arch_x86_64::X86_64>(
             "demo",
             &image,
@@ -337,16 +371,23 @@ mod tests {
         .unwrap();
         p.engine.set_specialize(specialize);
         let out = p.run().unwrap();
-        (out.exit_code(), p.m.icount, p.digest())
+        let seen = seen.lock().unwrap().clone();
+        (out.exit_code(), seen)
     }
 
-    /// Specialised handlers are an optimisation only: a whole guest run ends in the same
-    /// state, at the same icount, with them and without them.
+    /// Specialised handlers (and the flag writes they skip) are an optimisation only: a whole
+    /// guest run passes through the same states, at every budget boundary, with them and
+    /// without them. The checkpoint interval, a prime, makes budgets end at every position
+    /// inside blocks.
     #[test]
-    fn specialised_and_reference_handlers_agree_on_the_demo() {
-        let fast = run_demo(true);
-        let reference = run_demo(false);
-        assert_eq!(fast.0, 0);
-        assert_eq!(fast, reference);
+    fn specialised_and_reference_handlers_agree_at_every_budget_boundary() {
+        let (code, fast) = run_demo(true, 9973);
+        let (_, reference) = run_demo(false, 9973);
+        assert_eq!(code, 0);
+        assert!(fast.len() > 1000, "{} checkpoints", fast.len());
+        assert_eq!(fast.len(), reference.len());
+        for (f, r) in fast.iter().zip(&reference) {
+            assert_eq!(f, r, "state digest at icount {} differs", r.0);
+        }
     }
 }
