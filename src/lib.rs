@@ -6,6 +6,7 @@
 //! and `world` (the one interface every non-deterministic input passes through).
 
 pub mod arch;
+pub mod bench;
 pub mod demo;
 pub mod engine;
 pub mod isa;

@@ -129,6 +129,33 @@ enum Cmd {
         #[arg(long, value_name = "M")]
         to: Option<u64>,
     },
+    /// Measure run, record and replay throughput on built-in workloads (see docs/performance.md).
+    Bench {
+        /// Engines to measure, comma-separated (default: every engine deja knows of; those
+        /// not in this build are reported as such).
+        #[arg(long, value_delimiter = ',', value_name = "interp,jit")]
+        engines: Vec<String>,
+        /// Guest ISAs to measure, comma-separated (default: every ISA deja knows of).
+        #[arg(long, value_delimiter = ',', value_name = "x86_64,aarch64")]
+        isa: Vec<String>,
+        /// Also write the results as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also run the same programs natively and under qemu-user (when installed), and the C
+        /// workloads (when gcc is installed).
+        #[arg(long)]
+        compare: bool,
+        /// Small workloads, one repetition (smoke tests; the numbers mean little).
+        #[arg(long)]
+        quick: bool,
+        /// Repetitions of each measurement, best kept (default 3; 1 with --quick).
+        #[arg(long, value_name = "N")]
+        reps: Option<u32>,
+        /// Only write the workload executables into DIR (with --compare also the C ones) and
+        /// print their command lines, e.g. to profile one with perf.
+        #[arg(long, value_name = "DIR")]
+        save_workloads: Option<PathBuf>,
+    },
     /// Run the embedded demo guest (needs no toolchain) and show what deja does.
     Demo {
         /// Print statistics at exit.
@@ -209,6 +236,18 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Demo { stats } => deja::demo::run_demo(stats),
+        Cmd::Bench { engines, isa, json, compare, quick, reps, save_workloads } => {
+            let deja = match std::env::current_exe() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("deja: bench: cannot find deja's own executable: {e}");
+                    return ExitCode::from(EXIT_CANNOT_START);
+                }
+            };
+            let opts =
+                deja::bench::BenchOptions { engines, isas: isa, json, compare, quick, reps, deja, save_workloads };
+            deja::bench::main(&opts)
+        }
     }
 }
 
@@ -256,6 +295,10 @@ fn cmd_record<A: Arch>(
         Ok(rec) => {
             let code = finish(&rec.process, rec.result, exec.stats, t0);
             let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+            if let Some(e) = rec.log_error {
+                eprintln!("deja: {}: writing the log failed: {e}; it is cut short ({size} bytes)", out.display());
+                return ExitCode::from(EXIT_STOPPED);
+            }
             eprintln!("deja: recorded {} instructions to {} ({size} bytes)", rec.process.m.icount, out.display());
             code
         }

@@ -22,7 +22,8 @@
 //! A quarter of the cases are random words from the load/store encoding space (minus the
 //! features deja does not implement, listed in `random_skip`), which checks that deja
 //! rejects exactly the encodings qemu rejects. `memory_program_vs_qemu` runs a whole static
-//! program made of these instructions under `deja run`.
+//! program made of these instructions under `deja run`, and `c_memops_vs_qemu` glibc's string
+//! routines and C11 atomics (LL/SC and LSE builds).
 //!
 //! `DEJA_A64MEM_SEED=N` (or `random`) and `DEJA_A64MEM_CASES=N` control the run.
 
@@ -1072,4 +1073,36 @@ fn memory_program_vs_qemu() {
     assert_eq!(q.stdout.len(), 256);
     assert_eq!(d.stdout, q.stdout, "stdout differs; deja stderr: {}", String::from_utf8_lossy(&d.stderr));
     assert_eq!(d.status.code(), q.status.code());
+}
+
+/// glibc's memory and string routines and C11 atomics (LL/SC and LSE builds) under
+/// `deja run` and qemu-aarch64: same output.
+#[test]
+fn c_memops_vs_qemu() {
+    for t in ["qemu-aarch64", "aarch64-linux-gnu-gcc"] {
+        if !common::have_tool(t) {
+            common::skip_or_fail(&format!("{t} not installed"));
+            return;
+        }
+    }
+    let dir = tool_dir();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a64_mem/memops.c");
+    for (name, march) in
+        [("memops-llsc", &["-march=armv8-a", "-mno-outline-atomics"][..]), ("memops-lse", &["-march=armv8.1-a"])]
+    {
+        let exe = dir.join(name);
+        run_tool(
+            Command::new("aarch64-linux-gnu-gcc").args(["-static", "-O2"]).args(march).arg("-o").arg(&exe).arg(&src),
+        );
+        let q = Command::new("qemu-aarch64").arg(&exe).output().unwrap();
+        let d = Command::new(common::deja_bin()).arg("run").arg(&exe).output().unwrap();
+        assert!(q.status.success(), "{name} under qemu: {}", String::from_utf8_lossy(&q.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&d.stdout),
+            String::from_utf8_lossy(&q.stdout),
+            "{name}: deja stderr: {}",
+            String::from_utf8_lossy(&d.stderr)
+        );
+        assert_eq!(d.status.code(), q.status.code(), "{name}");
+    }
 }

@@ -47,12 +47,13 @@ struct Stats {
     opcodes: BTreeSet<String>,
 }
 
-/// Generate about `total` instructions from the templates of `classes` (cases of 8..24
+/// Generate about `total` instructions from the templates of `classes` (`salt` varies the
+/// seed between tests) (cases of 8..24
 /// instructions: mostly one class each, some mixing all the given classes), run them under
 /// qemu and deja, and panic with a report on any difference.
-fn run_classes(classes: &[Class], total: usize) -> Stats {
+fn run_classes(classes: &[Class], total: usize, salt: u64) -> Stats {
     let base_seed = seed();
-    let seed = base_seed ^ classes.iter().fold(0u64, |a, &c| a.wrapping_mul(31).wrapping_add(c as u64 + 1));
+    let seed = base_seed ^ classes.iter().fold(salt, |a, &c| a.wrapping_mul(31).wrapping_add(c as u64 + 1));
     let all = templates();
     let per_class: Vec<Vec<&'static Template>> =
         classes.iter().map(|&c| all.iter().copied().filter(|t| t.class == c).collect()).collect();
@@ -129,7 +130,7 @@ fn integer_data_processing_matches_qemu() {
         return;
     }
     let total = total_insns();
-    let s = run_classes(&[Class::IntImm, Class::IntReg], total);
+    let s = run_classes(&[Class::IntImm, Class::IntReg], total, 0);
     assert!(s.insns >= total.min(50_000), "too few instructions: {}", s.insns);
     // Every integer opcode deja implements shows up.
     let want = [
@@ -141,6 +142,60 @@ fn integer_data_processing_matches_qemu() {
     ];
     let missing: Vec<_> = want.iter().filter(|o| !s.opcodes.contains(**o)).collect();
     assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+}
+
+/// Loads and stores of every addressing mode, pairs, prefetch, exclusive loads, ordered
+/// accesses, LSE atomics and CAS, SIMD structure accesses (loadstore*.rs, atomic.rs): see
+/// `a64_gen/loadstore.rs` for how the templates keep accesses inside the case's buffer.
+#[test]
+fn loads_and_stores_match_qemu() {
+    if !need_qemu() {
+        return;
+    }
+    let total = total_insns();
+    let s = run_classes(&[Class::LoadStore], total, 0);
+    assert!(s.insns >= total.min(50_000), "too few instructions: {}", s.insns);
+    let want = [
+        "LDR", "STR", "LDRB", "STRB", "LDRH", "STRH", "LDRSB", "LDRSH", "LDRSW", "LDUR", "STUR", "LDTR", "STTR", "LDP",
+        "STP", "LDNP", "STNP", "LDPSW", "PRFM", "PRFUM", "LDXR", "LDAXR", "LDXP", "LDAR", "STLR", "LDAPR", "LDAPUR",
+        "STLUR", "CAS", "CASP", "SWP", "LDADD", "LDCLR", "LDEOR", "LDSET", "LDSMAX", "LDSMIN", "LDUMAX", "LDUMIN",
+        "LD1", "LD2", "LD3", "LD4", "ST1", "ST2", "ST3", "ST4", "LD1R", "LD2R", "LD3R", "LD4R",
+    ];
+    let missing: Vec<_> = want.iter().filter(|o| !s.opcodes.contains(**o)).collect();
+    assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+}
+
+/// Scalar floating point and Advanced SIMD (fp*.rs, simd*.rs): every template of both
+/// classes, with random FPCR modes (rounding, FZ, DN, AHP) and FP specials in the registers.
+#[test]
+fn fp_and_simd_match_qemu() {
+    if !need_qemu() {
+        return;
+    }
+    let total = total_insns();
+    let s = run_classes(&[Class::Fp, Class::Simd], total, 0);
+    assert!(s.insns >= total.min(50_000), "too few instructions: {}", s.insns);
+    let want = [
+        "FMOV", "FADD", "FSUB", "FMUL", "FDIV", "FMADD", "FNMSUB", "FCMP", "FCCMP", "FCSEL", "FCVT", "FRINTA",
+        "FCVTZS", "FCVTZU", "SCVTF", "UCVTF", "FCVTNS", "FSQRT", "FMAXNM", "ADD", "CMEQ", "CMHS", "UMAXP", "UMINV",
+        "ADDV", "TBL", "EXT", "ZIP1", "UZP2", "DUP", "INS", "UMOV", "SMOV", "MOVI", "SHRN", "USHLL", "XTN", "UADDLV",
+        "CNT", "FMLA", "FADDP", "FCVTL", "FCVTN", "SQRDMLAH", "SDOT", "FCMLA", "FRECPE", "BSL", "NOT", "REV64",
+        "UMULL", "SQDMULH",
+    ];
+    let missing: Vec<_> = want.iter().filter(|o| !s.opcodes.contains(**o)).collect();
+    assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+}
+
+/// Every class the generator knows, mixed (classes added to `a64_gen::templates()` join
+/// automatically).
+#[test]
+fn all_classes_mixed_match_qemu() {
+    if !need_qemu() {
+        return;
+    }
+    let classes: BTreeSet<Class> = templates().iter().map(|t| t.class).collect();
+    let classes: Vec<Class> = classes.into_iter().collect();
+    run_classes(&classes, total_insns() / 3, 0x5a17);
 }
 
 /// Every template yields candidates (else it is mis-encoded, or names instructions deja does

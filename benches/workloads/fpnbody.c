@@ -1,15 +1,18 @@
 /* Floating-point workload: a small n-body simulation (SSE2 scalar double). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define N 5
 static double x[N], y[N], z[N], vx[N], vy[N], vz[N], m[N];
 
-int main(void) {
+/* argv[1]: steps (default 60000; `deja bench --quick` passes 1000). */
+int main(int argc, char **argv) {
+    int steps = argc > 1 ? atoi(argv[1]) : 60000;
     for (int i = 0; i < N; i++) {
         x[i] = i * 1.1; y[i] = i * 0.7 - 1; z[i] = 0.3 * i; vx[i] = 0.01 * i; vy[i] = -0.02 * i; vz[i] = 0; m[i] = 1.0 + i;
     }
-    for (int step = 0; step < 60000; step++) {
+    for (int step = 0; step < steps; step++) {
         for (int i = 0; i < N; i++)
             for (int j = i + 1; j < N; j++) {
                 double dx = x[i] - x[j], dy = y[i] - y[j], dz = z[i] - z[j];

@@ -8,10 +8,12 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int main(void) {
+/* argv[1]: rounds (default 10; `deja bench --quick` passes 1). */
+int main(int argc, char **argv) {
+    int rounds = argc > 1 ? atoi(argv[1]) : 10;
     uint64_t s = 88172645463325252ull, h = 1469598103934665603ull;
     static uint32_t v[20000];
-    for (int round = 0; round < 10; round++) {
+    for (int round = 0; round < rounds; round++) {
         for (int i = 0; i < 20000; i++) {
             s ^= s << 13; s ^= s >> 7; s ^= s << 17;
             v[i] = (uint32_t)s;

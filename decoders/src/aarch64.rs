@@ -79,6 +79,11 @@ pub fn decode_word(word: u32) -> Option<Instruction> {
     if ins.opcode == Opcode::Invalid {
         return None;
     }
+    // yaxpeax-arm 0.3.1 takes only 4 bits of Rt for MSR (register): `msr tpidr_el0, x19`
+    // decodes as `msr tpidr_el0, x3`. Rt is bits 4..0.
+    if ins.opcode == Opcode::MSR && word & 0xfff0_0000 == 0xd510_0000 {
+        ins.operands[1] = Operand::Register(SizeCode::X, (word & 31) as u16);
+    }
     Some(ins)
 }
 
@@ -166,6 +171,23 @@ pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> 
     }
     block.end = addr;
     Ok(block)
+}
+
+#[cfg(test)]
+mod msr_tests {
+    use super::*;
+
+    #[test]
+    fn msr_register_takes_all_five_rt_bits() {
+        // msr tpidr_el0, x19 ; msr nzcv, x30 ; msr fpcr, x3; then mrs x20, tpidr_el0.
+        for (w, rt) in [(0xd51bd053u32, 19u16), (0xd51b421e, 30), (0xd51b4403, 3)] {
+            let ins = decode_word(w).unwrap();
+            assert_eq!(ins.opcode, Opcode::MSR);
+            assert!(matches!(ins.operands[1], Operand::Register(SizeCode::X, r) if r == rt), "{w:08x}: {ins:?}");
+        }
+        let mrs = decode_word(0xd53bd054).unwrap();
+        assert!(matches!(mrs.operands[0], Operand::Register(SizeCode::X, 20)));
+    }
 }
 
 #[cfg(test)]
@@ -284,6 +306,16 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn msr_register_has_all_five_bits_of_rt() {
+        // msr tpidr_el0, x19 ; msr fpcr, x30 ; msr nzcv, xzr
+        for (w, rt) in [(0xd51b_d053u32, 19u16), (0xd51b_441e, 30), (0xd51b_421f, 31)] {
+            let i = decode_word(w).unwrap();
+            assert_eq!(i.opcode, Opcode::MSR);
+            assert_eq!(i.operands[1], Operand::Register(SizeCode::X, rt), "{w:08x}: {i}");
         }
     }
 }

@@ -143,7 +143,10 @@ impl<A: Arch> Process<A> {
     }
 
     fn run_loop(&mut self) -> Result<Outcome, RunError> {
-        const CHUNK: u64 = 1 << 22;
+        // Asynchronous signals (timers, Ctrl-C) are taken between engine runs: this bounds
+        // their latency (~1.5 ms of guest time at 170 MIPS; 1 << 22 made a 2 ms timer arrive
+        // 25 ms late) at no measurable cost.
+        const CHUNK: u64 = 1 << 18;
         let every = self.world.checkpoint_every().filter(|&e| e > 0);
         let mut next_cp = every.map(|e| (self.m.icount / e + 1) * e);
         loop {
@@ -231,12 +234,21 @@ impl<A: Arch> Process<A> {
     }
 
     /// A host syscall was interrupted by a signal: take the signal now, and say whether the
-    /// guest's handler for it asks for the syscall to be restarted (SA_RESTART).
+    /// syscall must be restarted. Natively a signal interrupts a syscall only if it runs a
+    /// handler (which may ask for a restart with SA_RESTART) or kills the process; a blocked
+    /// or ignored signal (SIGWINCH by default, SIG_IGN) leaves the syscall running, so the
+    /// guest must not see the EINTR deja got.
     fn restart_after_signal(&mut self) -> bool {
+        use super::signal::{default_action, DefaultAction, SIG_DFL, SIG_IGN};
         let Some(s) = self.world.pending_signal(self.m.icount) else { return false };
         self.sig.raise(s);
         let act = self.sig.actions[s as usize];
-        act.handler > super::signal::SIG_IGN && act.flags & libc::SA_RESTART as u64 != 0
+        let blocked = self.sig.mask & (1u64 << (s - 1)) != 0;
+        let ignored = act.handler == SIG_IGN
+            || (act.handler == SIG_DFL
+                && matches!(default_action(s), DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue));
+        let handler_restarts = act.handler > SIG_IGN && act.flags & libc::SA_RESTART as u64 != 0;
+        blocked || ignored || handler_restarts
     }
 
     /// A synchronous fault: deliver it to the guest's handler or end the process.

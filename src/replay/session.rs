@@ -26,8 +26,10 @@ pub enum SessionError {
     ExeChanged { path: String, found: u64, want: u64 },
     #[error("{0}: cannot read the recorded executable: {1} (the log does not embed it; pass --exe)")]
     ExeMissing(String, std::io::Error),
-    #[error("{0}: this log is of an AArch64 guest, which this deja cannot replay yet")]
-    Aarch64(String),
+    #[error("{0}: this log is of another guest ISA ({1}) than this replay session")]
+    WrongIsa(String, &'static str),
+    #[error("{log}: the log is of an {log_isa} guest, but its executable {exe} is {exe_isa}")]
+    IsaMismatch { log: String, log_isa: &'static str, exe: String, exe_isa: &'static str },
     #[error("{0}: unknown guest ISA code {1} in the header")]
     UnknownIsa(String, u8),
 }
@@ -43,6 +45,8 @@ pub struct RecordOptions {
 pub struct Recorded<A: Arch> {
     pub process: Process<A>,
     pub result: Result<Outcome, RunError>,
+    /// Writing the log failed (disk full, file size limit): it ends early.
+    pub log_error: Option<std::io::Error>,
 }
 
 fn header_for<A: Arch>(
@@ -85,11 +89,16 @@ pub fn record<A: Arch>(
     let writer =
         LogWriter::create(&opts.out, &header).map_err(|e| SessionError::Create(opts.out.display().to_string(), e))?;
     crate::world::catch_host_signals();
+    // A log that reaches the file size limit must fail with EFBIG (reported at the end), not
+    // kill deja with SIGXFSZ.
+    // SAFETY: setting a signal disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let world = Recorder::new(RealWorld, writer, opts.checkpoint_every);
+    let errors = world.error_slot();
     let abs = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&header.exe_path));
     let mut p = crate::linux::start_image(&name, &image, &abs, argv, envp, Box::new(world), opts.run)?;
     let result = run_guarded(&mut p);
-    Ok(Recorded { process: p, result })
+    Ok(Recorded { process: p, result, log_error: errors.take() })
 }
 
 /// Run the process; an emulator panic still ends the log with a proper end event.
@@ -126,8 +135,8 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
     let name = log.path.clone();
     match log.header.isa {
         isa if isa == A::LOG_ISA => {}
-        log::ISA_AARCH64 => return Err(SessionError::Aarch64(name)),
-        log::ISA_X86_64 => return Err(SessionError::UnknownIsa(name, log::ISA_X86_64)),
+        log::ISA_AARCH64 => return Err(SessionError::WrongIsa(name, "AArch64")),
+        log::ISA_X86_64 => return Err(SessionError::WrongIsa(name, "x86-64")),
         other => return Err(SessionError::UnknownIsa(name, other)),
     }
     let h = &log.header;
@@ -144,7 +153,19 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
         let path = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
         return Err(SessionError::ExeChanged { path, found, want: h.exe_hash });
     }
-    let replayer = Replayer::new(log.events.clone(), h.checkpoint_every, opts.quiet);
+    // The header's ISA and the executable's must agree (a corrupt or forged header).
+    let exe_shown = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
+    let exe_isa = crate::linux::loader::elf_isa(&exe_shown, &image).map_err(StartError::Load)?;
+    if exe_isa.machine() != A::ELF_MACHINE {
+        let isa_name = |i: crate::linux::loader::Isa| match i {
+            crate::linux::loader::Isa::X86_64 => "x86-64",
+            crate::linux::loader::Isa::Aarch64 => "AArch64",
+        };
+        let log_isa = if A::LOG_ISA == log::ISA_AARCH64 { "AArch64" } else { "x86-64" };
+        return Err(SessionError::IsaMismatch { log: name, log_isa, exe: exe_shown, exe_isa: isa_name(exe_isa) });
+    }
+    let mut replayer = Replayer::new(&log, opts.quiet);
+    replayer.stop_at = opts.to_icount;
     let recorded_end = replayer.recorded_end();
     let mut run = opts.run;
     // A recording the emulator stopped ends at its recorded icount; replay stops there too.
@@ -165,7 +186,7 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     let log = Log::open(path)?;
     let h = &log.header;
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
-    for e in &log.events {
+    for e in log.events() {
         *counts.entry(Event::kind_name(e.event.kind())).or_default() += 1;
     }
     let mut s = String::new();
@@ -190,7 +211,7 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     let _ = writeln!(s, "argv:         [{}]", argv.join(", "));
     let _ = writeln!(s, "environment:  {} variables", h.envp.len());
     let _ = writeln!(s, "checkpoints:  every {} instructions", h.checkpoint_every);
-    match log.events.iter().rev().find(|e| matches!(e.event, Event::End { .. })) {
+    match log.last.as_ref().filter(|e| matches!(e.event, Event::End { .. })) {
         Some(e) => {
             if let Event::End { kind, value, digest } = e.event {
                 let how = match kind {
@@ -202,11 +223,11 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
             }
         }
         None => {
-            let last = log.events.last().map_or(0, |e| e.icount);
+            let last = log.last.as_ref().map_or(0, |e| e.icount);
             let _ = writeln!(s, "end:          none: the recording was cut short (last event at icount {last})");
         }
     }
-    let _ = writeln!(s, "events:       {}", log.events.len());
+    let _ = writeln!(s, "events:       {}", log.event_count);
     for (k, n) in counts {
         let _ = writeln!(s, "  {k:<12}{n}");
     }
@@ -216,7 +237,10 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
 /// `deja dump`: events one per line, optionally limited to an icount range.
 pub fn dump(path: &Path, from: Option<u64>, to: Option<u64>, out: &mut dyn std::io::Write) -> Result<(), SessionError> {
     let log = Log::open(path)?;
-    for e in log.events.iter().filter(|e| from.is_none_or(|f| e.icount >= f) && to.is_none_or(|t| e.icount <= t)) {
+    // Icounts never decrease: stop at the first event past `to`.
+    for e in
+        log.events().take_while(|e| to.is_none_or(|t| e.icount <= t)).filter(|e| from.is_none_or(|f| e.icount >= f))
+    {
         if writeln!(
             out,
             "{:>14} {:<11} {}",

@@ -292,6 +292,24 @@ pub(super) mod tests {
     const C: u64 = nzcv::C;
     const V: u64 = nzcv::V;
 
+    /// SIMD&FP instructions yaxpeax names with the same opcodes (`add v0.4s, …` is
+    /// `Opcode::ADD`) never reach the integer handlers.
+    #[test]
+    fn simd_forms_of_shared_opcodes_are_not_integer() {
+        use deja_decoders::aarch64::Opcode;
+        for (w, op) in [
+            (0x4ea28420u32, Opcode::ADD), // add v0.4s, v1.4s, v2.4s
+            (0x6ea28420, Opcode::SUB),    // sub v0.4s, v1.4s, v2.4s
+            (0x4e221c20, Opcode::AND),    // and v0.16b, v1.16b, v2.16b
+            (0x6e204820, Opcode::CLZ),    // clz v0.16b, v1.16b
+        ] {
+            let ins = decode_word(w).unwrap();
+            assert_eq!(ins.opcode, op, "{ins}");
+            assert!(super::super::table::is_simd_operand(&ins.operands[0]), "{ins}");
+            assert_ne!(TABLE.handler(&ins) as usize, TABLE.get(&op) as usize, "{ins}");
+        }
+    }
+
     #[test]
     fn add_sub_immediate_and_sp() {
         let mut m = machine();

@@ -260,7 +260,7 @@ mod tests {
                 }
                 2 => {
                     for _ in 0..300 {
-                        let (a, b) = (vals[(rng.next() % vals.len() as u64) as usize], rng.fp(fmt));
+                        let (a, b) = (vals[(rng.next_u64() % vals.len() as u64) as usize], rng.fp(fmt));
                         push(a, b, 0);
                         push(b, a, 0);
                     }

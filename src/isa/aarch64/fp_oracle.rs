@@ -313,7 +313,7 @@ pub fn values(fmt: super::fp_core::Fmt) -> Vec<u64> {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -323,12 +323,12 @@ impl Rng {
     }
 
     pub fn v128(&mut self) -> u128 {
-        self.next() as u128 | (self.next() as u128) << 64
+        self.next_u64() as u128 | (self.next_u64() as u128) << 64
     }
 
     /// A random FP value of `bits` bits, biased towards specials and small exponents.
     pub fn fp(&mut self, fmt: super::fp_core::Fmt) -> u64 {
-        let r = self.next();
+        let r = self.next_u64();
         let vals = values(fmt);
         match r % 4 {
             0 => vals[(r >> 8) as usize % vals.len()],
@@ -341,7 +341,7 @@ impl Rng {
                     2 => (1 << fmt.exp_bits()) - 2,
                     _ => (1 << (fmt.exp_bits() - 1)) - 4 + (r >> 16) % 8,
                 };
-                let frac = self.next() & ((1 << f) - 1);
+                let frac = self.next_u64() & ((1 << f) - 1);
                 ((r >> 40) & 1) << (fmt.bits() - 1) | exp << f | frac
             }
         }
@@ -360,20 +360,20 @@ pub fn int_cases(words: &[u32], per: usize, seed: u64) -> Vec<Case> {
                 *v = rng.v128();
                 if k % 3 == 1 {
                     // Sprinkle special values in bytes/halves/words.
-                    let s = special[(rng.next() % special.len() as u64) as usize];
-                    let sh = (rng.next() % 4) * 32;
+                    let s = special[(rng.next_u64() % special.len() as u64) as usize];
+                    let sh = (rng.next_u64() % 4) * 32;
                     *v ^= (s as u128) << sh;
                 }
                 if k % 3 == 2 {
                     // Small shift counts in the low byte of each element.
                     let mut x = 0u128;
                     for i in 0..16 {
-                        x |= (((rng.next() % 140) as u8).wrapping_sub(70) as u128) << (8 * i);
+                        x |= (((rng.next_u64() % 140) as u8).wrapping_sub(70) as u128) << (8 * i);
                     }
                     *v = x;
                 }
             }
-            c.x = [rng.next(); 8];
+            c.x = [rng.next_u64(); 8];
             cases.push(c);
         }
     }
@@ -402,4 +402,39 @@ pub fn fp_vec_cases(words: &[u32], es: u32, per: usize, seed: u64) -> Vec<Case> 
         }
     }
     cases
+}
+
+/// Which SIMD&FP words of a list (`DEJA_A64_WORDS`: lines "hexword<TAB>text", e.g. every
+/// instruction of libc.a/libm.a from objdump) does deja not implement? Run with
+/// `cargo test --release --lib scan_words -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn scan_words() {
+    let Some(path) = std::env::var_os("DEJA_A64_WORDS") else { return };
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut m = machine();
+    let mut missing = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for line in text.lines() {
+        let mut it = line.splitn(2, '\t');
+        let w = u32::from_str_radix(it.next().unwrap_or("").trim(), 16).unwrap_or(0);
+        let txt = it.next().unwrap_or("").to_string();
+        let mut c = Case::new(w);
+        let mut rng = Rng(w as u64 | 1);
+        for v in c.v.iter_mut() {
+            *v = rng.v128();
+        }
+        if let Err(e) = deja(&mut m, &c) {
+            if e.contains("SIGSEGV") || e.contains("signo: 11") {
+                continue;
+            }
+            let key = txt.split_whitespace().next().unwrap_or("?").to_string();
+            missing.entry(key).or_default().push(format!("{w:08x} {txt}: {e}"));
+        }
+    }
+    for (k, v) in &missing {
+        println!("{k}: {}", v.len());
+        for x in v.iter().take(3) {
+            println!("    {x}");
+        }
+    }
 }

@@ -22,6 +22,7 @@ pub mod loadstore_simd;
 pub mod simd;
 pub mod simd_decode;
 pub mod simd_elem;
+pub mod simd_ext;
 pub mod simd_fp;
 pub mod simd_int;
 pub mod simd_shift;

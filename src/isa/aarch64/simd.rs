@@ -419,7 +419,7 @@ mod tests {
                     *v = rng.v128();
                 }
                 for x in c.x.iter_mut() {
-                    *x = rng.next();
+                    *x = rng.next_u64();
                 }
                 cases.push(c);
             }
@@ -455,10 +455,10 @@ mod tests {
                 return true;
             }
             if w >> 29 & 1 == 1 {
-                return q && ((w >> 11) & 15) >> sz << sz == (w >> 11) & 15 || q;
+                return q;
             }
             match (w >> 11) & 15 {
-                0 | 1 => !(sz == 3 && !q),
+                0 | 1 => sz != 3 || q,
                 3 => q,
                 5 => sz < 2 || (sz == 2 && q),
                 7 => (sz == 3) == q,
@@ -523,7 +523,7 @@ mod tests {
             if c.word & 0x3f20_8c00 == 0x0e00_0000 {
                 let mut v = 0u128;
                 for i in 0..16 {
-                    v |= ((rng.next() % 72) as u128) << (8 * i);
+                    v |= ((rng.next_u64() % 72) as u128) << (8 * i);
                 }
                 c.v[6] = v;
                 c.v[7] = v.rotate_left(40);

@@ -13,7 +13,7 @@
 //! unallocated ("undefined").
 
 use super::table::Table;
-use super::{fp, fp_convert, simd, simd_elem, simd_fp, simd_int, simd_shift};
+use super::{fp, fp_convert, simd, simd_elem, simd_ext, simd_fp, simd_int, simd_shift};
 use super::{Decoded, Res, M};
 use deja_decoders::aarch64::Opcode;
 
@@ -67,12 +67,40 @@ fn m(v: u32, mask: u32, val: u32) -> bool {
 }
 
 /// The class of `w` (which must be in the group: bits 27:25 = 111, bit 28 any).
+#[inline(always)]
 pub fn classify(w: u32) -> Class {
     let op0 = w >> 28;
     let op1 = (w >> 23) & 3;
     let op2 = (w >> 19) & 0xf;
     let op3 = (w >> 10) & 0x1ff;
     use Class::*;
+    // Scalar floating point first (bit 30 = 0, bit 28 = 1): the hottest classes.
+    if m(op0, 0b0101, 0b0001) {
+        if op1 & 2 == 2 {
+            return FpDp3;
+        }
+        if op2 & 0b0100 == 0 {
+            return FpFixedConv;
+        }
+        if op3 & 0b11_1111 == 0 {
+            return FpIntConv;
+        }
+        if op3 & 0b1_1111 == 0b1_0000 {
+            return FpDp1;
+        }
+        if op3 & 0b1111 == 0b1000 {
+            return FpCompare;
+        }
+        if op3 & 0b111 == 0b100 {
+            return FpImm;
+        }
+        return match op3 & 3 {
+            1 => FpCondCompare,
+            2 => FpDp2,
+            3 => FpCondSelect,
+            _ => Unallocated,
+        };
+    }
     if op0 == 0b0100 && op1 & 2 == 0 && m(op2, 0b0111, 0b0101) && m(op3, 0b1_1000_0011, 0b10) {
         return CryptoAes;
     }
@@ -165,33 +193,6 @@ pub fn classify(w: u32) -> Class {
     if op0 == 0b1100 {
         return CryptoOther;
     }
-    if m(op0, 0b0101, 0b0001) {
-        // Scalar floating point (bit 30 = 0, bit 28 = 1).
-        if op1 & 2 == 2 {
-            return FpDp3;
-        }
-        if op2 & 0b0100 == 0 {
-            return FpFixedConv;
-        }
-        if op3 & 0b11_1111 == 0 {
-            return FpIntConv;
-        }
-        if op3 & 0b1_1111 == 0b1_0000 {
-            return FpDp1;
-        }
-        if op3 & 0b1111 == 0b1000 {
-            return FpCompare;
-        }
-        if op3 & 0b111 == 0b100 {
-            return FpImm;
-        }
-        return match op3 & 3 {
-            1 => FpCondCompare,
-            2 => FpDp2,
-            3 => FpCondSelect,
-            _ => Unallocated,
-        };
-    }
     Unallocated
 }
 
@@ -221,6 +222,9 @@ pub fn dispatch(m: &mut M, d: &Decoded) -> Res {
         ThreeSame => simd_int::three_same(m, d, false),
         ScalarThreeSame => simd_int::three_same(m, d, true),
         ThreeDifferent => simd_int::three_different(m, d),
+        ScalarThreeDifferent => simd_int::scalar_three_different(m, d),
+        ThreeRegExtension => simd_ext::three_reg_extension(m, d),
+        ScalarThreeSameExtra => simd_ext::scalar_three_same_extra(m, d),
         TwoRegMisc => simd_int::two_reg_misc(m, d, false),
         ScalarTwoRegMisc => simd_int::two_reg_misc(m, d, true),
         AcrossLanes => simd_int::across_lanes(m, d),
@@ -277,7 +281,8 @@ pub const OWN: &[Opcode] = {
         SSHLL2, USHLL, USHLL2, // Floating point (vector/scalar SIMD forms not already listed).
         FMLA, FMLS, FMULX, FCMEQ, FCMGE, FCMGT, FCMLE, FCMLT, FACGE, FACGT, FRECPS, FRSQRTS, FMAXNMP, FMINNMP, FMINMNP,
         FADDP, FMAXP, FMINP, FABD, FCVTN, FCVTN2, FCVTXN, FCVTXN2, FCVTL, FCVTL2, FRECPX, FMAXNMV, FMINNMV, FMAXV,
-        FMINV,
+        FMINV, FRECPE, FRSQRTE, URECPE, URSQRTE, // ARMv8.1-8.3: RDM, DotProd, FCMA.
+        SQRDMLAH, SQRDMLSH, SDOT, UDOT, FCMLA, FCADD,
     ]
 };
 

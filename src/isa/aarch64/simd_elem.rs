@@ -1,12 +1,13 @@
 //! Advanced SIMD (scalar) x indexed element (Arm ARM C4.1.96): MUL MLA MLS, [SU]MULL(2)
-//! [SU]MLAL(2) [SU]MLSL(2), SQDMULL(2) SQDMLAL(2) SQDMLSL(2), SQDMULH SQRDMULH, and FMUL FMLA
-//! FMLS FMULX (single and double precision) by element. Not implemented: the dot products
-//! (FEAT_DotProd, FEAT_I8MM), SQRDMLAH/SQRDMLSH (FEAT_RDM), FMLAL/FMLSL (FEAT_FHM) and the
-//! FP16 forms.
+//! [SU]MLAL(2) [SU]MLSL(2), SQDMULL(2) SQDMLAL(2) SQDMLSL(2), SQDMULH SQRDMULH, SQRDMLAH
+//! SQRDMLSH (FEAT_RDM), SDOT UDOT (FEAT_DotProd), FMUL FMLA FMLS FMULX (single and double
+//! precision) and FCMLA (single, FEAT_FCMA) by element. Not implemented: USDOT/SUDOT
+//! (FEAT_I8MM), FMLAL/FMLSL (FEAT_FHM), BFloat16 and the FP16 forms.
 
 use super::fp::{rd, rn};
-use super::fp_core::{self as fc, fpsr, Arith, Env};
+use super::fp_core::{self as fc, fpsr, Arith, Env, Fmt};
 use super::simd::{emask, get, lanes, put, q, set_v, size, u, vr};
+use super::simd_ext;
 use super::simd_fp::fmt_of;
 use super::simd_int::{ext, sat, sqdmulh};
 use super::{Decoded, Res, M};
@@ -56,14 +57,64 @@ pub fn indexed(m: &mut M, d: &Decoded, scalar: bool) -> Res {
         env.commit(m);
         return Ok(());
     }
+    if uu && opc & 1 == 1 && opc < 8 && !scalar {
+        // FCMLA (by element): single precision only (the half form is FEAT_FP16).
+        if sz == 1 {
+            return super::unimplemented(m, d);
+        }
+        if sz != 2 || l == 1 || !qq {
+            return Err(super::undefined(d));
+        }
+        let rmi = ((mbit << 4) | ((w >> 16) & 15)) as usize;
+        let b = vr(m, rmi);
+        let mm = (get(b, 32, 2 * h), get(b, 32, 2 * h + 1));
+        let a = vr(m, rn(w));
+        let dd = rd(w);
+        let c = vr(m, dd);
+        let mut env = Env::new(m);
+        let mut r = 0u128;
+        for p in 0..2 {
+            let (i, j) = (2 * p, 2 * p + 1);
+            let (re, im) = simd_ext::fcmla_pair(
+                &mut env,
+                Fmt::S,
+                (get(c, 32, i), get(c, 32, j)),
+                (get(a, 32, i), get(a, 32, j)),
+                mm,
+                opc >> 1,
+            );
+            put(&mut r, 32, i, re);
+            put(&mut r, 32, j, im);
+        }
+        m.cpu.v[dd] = r;
+        env.commit(m);
+        return Ok(());
+    }
+    if opc == 14 && !scalar {
+        // SDOT / UDOT (by element): the indexed 32-bit element of Vm holds four bytes.
+        if sz != 2 {
+            return Err(super::undefined(d));
+        }
+        let rmi = ((mbit << 4) | ((w >> 16) & 15)) as usize;
+        let elem = get(vr(m, rmi), 32, (h << 1) | l);
+        let a = vr(m, rn(w));
+        let dd = rd(w);
+        let c = vr(m, dd);
+        let mut r = 0u128;
+        for e in 0..lanes(32, qq) {
+            put(&mut r, 32, e, simd_ext::dot(get(c, 32, e), get(a, 32, e), elem, uu));
+        }
+        set_v(m, dd, r, qq);
+        return Ok(());
+    }
     // Integer forms.
     let implemented = match (uu, opc) {
         (false, 2 | 6 | 8 | 10) | (true, 0 | 2 | 4 | 6 | 10) => !scalar,
-        (false, 3 | 7 | 11 | 12 | 13) => true,
+        (false, 3 | 7 | 11 | 12 | 13) | (true, 13 | 15) => true,
         _ => false,
     };
     if !implemented {
-        let known = matches!((uu, opc), (_, 14) | (false, 15) | (true, 13) | (true, 15) | (false, 0) | (false, 4));
+        let known = matches!((uu, opc), (_, 14) | (false, 15) | (false, 0) | (false, 4));
         return if known { super::unimplemented(m, d) } else { Err(super::undefined(d)) };
     }
     if sz == 0 || sz == 3 {
@@ -120,6 +171,12 @@ pub fn indexed(m: &mut M, d: &Decoded, scalar: bool) -> Res {
                 (false, 8) => x.wrapping_mul(elem),
                 (true, 0) => acc.wrapping_add(x.wrapping_mul(elem)),
                 (true, 4) => acc.wrapping_sub(x.wrapping_mul(elem)),
+                (true, _) => {
+                    // SQRDMLAH (13) / SQRDMLSH (15)
+                    let (v, s) = simd_ext::sqrdmlah(acc, x, elem, es, opc == 15);
+                    qc |= s;
+                    v
+                }
                 _ => {
                     let (v, s) = sqdmulh(x, elem, es, opc == 13);
                     qc |= s;
@@ -182,6 +239,30 @@ mod tests {
                 }
             }
         }
+        for q in [0u32, 1] {
+            for size in [1u32, 2] {
+                for opc in [13u32, 15] {
+                    for (h, l, mb) in [(0u32, 0u32, 0u32), (1, 1, 1)] {
+                        words.push(
+                            0x2f00_0000
+                                | q << 30
+                                | size << 22
+                                | l << 21
+                                | mb << 20
+                                | 2 << 16
+                                | opc << 12
+                                | h << 11
+                                | 1 << 5,
+                        );
+                    }
+                }
+            }
+            for u in [0u32, 1] {
+                for (h, l, mb) in [(0u32, 0u32, 0u32), (1, 1, 1), (0, 1, 0)] {
+                    words.push(0x0f80_e000 | q << 30 | u << 29 | l << 21 | mb << 20 | 2 << 16 | h << 11 | 1 << 5);
+                }
+            }
+        }
         for size in [1u32, 2] {
             for opc in [3u32, 7, 11, 12, 13] {
                 for (h, l, mb) in [(0u32, 0u32, 0u32), (1, 1, 1)] {
@@ -215,6 +296,14 @@ mod tests {
                             );
                         }
                         words.push(0x5f00_0000 | u << 29 | sz << 22 | l << 21 | 2 << 16 | opc << 12 | h << 11 | 1 << 5);
+                    }
+                }
+            }
+            if sz == 2 {
+                // FCMLA (by element), 4S.
+                for rot in 0..4u32 {
+                    for h in [0u32, 1] {
+                        words.push(0x6f80_1000 | 2 << 16 | rot << 13 | h << 11 | 1 << 5);
                     }
                 }
             }

@@ -9,8 +9,13 @@
 //! - across lanes FMAXNMV FMINNMV FMAXV FMINV, scalar pairwise ADDP FADDP FMAXP FMINP
 //!   FMAXNMP FMINNMP, and the fixed-point conversions of the shift-by-immediate class.
 //!
-//! Not implemented (SIGILL): FP16 arithmetic (FEAT_FP16), FRECPE/FRSQRTE/URECPE/URSQRTE
-//! (estimates), FRINT32/64 (FEAT_FRINTTS), FMLAL/FMLSL (FEAT_FHM).
+//! - the estimates FRECPE FRSQRTE URECPE URSQRTE.
+//!
+//! Not implemented (SIGILL): FP16 arithmetic (FEAT_FP16), FRINT32/64 (FEAT_FRINTTS),
+//! FMLAL/FMLSL (FEAT_FHM).
+
+// Opcode keys are written U_a_opcode (e.g. 0b1_0_11010 is U=1, a=0, opcode=11010).
+#![allow(clippy::unusual_byte_groupings)]
 
 use super::fp::{rd, rm, rn};
 use super::fp_core::{self as fc, Arith, Cmp, Env, Fmt, MinMax, Rounding};
@@ -242,7 +247,9 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let implemented = vec_only
         || matches!(
             key,
-            0b0_0_11010
+            0b0_1_11101
+                | 0b1_1_11101
+                | 0b0_0_11010
                 | 0b0_0_11011
                 | 0b0_0_11100
                 | 0b0_0_11101
@@ -261,20 +268,31 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
                 | 0b1_1_01101
         )
         || (scalar && key == 0b0_1_11111);
+    if !scalar && matches!(key, 0b0_1_11100 | 0b1_1_11100) {
+        // URECPE / URSQRTE (32-bit elements only).
+        if sz == 1 {
+            return Err(super::undefined(d));
+        }
+        let r = super::simd::map1(src, 32, lanes(32, qq), |x| {
+            let est = if key == 0b0_1_11100 {
+                if x >> 31 == 0 {
+                    return 0xffff_ffff;
+                }
+                fc::recip_estimate((x >> 23) as u32)
+            } else {
+                if x >> 30 == 0 {
+                    return 0xffff_ffff;
+                }
+                fc::recip_sqrt_estimate((x >> 23) as u32)
+            };
+            ((est & 0x1ff) as u64) << 23
+        });
+        set_v(m, dd, r, qq);
+        return Ok(());
+    }
     if !implemented || (scalar && vec_only) {
-        // Estimates (FRECPE FRSQRTE URECPE URSQRTE), FRINT32/64 and unallocated encodings.
-        let known = matches!(
-            key,
-            0b0_1_11100
-                | 0b0_1_11101
-                | 0b1_1_11100
-                | 0b1_1_11101
-                | 0b0_0_11110
-                | 0b0_0_11111
-                | 0b1_0_11110
-                | 0b1_0_11111
-        );
-        let unimpl = (known && !scalar) || matches!(key, 0b0_1_11101 | 0b1_1_11101);
+        // FRINT32/64 (FEAT_FRINTTS) and unallocated encodings.
+        let unimpl = !scalar && matches!(key, 0b0_0_11110 | 0b0_0_11111 | 0b1_0_11110 | 0b1_0_11111);
         return if unimpl { super::unimplemented(m, d) } else { Err(super::undefined(d)) };
     }
     let mut r = 0u128;
@@ -308,6 +326,8 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             0b0_1_01111 => fmt.abs(x),
             0b1_1_01111 => fmt.neg(x) & ones,
             0b1_1_11111 => fc::sqrt(&mut env, fmt, x),
+            0b0_1_11101 => fc::recip_est(&mut env, fmt, x),
+            0b1_1_11101 => fc::rsqrt_est(&mut env, fmt, x),
             _ => recpx(&mut env, fmt, x),
         };
         put(&mut r, es, e, v);
@@ -483,6 +503,8 @@ mod tests {
             0b0_1_01111,
             0b1_1_01111,
             0b1_1_11111,
+            0b0_1_11101,
+            0b1_1_11101,
         ];
         for sz in [0u32, 1] {
             let mut words = Vec::new();
@@ -501,6 +523,13 @@ mod tests {
             }
             // FRECPX (scalar).
             words.push(0x5ea1_f800 | sz << 22 | 1 << 5);
+            if sz == 0 {
+                // URECPE, URSQRTE.
+                for q in [0u32, 1] {
+                    words.push(0x0ea1_c800 | q << 30 | 1 << 5);
+                    words.push(0x2ea1_c800 | q << 30 | 1 << 5);
+                }
+            }
             cases.extend(fp_vec_cases(&words, 32 << sz, 5, 41 + sz as u64));
         }
         // Narrowing / widening: FCVTN(2) S<-D and H<-S, FCVTXN(2), FCVTL(2).
@@ -526,7 +555,7 @@ mod tests {
                 put(&mut x, 16, e, rng.fp(Fmt::H));
             }
             c.v[1] = x;
-            if rng.next() & 1 == 1 {
+            if rng.next_u64() & 1 == 1 {
                 c.fpcr |= 1 << 26;
             }
         }

@@ -112,6 +112,72 @@ fn write(m: &mut M, dd: usize, r: u128, scalar: bool, es: u32, qq: bool) {
 // Three same
 // ---------------------------------------------------------------------------------------
 
+macro_rules! typed_three_same {
+    ($name:ident, $u:ty, $s:ty, $n:expr) => {
+        /// Fast path of the common non-saturating three-same operations on `$n` lanes of
+        /// `$u` (all 128 bits; the caller's write drops the upper half of a 64-bit vector).
+        #[inline(always)]
+        fn $name(opc: u32, uu: bool, q: bool, a: u128, b: u128) -> Option<u128> {
+            const W: usize = core::mem::size_of::<$u>();
+            let split = |v: u128| -> [$u; $n] {
+                let bytes = v.to_le_bytes();
+                core::array::from_fn(|i| <$u>::from_le_bytes(bytes[i * W..i * W + W].try_into().unwrap_or_default()))
+            };
+            let join = |r: [$u; $n]| -> u128 {
+                let mut bytes = [0u8; 16];
+                for (i, l) in r.iter().enumerate() {
+                    bytes[i * W..i * W + W].copy_from_slice(&l.to_le_bytes());
+                }
+                u128::from_le_bytes(bytes)
+            };
+            let (x, y) = (split(a), split(b));
+            let mut r = [0 as $u; $n];
+            let t = |c: bool| if c { <$u>::MAX } else { 0 };
+            match (opc, uu) {
+                (16, false) => (0..$n).for_each(|i| r[i] = x[i].wrapping_add(y[i])),
+                (16, true) => (0..$n).for_each(|i| r[i] = x[i].wrapping_sub(y[i])),
+                (17, true) => (0..$n).for_each(|i| r[i] = t(x[i] == y[i])),
+                (17, false) => (0..$n).for_each(|i| r[i] = t(x[i] & y[i] != 0)),
+                (6, true) => (0..$n).for_each(|i| r[i] = t(x[i] > y[i])),
+                (7, true) => (0..$n).for_each(|i| r[i] = t(x[i] >= y[i])),
+                (6, false) => (0..$n).for_each(|i| r[i] = t(x[i] as $s > y[i] as $s)),
+                (7, false) => (0..$n).for_each(|i| r[i] = t(x[i] as $s >= y[i] as $s)),
+                (12, true) => (0..$n).for_each(|i| r[i] = x[i].max(y[i])),
+                (13, true) => (0..$n).for_each(|i| r[i] = x[i].min(y[i])),
+                (12, false) => (0..$n).for_each(|i| r[i] = (x[i] as $s).max(y[i] as $s) as $u),
+                (13, false) => (0..$n).for_each(|i| r[i] = (x[i] as $s).min(y[i] as $s) as $u),
+                (14, true) => (0..$n).for_each(|i| r[i] = x[i].abs_diff(y[i])),
+                (19, false) => (0..$n).for_each(|i| r[i] = x[i].wrapping_mul(y[i])),
+                (20 | 21 | 23, _) => {
+                    // Pairwise over Vm:Vn; a 64-bit vector pairs the concatenated low halves.
+                    let (x, y): ([$u; $n], [$u; $n]) =
+                        if q { (x, y) } else { (split((a & u64::MAX as u128) | (b << 64)), [0 as $u; $n]) };
+                    let f = |p: $u, q: $u| -> $u {
+                        match (opc, uu) {
+                            (20, true) => p.max(q),
+                            (21, true) => p.min(q),
+                            (20, false) => (p as $s).max(q as $s) as $u,
+                            (21, false) => (p as $s).min(q as $s) as $u,
+                            _ => p.wrapping_add(q),
+                        }
+                    };
+                    for i in 0..$n / 2 {
+                        r[i] = f(x[2 * i], x[2 * i + 1]);
+                        r[$n / 2 + i] = f(y[2 * i], y[2 * i + 1]);
+                    }
+                }
+                _ => return None,
+            }
+            Some(join(r))
+        }
+    };
+}
+
+typed_three_same!(fast8, u8, i8, 16);
+typed_three_same!(fast16, u16, i16, 8);
+typed_three_same!(fast32, u32, i32, 4);
+typed_three_same!(fast64, u64, i64, 2);
+
 /// Advanced SIMD (scalar) three same.
 pub fn three_same(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let w = d.word;
@@ -136,7 +202,7 @@ pub fn three_same(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             _ => false,
         }
     } else {
-        !(sz == 3 && !qq)
+        (sz != 3 || qq)
             && match opc {
                 0 | 2 | 4 | 12..=15 | 18 | 20 | 21 => sz != 3,
                 19 => sz != 3 && (!uu || sz == 0),
@@ -153,6 +219,19 @@ pub fn three_same(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let a = vr(m, rn(w));
     let b = vr(m, rm(w));
     let dd = rd(w);
+    let is_pmul = opc == 19 && uu;
+    if !scalar && !is_pmul {
+        let fast = match sz {
+            0 => fast8(opc, uu, qq, a, b),
+            1 => fast16(opc, uu, qq, a, b),
+            2 => fast32(opc, uu, qq, a, b),
+            _ => fast64(opc, uu, qq, a, b),
+        };
+        if let Some(r) = fast {
+            set_v(m, dd, r, qq);
+            return Ok(());
+        }
+    }
     let acc = vr(m, dd);
     let mut qc = false;
     let ones = emask(es);
@@ -301,8 +380,8 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             1 => !uu && sz == 0,
             2 | 6 | 4 => sz != 3,
             5 => (!uu && sz == 0) || (uu && sz < 2),
-            3 | 7 | 8 | 9 | 11 => !(sz == 3 && !qq),
-            10 => !uu && !(sz == 3 && !qq),
+            3 | 7 | 8 | 9 | 11 => sz != 3 || qq,
+            10 => !uu && (sz != 3 || qq),
             18 | 20 => sz != 3,
             19 => uu && sz != 3,
             _ => false,
@@ -488,6 +567,32 @@ pub fn across_lanes(m: &mut M, d: &Decoded) -> Res {
 // ---------------------------------------------------------------------------------------
 // Three different
 // ---------------------------------------------------------------------------------------
+
+/// Advanced SIMD scalar three different: SQDMLAL SQDMLSL SQDMULL (H and S sources).
+pub fn scalar_three_different(m: &mut M, d: &Decoded) -> Res {
+    let w = d.word;
+    let sz = size(w);
+    let opc = (w >> 12) & 15;
+    if u(w) || !matches!(opc, 9 | 11 | 13) || !(sz == 1 || sz == 2) {
+        return Err(super::undefined(d));
+    }
+    let es = 8 << sz;
+    let wide = 2 * es;
+    let x = ext(get(vr(m, rn(w)), es, 0), es, false);
+    let y = ext(get(vr(m, rm(w)), es, 0), es, false);
+    let dd = rd(w);
+    let acc = ext(get(vr(m, dd), wide, 0), wide, false);
+    let (p, s1) = sat(2 * x * y, wide, false);
+    let p = sext(p, wide) as i128;
+    let (v, s2) = match opc {
+        9 => sat(acc + p, wide, false),
+        11 => sat(acc - p, wide, false),
+        _ => (p as u64 & emask(wide), false),
+    };
+    m.cpu.v[dd] = v as u128;
+    set_qc(m, s1 || s2);
+    Ok(())
+}
 
 /// Advanced SIMD three different.
 pub fn three_different(m: &mut M, d: &Decoded) -> Res {
@@ -684,6 +789,11 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+        for size in [1u32, 2] {
+            for opc in [9u32, 11, 13] {
+                words.push(0x5e20_0000 | size << 22 | 2 << 16 | opc << 12 | 1 << 5);
             }
         }
         check(&int_cases(&words, 6, 13));

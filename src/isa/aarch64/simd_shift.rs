@@ -44,7 +44,7 @@ pub fn shift_imm(m: &mut M, d: &Decoded, scalar: bool) -> Res {
         18 | 19 => true,
         20 => !scalar,
         _ => false,
-    } && if narrow || opc == 20 { hsb != 3 } else { scalar || !(hsb == 3 && !qq) };
+    } && if narrow || opc == 20 { hsb != 3 } else { scalar || hsb != 3 || qq };
     if !ok {
         return Err(super::undefined(d));
     }
