@@ -30,6 +30,8 @@ const DATA: u64 = 0x3900_0000; // the data buffer memory operands address
 const RESULTS: u64 = 0x4000_0000; // per-case results (shared with the parent)
 
 const CASE_STRIDE: u64 = 128;
+/// Ends each case's block in the emulator (see `run_emulated`).
+const UD2: [u8; 2] = [0x0f, 0x0b];
 const DATA_SIZE: usize = 512;
 const MAX_SEQ: usize = 4;
 
@@ -138,8 +140,9 @@ fn skip_code(code: Code) -> bool {
 }
 
 /// Operand generation. Returns None when the operand kind is not supported by the generator.
-fn gen_operand(rng: &mut Rng, ins: &mut Instruction, i: u32, k: K, mem_size: usize) -> Option<()> {
-    const GPR64: [Register; 14] = [
+fn gen_operand(rng: &mut Rng, ins: &mut Instruction, i: u32, k: K, mem_size: usize, idx: u64) -> Option<()> {
+    // r15 (the data base) and r14 (an index register holding `idx`) are never operands.
+    const GPR64: [Register; 13] = [
         Register::RAX,
         Register::RCX,
         Register::RDX,
@@ -153,7 +156,6 @@ fn gen_operand(rng: &mut Rng, ins: &mut Instruction, i: u32, k: K, mem_size: usi
         Register::R11,
         Register::R12,
         Register::R13,
-        Register::R14,
     ];
     let gpr = |rng: &mut Rng, size: u32| -> Register {
         let r = GPR64[rng.below(GPR64.len() as u64) as usize];
@@ -197,6 +199,24 @@ fn gen_operand(rng: &mut Rng, ins: &mut Instruction, i: u32, k: K, mem_size: usi
         let disp = disp.min((DATA_SIZE - size) as u64);
         ins.set_memory_displacement64(disp);
         ins.set_memory_displ_size(if disp < 128 { 1 } else { 4 });
+        // Sometimes address through the index register r14 (= idx): [r15 + r14*scale + disp]
+        // or, without a base, [r14*scale + DATA + disp].
+        let form = rng.below(4);
+        if size < 16 && form >= 2 {
+            let scale = 1u64 << rng.below(4);
+            let room = (DATA_SIZE - size) as u64 - idx * scale;
+            let disp = rng.below(room + 1);
+            ins.set_memory_index(Register::R14);
+            ins.set_memory_index_scale(scale as u32);
+            if form == 2 {
+                ins.set_memory_displacement64(disp);
+                ins.set_memory_displ_size(if disp < 128 { 1 } else { 4 });
+            } else {
+                ins.set_memory_base(Register::None);
+                ins.set_memory_displacement64(DATA + disp);
+                ins.set_memory_displ_size(4);
+            }
+        }
     };
     let reg_or_mem = |rng: &mut Rng, ins: &mut Instruction, r: Register| {
         if rng.below(3) == 0 {
@@ -325,7 +345,7 @@ fn candidate_codes() -> Vec<Code> {
 }
 
 /// Build one random instruction of `code`, or None if it cannot be generated or encoded.
-fn gen_insn(rng: &mut Rng, code: Code) -> Option<(Instruction, Vec<u8>)> {
+fn gen_insn(rng: &mut Rng, code: Code, idx: u64) -> Option<(Instruction, Vec<u8>)> {
     let oc = code.op_code();
     // Not Instruction::with(): it debug-asserts an operand count of zero.
     let mut ins = Instruction::default();
@@ -333,7 +353,7 @@ fn gen_insn(rng: &mut Rng, code: Code) -> Option<(Instruction, Vec<u8>)> {
     ins.set_code_size(iced_x86::CodeSize::Code64);
     let mem_size = ins.memory_size().size();
     for (i, &k) in oc.op_kinds().iter().enumerate() {
-        gen_operand(rng, &mut ins, i as u32, k, mem_size)?;
+        gen_operand(rng, &mut ins, i as u32, k, mem_size, idx)?;
     }
     // bt/bts/btr/btc with a memory operand and a register bit offset address up to ±2^60
     // bytes away: natively they could hit the harness itself. Tested in bit.rs instead.
@@ -356,12 +376,19 @@ fn gen_insn(rng: &mut Rng, code: Code) -> Option<(Instruction, Vec<u8>)> {
     }
     let mut info = InstructionInfoFactory::new();
     let used = info.info(&d);
-    if used.used_memory().iter().any(|m| m.base() != Register::R15 || m.index() != Register::None) {
+    if used.used_memory().iter().any(|m| {
+        !matches!(
+            (m.base(), m.index()),
+            (Register::R15, Register::None | Register::R14) | (Register::None, Register::R14)
+        )
+    }) {
         return None; // implicit memory operands (xlat, …) would address outside the buffer
     }
     for r in used.used_registers() {
         let full = r.register().full_register();
-        if full == Register::RSP || (full == Register::R15 && r.access() != iced_x86::OpAccess::Read) {
+        if full == Register::RSP
+            || (matches!(full, Register::R15 | Register::R14) && r.access() != iced_x86::OpAccess::Read)
+        {
             return None;
         }
     }
@@ -403,9 +430,10 @@ fn gen_case(rng: &mut Rng, codes: &[Code]) -> Case {
         let mut insns = Vec::new();
         let mut undef = 0u64;
         let mut ok = true;
+        let idx = rng.below(16);
         for _ in 0..n {
             let c = codes[rng.below(codes.len() as u64) as usize];
-            let Some((ins, bytes)) = gen_insn(rng, c) else {
+            let Some((ins, bytes)) = gen_insn(rng, c, idx) else {
                 ok = false;
                 break;
             };
@@ -429,6 +457,7 @@ fn gen_case(rng: &mut Rng, codes: &[Code]) -> Case {
         }
         init.gpr[4] = 0; // rsp: the harness's own
         init.gpr[15] = DATA;
+        init.gpr[14] = idx;
         // CF PF AF ZF SF OF random, DF clear (string ops excluded), bit 1 set, IF set.
         init.rflags = (rng.next() & 0x8d5) | 0x202;
         init.mxcsr = 0x1f80 | ((rng.below(4) as u32) << 13);
@@ -614,16 +643,24 @@ fn run_native(cases: &[Case]) -> Vec<NativeOut> {
 
 // ---- emulated execution ----
 
-fn run_emulated(cases: &[Case]) -> Vec<(St, [u8; DATA_SIZE], Exit)> {
+/// Run every case under the interpreter; `specialize` picks the specialised handlers (the
+/// default) or the reference table handlers only. Each case's code is followed by a `ud2`,
+/// which ends its block. With `whole_block`, the budget covers the `ud2` too, so the block
+/// runs to its end (the interpreter may then skip flag writes it proves dead) and stops at
+/// the `ud2`'s #UD, which is reported as `Exit::Budget`; otherwise the budget stops right
+/// before the `ud2`.
+fn run_emulated(cases: &[Case], specialize: bool, whole_block: bool) -> Vec<(St, [u8; DATA_SIZE], Exit)> {
     let mut mem = Memory::new(1 << 32).unwrap();
     let code_len = (cases.len() as u64 * CASE_STRIDE).next_multiple_of(4096);
     mem.map(CASES_CODE, code_len, flags::R | flags::X);
     mem.map(DATA, 0x1000, flags::R | flags::W);
     for (i, c) in cases.iter().enumerate() {
         mem.poke(CASES_CODE + i as u64 * CASE_STRIDE, &c.code).unwrap();
+        mem.poke(CASES_CODE + i as u64 * CASE_STRIDE + c.code.len() as u64, &UD2).unwrap();
     }
     let mut m = Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 };
     let mut engine = InterpX86::new();
+    engine.set_specialize(specialize);
     let mut outs = Vec::with_capacity(cases.len());
     for (i, c) in cases.iter().enumerate() {
         m.cpu = X86State::default();
@@ -633,7 +670,14 @@ fn run_emulated(cases: &[Case]) -> Vec<(St, [u8; DATA_SIZE], Exit)> {
         m.cpu.xmm = c.init.xmm;
         m.cpu.rip = CASES_CODE + i as u64 * CASE_STRIDE;
         m.mem.poke(DATA, &c.data).unwrap();
-        let exit = engine.run(&mut m, c.insns.len() as u64);
+        let start = m.cpu.rip;
+        let mut exit = engine.run(&mut m, c.insns.len() as u64 + whole_block as u64);
+        if whole_block {
+            let ud2 = start + c.code.len() as u64;
+            if matches!(&exit, Exit::Fault(f) if f.signo == libc::SIGILL && m.cpu.rip == ud2) {
+                exit = Exit::Budget;
+            }
+        }
         let mut data = [0u8; DATA_SIZE];
         m.mem.peek(DATA, &mut data).unwrap();
         let st = St {
@@ -754,7 +798,9 @@ fn random_sequences_match_host_cpu() {
         let n = batch.min(total - done);
         let cases: Vec<Case> = (0..n).map(|_| gen_case(&mut rng, &codes)).collect();
         let native = run_native(&cases);
-        let emu = run_emulated(&cases);
+        let emu = run_emulated(&cases, true, true);
+        let cut = run_emulated(&cases, true, false);
+        let reference = run_emulated(&cases, false, false);
         for (i, c) in cases.iter().enumerate() {
             instructions += c.insns.len();
             for ins in &c.insns {
@@ -762,6 +808,18 @@ fn random_sequences_match_host_cpu() {
             }
             if let Err(e) = compare(seed, done + i, c, &native[i], &emu[i]) {
                 failures.push(e);
+            }
+            // The specialised handlers must agree with the reference ones bit for bit, the
+            // flags the SDM leaves undefined included.
+            if emu[i] != reference[i] || cut[i] != reference[i] {
+                failures.push(format!(
+                    "seed {seed} case {}:\n{}  specialised handlers {:?}\n  the same, budget before the block end {:?}\n  reference handlers  {:?}",
+                    done + i,
+                    describe(c),
+                    emu[i],
+                    cut[i],
+                    reference[i]
+                ));
             }
         }
         done += n;

@@ -1,29 +1,27 @@
 //! The x86-64 reference interpreter: a pre-decoded block cache and a dispatch loop.
 //!
 //! Blocks come from `deja_decoders::x86::decode_block` (the block rule shared with the JIT).
-//! Each decoded instruction carries its handler, so the hot loop is: look the block up in a
-//! direct-mapped cache, then for each instruction set rip to its successor, call the handler,
-//! count it retired.
+//! Each decoded instruction is pre-decoded into an [`Op`] carrying its handler (specialised
+//! for its operand form when the table has a specializer for it), so the hot loop is: look
+//! the block up in a direct-mapped cache, then for each instruction set rip to its successor,
+//! call the handler, count it retired.
 
 use super::{Exit, GuestFault};
+use crate::isa::x86_64::predecode::{elide_dead_flags, predecode, FastHandler, Op};
 use crate::isa::x86_64::table::TABLE;
-use crate::isa::x86_64::{sigill, Handler, Trap, M};
+use crate::isa::x86_64::{sigill, Trap, M};
 use crate::mem::PAGE_SIZE;
 use ahash::AHashMap;
 use deja_decoders::x86::{decode_block, Block};
 use deja_decoders::DecodeError;
 use iced_x86::Instruction;
 
-/// One pre-decoded instruction.
-#[derive(Clone)]
-struct Op {
-    ins: Instruction,
-    handler: Handler,
-}
-
 struct CachedBlock {
     start: u64,
     ops: Vec<Op>,
+    /// The last two distinct successors seen: (pc, block id, epoch made in). A link is
+    /// followed only while `epoch` is current: every invalidation or flush starts a new one.
+    links: [(u64, u32, u32); 2],
 }
 
 /// Direct-mapped lookup in front of the hash map: no hashing on the hot path.
@@ -36,8 +34,14 @@ pub struct InterpX86 {
     /// Blocks by the guest pages they were decoded from, for invalidation.
     by_page: AHashMap<u64, Vec<u32>>,
     fast: Box<[(u64, u32)]>,
+    /// Bumped whenever blocks are dropped, which invalidates every block link.
+    epoch: u32,
     /// Print each retired instruction to stderr.
     pub trace: bool,
+    /// Use the table's specialised handlers (the default). Off, every instruction runs its
+    /// reference table handler: a debugging and testing switch (`DEJA_INTERP_GENERIC=1`)
+    /// that must not change any result.
+    specialize: bool,
 }
 
 impl Default for InterpX86 {
@@ -55,8 +59,22 @@ impl InterpX86 {
             by_pc: AHashMap::new(),
             by_page: AHashMap::new(),
             fast: vec![(u64::MAX, NO_BLOCK); FAST_SLOTS].into_boxed_slice(),
+            epoch: 0,
             trace: false,
+            specialize: std::env::var_os("DEJA_INTERP_GENERIC").is_none_or(|v| v.is_empty() || v == "0"),
         }
+    }
+
+    /// Turn specialised handlers on or off (see [`InterpX86::specialized`]); drops every
+    /// decoded block.
+    pub fn set_specialize(&mut self, on: bool) {
+        self.specialize = on;
+        self.flush();
+    }
+
+    /// Are specialised handlers in use?
+    pub fn specialized(&self) -> bool {
+        self.specialize
     }
 
     /// Drop every cached block decoded from the given guest pages.
@@ -72,6 +90,7 @@ impl InterpX86 {
             }
         }
         self.fast.fill((u64::MAX, NO_BLOCK));
+        self.epoch = self.epoch.wrapping_add(1);
         if self.by_pc.is_empty() {
             self.blocks.clear();
             self.by_page.clear();
@@ -84,6 +103,7 @@ impl InterpX86 {
         self.by_pc.clear();
         self.by_page.clear();
         self.fast.fill((u64::MAX, NO_BLOCK));
+        self.epoch = self.epoch.wrapping_add(1);
     }
 
     #[inline]
@@ -121,7 +141,18 @@ impl InterpX86 {
             }
             Err(DecodeError::Invalid { pc }) => return Err(invalid_opcode(m, pc)),
         };
-        let ops = block.insns.iter().map(|ins| Op { ins: *ins, handler: TABLE.get(ins.mnemonic()) }).collect();
+        let mut ops = Vec::with_capacity(block.insns.len());
+        let mut specs = Vec::with_capacity(block.insns.len());
+        for ins in &block.insns {
+            let mut op = predecode(ins, TABLE.get(ins.mnemonic()));
+            let spec = if self.specialize { TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) } else { None };
+            if let Some(spec) = spec {
+                op.fast = spec.exact;
+            }
+            specs.push(spec);
+            ops.push(op);
+        }
+        elide_dead_flags(&mut ops, &specs);
         let id = self.blocks.len() as u32;
         let first_page = block.start & !(PAGE_SIZE - 1);
         let last_page = (block.end.max(block.start + 1) - 1) & !(PAGE_SIZE - 1);
@@ -136,26 +167,25 @@ impl InterpX86 {
         }
         // An undecodable instruction after the block is found again (and reported) when
         // execution reaches it and a block is decoded starting there.
-        self.blocks.push(CachedBlock { start: pc, ops });
+        self.blocks.push(CachedBlock { start: pc, ops, links: [(u64::MAX, NO_BLOCK, 0); 2] });
         self.by_pc.insert(pc, id);
         Ok(id)
     }
 
     /// Run at most `budget` instructions (design §2).
     pub fn run(&mut self, m: &mut M, budget: u64) -> Exit {
-        self.run_inner::<false>(m, budget, &[])
-    }
-
-    /// Like `run`, but return `Exit::Budget` before executing an instruction whose address
-    /// is in `stops` (sorted), the first one included: the debugger's breakpoints, checked
-    /// once per block (a block holding a stop address runs only up to it).
-    pub fn run_stops(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
-        self.run_inner::<true>(m, budget, stops)
+        m.limit = m.icount.saturating_add(budget);
+        if self.trace {
+            self.run_blocks::<true>(m)
+        } else {
+            self.run_blocks::<false>(m)
+        }
     }
 
     #[inline(always)]
-    fn run_inner<const STOPS: bool>(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
-        m.limit = m.icount.saturating_add(budget);
+    fn run_blocks<const TRACE: bool>(&mut self, m: &mut M) -> Exit {
+        // The block that ran last (to follow or make its link to the next) and its epoch.
+        let (mut prev, mut prev_epoch) = (NO_BLOCK, self.epoch);
         loop {
             if m.icount >= m.limit {
                 return Exit::Budget;
@@ -165,42 +195,78 @@ impl InterpX86 {
                 self.invalidate_pages(&pages);
             }
             let pc = m.cpu.rip;
-            let id = match self.lookup(m, pc) {
-                Ok(id) => id,
-                Err(f) => return Exit::Fault(f),
-            };
-            let block = &self.blocks[id as usize];
-            let mut room = (m.limit - m.icount).min(block.ops.len() as u64) as usize;
-            if STOPS {
-                // Run only up to the first instruction of the block at a stop address.
-                let end = block.ops[room - 1].ins.next_ip();
-                for &stop in stops[stops.partition_point(|&a| a < pc)..].iter().take_while(|&&a| a < end) {
-                    if let Some(k) = block.ops[..room].iter().position(|op| op.ins.ip() == stop) {
-                        if k == 0 {
-                            return Exit::Budget;
-                        }
-                        room = k;
-                        break;
+            let id = match self.follow(prev, prev_epoch, pc) {
+                Some(id) => id,
+                None => match self.lookup(m, pc) {
+                    Ok(id) => {
+                        self.link(prev, prev_epoch, pc, id);
+                        id
                     }
-                }
+                    Err(f) => return Exit::Fault(f),
+                },
+            };
+            let ops = &self.blocks[id as usize].ops[..];
+            // A block that runs to its end may skip flag writes proven dead within it
+            // (`Op::lite`); one cut short by the budget runs every write (`Op::fast`).
+            let r = if (m.limit - m.icount) >= ops.len() as u64 && !TRACE {
+                run_ops::<false>(m, ops, |op| op.lite)
+            } else {
+                let room = (m.limit - m.icount).min(ops.len() as u64) as usize;
+                run_ops::<TRACE>(m, &ops[..room], |op| op.fast)
+            };
+            if let Err(exit) = r {
+                return exit;
             }
-            for op in &block.ops[..room] {
-                if self.trace {
-                    trace_insn(m, &op.ins);
-                }
-                m.cpu.rip = op.ins.next_ip();
-                match (op.handler)(m, &op.ins) {
-                    Ok(()) => m.icount += 1,
-                    Err(t) => return finish_trap(m, &op.ins, t),
-                }
-                // A write to a code page (possibly this very block) ends the block: the next
-                // instruction must be decoded afresh.
-                if m.mem.has_code_writes() {
-                    break;
-                }
-            }
+            (prev, prev_epoch) = (id, self.epoch);
         }
     }
+
+    /// The block linked from `prev` for `pc`, if `prev` has a current link to it.
+    #[inline(always)]
+    fn follow(&self, prev: u32, prev_epoch: u32, pc: u64) -> Option<u32> {
+        if prev == NO_BLOCK || prev_epoch != self.epoch {
+            return None;
+        }
+        let links = &self.blocks[prev as usize].links;
+        for &(lpc, id, epoch) in links {
+            if lpc == pc && epoch == self.epoch {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Remember that `id` (at `pc`) followed `prev`, if `prev` is still a current block.
+    #[inline]
+    fn link(&mut self, prev: u32, prev_epoch: u32, pc: u64, id: u32) {
+        if prev != NO_BLOCK && prev_epoch == self.epoch {
+            let links = &mut self.blocks[prev as usize].links;
+            links[1] = links[0];
+            links[0] = (pc, id, self.epoch);
+        }
+    }
+}
+
+/// Run `ops` in order (calling `pick(op)`), retiring each, until one traps or writes to a
+/// code page.
+#[inline(always)]
+fn run_ops<const TRACE: bool>(m: &mut M, ops: &[Op], pick: impl Fn(&Op) -> FastHandler) -> Result<(), Exit> {
+    for op in ops {
+        if TRACE {
+            trace_insn(m, &op.ins);
+        }
+        m.cpu.rip = op.next_ip;
+        match pick(op)(m, op) {
+            Ok(()) => m.icount += 1,
+            Err(t) => return Err(finish_trap(m, &op.ins, *t)),
+        }
+        // A write to a code page (possibly this very block) ends the block: the next
+        // instruction must be decoded afresh.
+        if m.mem.has_code_writes() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// SIGILL for bytes the decoder rejects, naming them.
@@ -245,4 +311,83 @@ fn insn_bytes(m: &M, ins: &Instruction) -> String {
 
 fn trace_insn(m: &M, ins: &Instruction) {
     eprintln!("{:>10} {:#014x}  {}", m.icount, ins.ip(), crate::isa::x86_64::disasm(ins));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::linux::process::Options;
+    use crate::world::{EndStatus, HostCall, Quiet, RealWorld, Virtual, World};
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+
+    /// A deterministic world that asks for a checkpoint every `every` instructions and keeps
+    /// the (icount, state digest) of each, and of the end.
+    struct Checkpoints {
+        inner: Quiet<Virtual<RealWorld>>,
+        every: u64,
+        seen: Arc<Mutex<Vec<(u64, u64)>>>,
+    }
+
+    impl World for Checkpoints {
+        fn syscall(&mut self, icount: u64, call: &HostCall) -> i64 {
+            self.inner.syscall(icount, call)
+        }
+        fn tsc(&mut self, icount: u64) -> u64 {
+            self.inner.tsc(icount)
+        }
+        fn random(&mut self, icount: u64, buf: &mut [u8]) {
+            self.inner.random(icount, buf)
+        }
+        fn pending_signal(&mut self, icount: u64) -> Option<i32> {
+            self.inner.pending_signal(icount)
+        }
+        fn checkpoint(&mut self, icount: u64, digest: u64) {
+            self.seen.lock().unwrap().push((icount, digest));
+        }
+        fn checkpoint_every(&self) -> Option<u64> {
+            Some(self.every)
+        }
+        fn end(&mut self, icount: u64, _status: EndStatus, digest: u64) {
+            self.seen.lock().unwrap().push((icount, digest));
+        }
+    }
+
+    /// Run the demo guest to its end with or without specialised handlers, stopping every
+    /// `every` instructions for a state digest; returns the exit code and the digests.
+    fn run_demo(specialize: bool, every: u64) -> (i32, Vec<(u64, u64)>) {
+        let image = crate::demo::demo_elf().unwrap();
+        let argv = vec![b"demo".to_vec()];
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let world = Box::new(Checkpoints { inner: Quiet(Virtual::new(RealWorld, 0, 7)), every, seen: seen.clone() });
+        let mut p = crate::linux::start_image::<crate::linux::arch_x86_64::X86_64>(
+            "demo",
+            &image,
+            Path::new("/demo"),
+            &argv,
+            &[],
+            world,
+            Options::default(),
+        )
+        .unwrap();
+        p.engine.set_specialize(specialize);
+        let out = p.run().unwrap();
+        let seen = seen.lock().unwrap().clone();
+        (out.exit_code(), seen)
+    }
+
+    /// Specialised handlers (and the flag writes they skip) are an optimisation only: a whole
+    /// guest run passes through the same states, at every budget boundary, with them and
+    /// without them. The checkpoint interval, a prime, makes budgets end at every position
+    /// inside blocks.
+    #[test]
+    fn specialised_and_reference_handlers_agree_at_every_budget_boundary() {
+        let (code, fast) = run_demo(true, 9973);
+        let (_, reference) = run_demo(false, 9973);
+        assert_eq!(code, 0);
+        assert!(fast.len() > 1000, "{} checkpoints", fast.len());
+        assert_eq!(fast.len(), reference.len());
+        for (f, r) in fast.iter().zip(&reference) {
+            assert_eq!(f, r, "state digest at icount {} differs", r.0);
+        }
+    }
 }

@@ -10,19 +10,28 @@
 //! - tzcnt/lzcnt: CF = (source == 0), ZF = (result == 0); SF = AF = PF = 0; OF is left as it
 //!   was.
 
-use super::operands::{ea, mask, op_size, read_op, sext, write_op};
+use super::operands::{ea, mask, sext, Args};
 use super::state::fl;
 use super::table::Table;
 use super::{flags, Res, M};
-use iced_x86::{Instruction, Mnemonic as Mn, OpKind, Register};
+use crate::{reference, specializer};
+use iced_x86::{Instruction, Mnemonic as Mn, Register};
 
 pub fn register(t: &mut Table) {
-    t.add(&[Mn::Bt, Mn::Bts, Mn::Btr, Mn::Btc], bt);
-    t.add(&[Mn::Bsf], bsf);
-    t.add(&[Mn::Bsr], bsr);
-    t.add(&[Mn::Tzcnt], tzcnt);
-    t.add(&[Mn::Lzcnt], lzcnt);
-    t.add(&[Mn::Popcnt], popcnt);
+    t.add(&[Mn::Bt, Mn::Bts, Mn::Btr, Mn::Btc], reference!(bt));
+    t.add(&[Mn::Bsf], reference!(bsf));
+    t.add(&[Mn::Bsr], reference!(bsr));
+    t.add(&[Mn::Tzcnt], reference!(tzcnt));
+    t.add(&[Mn::Lzcnt], reference!(lzcnt));
+    t.add(&[Mn::Popcnt], reference!(popcnt));
+    // bt* with a memory operand and a register offset address outside the operand: those
+    // keep the table handler.
+    t.specialize(&[Mn::Bt, Mn::Bts, Mn::Btr, Mn::Btc], specializer!(bt; RR8, RR4, RI8B, RI4B, MI8B, MI4B));
+    t.specialize(&[Mn::Bsf], specializer!(bsf; RR8, RR4, RM8, RM4));
+    t.specialize(&[Mn::Bsr], specializer!(bsr; RR8, RR4, RM8, RM4));
+    t.specialize(&[Mn::Tzcnt], specializer!(tzcnt; RR8, RR4, RM8, RM4));
+    t.specialize(&[Mn::Lzcnt], specializer!(lzcnt; RR8, RR4, RM8, RM4));
+    t.specialize(&[Mn::Popcnt], specializer!(popcnt; RR8, RR4, RM8, RM4));
 }
 
 #[inline]
@@ -54,31 +63,36 @@ fn displaced_ea(m: &M, ins: &Instruction, delta: i64) -> u64 {
 /// offset does the same within the operand; with a register offset, the offset is a signed
 /// bit index relative to the operand's address, and the operand-sized unit holding that bit
 /// is accessed (SDM: EA + size * (offset DIV width)).
-pub fn bt(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
+#[inline(always)]
+pub fn bt<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
     let bits = size * 8;
-    let off = read_op(m, ins, 1)?;
-    let (addr, n) = if ins.op0_kind() == OpKind::Memory && ins.op1_kind() == OpKind::Register {
+    let off = x.read(m, 1)?;
+    let (addr, n) = if x.is_mem(0) && x.is_reg(1) {
         let s = sext(off, size) as i64;
-        (Some(displaced_ea(m, ins, (s >> bits.trailing_zeros()) * size as i64)), (s as u64 & (bits as u64 - 1)) as u32)
+        (
+            Some(displaced_ea(m, x.insn(), (s >> bits.trailing_zeros()) * size as i64)),
+            (s as u64 & (bits as u64 - 1)) as u32,
+        )
     } else {
         (None, (off & (bits as u64 - 1)) as u32)
     };
     let v = match addr {
         Some(a) => m.mem.read_sized(a, size)?,
-        None => read_op(m, ins, 0)?,
+        None => x.read(m, 0)?,
     };
     let b = 1u64 << n;
-    let new = match ins.mnemonic() {
+    let mnemonic = x.insn().mnemonic();
+    let new = match mnemonic {
         Mn::Bts => v | b,
         Mn::Btr => v & !b,
         Mn::Btc => v ^ b,
         _ => v,
     };
-    if ins.mnemonic() != Mn::Bt {
+    if mnemonic != Mn::Bt {
         match addr {
             Some(a) => m.mem.write_sized(a, size, new)?,
-            None => write_op(m, ins, 0, new)?,
+            None => x.write(m, 0, new)?,
         }
     }
     flags::set(m, fl::CF, if_set(v & b != 0, fl::CF));
@@ -86,25 +100,27 @@ pub fn bt(m: &mut M, ins: &Instruction) -> Res {
 }
 
 /// bsf: index of the lowest set bit; a zero source sets ZF and leaves the destination alone.
-pub fn bsf(m: &mut M, ins: &Instruction) -> Res {
-    let src = read_op(m, ins, 1)?;
-    bit_scan(m, ins, src, src.trailing_zeros() as u64)
+#[inline(always)]
+pub fn bsf<A: Args>(m: &mut M, x: A) -> Res {
+    let src = x.read(m, 1)?;
+    bit_scan(m, x, src, src.trailing_zeros() as u64)
 }
 
 /// bsr: index of the highest set bit; a zero source sets ZF and leaves the destination alone.
-pub fn bsr(m: &mut M, ins: &Instruction) -> Res {
-    let src = read_op(m, ins, 1)?;
-    bit_scan(m, ins, src, 63u64.wrapping_sub(src.leading_zeros() as u64))
+#[inline(always)]
+pub fn bsr<A: Args>(m: &mut M, x: A) -> Res {
+    let src = x.read(m, 1)?;
+    bit_scan(m, x, src, 63u64.wrapping_sub(src.leading_zeros() as u64))
 }
 
 /// Write the index found by bsf/bsr unless the source is zero; flags as the host sets them.
 #[inline]
-fn bit_scan(m: &mut M, ins: &Instruction, src: u64, index: u64) -> Res {
+fn bit_scan<A: Args>(m: &mut M, x: A, src: u64, index: u64) -> Res {
     if src == 0 {
         flags::set_status(m, fl::ZF | fl::PF);
         return Ok(());
     }
-    write_op(m, ins, 0, index)?;
+    x.write(m, 0, index)?;
     flags::set_status(m, flags::parity(index));
     Ok(())
 }
@@ -116,29 +132,32 @@ fn count_flags(m: &mut M, src: u64, r: u64) {
 }
 
 /// tzcnt: trailing zero bits of the source (the width if it is zero).
-pub fn tzcnt(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let src = read_op(m, ins, 1)?;
+#[inline(always)]
+pub fn tzcnt<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let src = x.read(m, 1)?;
     let r = if src == 0 { size as u64 * 8 } else { src.trailing_zeros() as u64 };
-    write_op(m, ins, 0, r)?;
+    x.write(m, 0, r)?;
     count_flags(m, src, r);
     Ok(())
 }
 
 /// lzcnt: leading zero bits of the source within its width (the width if it is zero).
-pub fn lzcnt(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let src = read_op(m, ins, 1)? & mask(size);
+#[inline(always)]
+pub fn lzcnt<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let src = x.read(m, 1)? & mask(size);
     let r = src.leading_zeros() as u64 - (64 - size as u64 * 8);
-    write_op(m, ins, 0, r)?;
+    x.write(m, 0, r)?;
     count_flags(m, src, r);
     Ok(())
 }
 
 /// popcnt: set bits of the source; ZF = (source == 0), the other status flags cleared.
-pub fn popcnt(m: &mut M, ins: &Instruction) -> Res {
-    let src = read_op(m, ins, 1)?;
-    write_op(m, ins, 0, src.count_ones() as u64)?;
+#[inline(always)]
+pub fn popcnt<A: Args>(m: &mut M, x: A) -> Res {
+    let src = x.read(m, 1)?;
+    x.write(m, 0, src.count_ones() as u64)?;
     flags::set_status(m, if_set(src == 0, fl::ZF));
     Ok(())
 }

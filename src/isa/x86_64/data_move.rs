@@ -1,66 +1,82 @@
 //! Data transfer (SDM "Data Transfer Instructions"): mov movzx movsx movsxd lea cmovcc setcc
 //! bswap cbw/cwde/cdqe cwd/cdq/cqo.
 
-use super::flags;
-use super::operands::{ea, get_reg, op_size, read_op, set_reg, sext, write_op};
+use super::operands::{sext, write_op, Args, Dyn};
 use super::state::reg;
 use super::table::Table;
 use super::{Res, M};
+use crate::{cond_specializer, reference, specializer};
 use iced_x86::{Instruction, Mnemonic as Mn, Register};
 
+const CC: [Mn; 16] = [
+    Mn::Cmovo,
+    Mn::Cmovno,
+    Mn::Cmovb,
+    Mn::Cmovae,
+    Mn::Cmove,
+    Mn::Cmovne,
+    Mn::Cmovbe,
+    Mn::Cmova,
+    Mn::Cmovs,
+    Mn::Cmovns,
+    Mn::Cmovp,
+    Mn::Cmovnp,
+    Mn::Cmovl,
+    Mn::Cmovge,
+    Mn::Cmovle,
+    Mn::Cmovg,
+];
+
+const SETCC: [Mn; 16] = [
+    Mn::Seto,
+    Mn::Setno,
+    Mn::Setb,
+    Mn::Setae,
+    Mn::Sete,
+    Mn::Setne,
+    Mn::Setbe,
+    Mn::Seta,
+    Mn::Sets,
+    Mn::Setns,
+    Mn::Setp,
+    Mn::Setnp,
+    Mn::Setl,
+    Mn::Setge,
+    Mn::Setle,
+    Mn::Setg,
+];
+
 pub fn register(t: &mut Table) {
-    t.add(&[Mn::Mov], mov);
-    t.add(&[Mn::Movzx], movzx);
-    t.add(&[Mn::Movsx, Mn::Movsxd], movsx);
-    t.add(&[Mn::Lea], lea);
-    t.add(
-        &[
-            Mn::Cmovo,
-            Mn::Cmovno,
-            Mn::Cmovb,
-            Mn::Cmovae,
-            Mn::Cmove,
-            Mn::Cmovne,
-            Mn::Cmovbe,
-            Mn::Cmova,
-            Mn::Cmovs,
-            Mn::Cmovns,
-            Mn::Cmovp,
-            Mn::Cmovnp,
-            Mn::Cmovl,
-            Mn::Cmovge,
-            Mn::Cmovle,
-            Mn::Cmovg,
-        ],
-        cmovcc,
-    );
-    t.add(
-        &[
-            Mn::Seto,
-            Mn::Setno,
-            Mn::Setb,
-            Mn::Setae,
-            Mn::Sete,
-            Mn::Setne,
-            Mn::Setbe,
-            Mn::Seta,
-            Mn::Sets,
-            Mn::Setns,
-            Mn::Setp,
-            Mn::Setnp,
-            Mn::Setl,
-            Mn::Setge,
-            Mn::Setle,
-            Mn::Setg,
-        ],
-        setcc,
-    );
+    t.add(&[Mn::Mov], mov_ref);
+    t.add(&[Mn::Movzx], reference!(movzx));
+    t.add(&[Mn::Movsx, Mn::Movsxd], reference!(movsx));
+    t.add(&[Mn::Lea], reference!(lea));
+    t.add(&CC, reference!(cmovcc));
+    t.add(&SETCC, reference!(setcc));
     t.add(&[Mn::Bswap], bswap);
     t.add(&[Mn::Cbw, Mn::Cwde, Mn::Cdqe], cbw);
     t.add(&[Mn::Cwd, Mn::Cdq, Mn::Cqo], cwd);
+    // Segment, control, debug and test-register forms have no pre-decoded form, so they
+    // always reach `mov_ref`.
+    t.specialize(
+        &[Mn::Mov],
+        specializer!(mov; RR8, RR4, RR2, RR1, RI8, RI4, RI2, RI1, RM8, RM4, RM2, RM1, MR8, MR4, MR2, MR1, MI8, MI4, MI2, MI1),
+    );
+    t.specialize(
+        &[Mn::Movzx],
+        specializer!(movzx; RR4_1, RR4_2, RR8_1, RR8_2, RR2_1, RM4_1, RM4_2, RM8_1, RM8_2, RM2_1),
+    );
+    t.specialize(
+        &[Mn::Movsx, Mn::Movsxd],
+        specializer!(movsx; RR4_1, RR4_2, RR8_1, RR8_2, RR8_4, RR2_1, RM4_1, RM4_2, RM8_1, RM8_2, RM8_4, RM2_1, RR4, RM4),
+    );
+    t.specialize(&[Mn::Lea], specializer!(lea; RA8, RA4));
+    t.specialize(&CC, cond_specializer!(cmovcc; RR8, RR4, RR2, RM8, RM4, RM2));
+    t.specialize(&SETCC, cond_specializer!(setcc; R1, M1));
 }
 
-pub fn mov(m: &mut M, ins: &Instruction) -> Res {
+/// The table handler: control, debug, test and segment-register forms, or [`mov`].
+pub fn mov_ref(m: &mut M, ins: &Instruction) -> Res {
     let (r0, r1) = (ins.op0_register(), ins.op1_register());
     // mov to/from control, debug and test registers is privileged: #GP at CPL 3.
     if r0.is_cr() || r1.is_cr() || r0.is_dr() || r1.is_dr() || r0.is_tr() || r1.is_tr() {
@@ -69,8 +85,13 @@ pub fn mov(m: &mut M, ins: &Instruction) -> Res {
     if r0.is_segment_register() || r1.is_segment_register() {
         return mov_seg(m, ins);
     }
-    let v = read_op(m, ins, 1)?;
-    write_op(m, ins, 0, v)
+    mov(m, Dyn(ins))
+}
+
+#[inline(always)]
+pub fn mov<A: Args>(m: &mut M, x: A) -> Res {
+    let v = x.read(m, 1)?;
+    x.write(m, 0, v)
 }
 
 /// Segment registers are flat in 64-bit user mode; reading them gives Linux's user selectors.
@@ -86,50 +107,51 @@ fn mov_seg(m: &mut M, ins: &Instruction) -> Res {
     write_op(m, ins, 0, sel)
 }
 
-pub fn movzx(m: &mut M, ins: &Instruction) -> Res {
-    let v = read_op(m, ins, 1)?;
-    write_op(m, ins, 0, v)
+#[inline(always)]
+pub fn movzx<A: Args>(m: &mut M, x: A) -> Res {
+    let v = x.read(m, 1)?;
+    x.write(m, 0, v)
 }
 
-pub fn movsx(m: &mut M, ins: &Instruction) -> Res {
-    let v = sext(read_op(m, ins, 1)?, op_size(ins, 1));
-    write_op(m, ins, 0, v)
+#[inline(always)]
+pub fn movsx<A: Args>(m: &mut M, x: A) -> Res {
+    let v = sext(x.read(m, 1)?, x.size(1));
+    x.write(m, 0, v)
 }
 
-pub fn lea(m: &mut M, ins: &Instruction) -> Res {
+#[inline(always)]
+pub fn lea<A: Args>(m: &mut M, x: A) -> Res {
     // lea does not apply segment bases; ea() only adds fs/gs for explicit prefixes, which lea
     // ignores, so strip it here.
-    let mut a = ea(m, ins);
-    match ins.segment_prefix() {
-        Register::FS => a = a.wrapping_sub(m.cpu.fs_base),
-        Register::GS => a = a.wrapping_sub(m.cpu.gs_base),
-        _ => {}
-    }
-    write_op(m, ins, 0, a)
+    let a = x.ea(m).wrapping_sub(x.seg_base(m));
+    x.write(m, 0, a)
 }
 
-pub fn cmovcc(m: &mut M, ins: &Instruction) -> Res {
+#[inline(always)]
+pub fn cmovcc<A: Args>(m: &mut M, x: A) -> Res {
     // The source is read (and may fault) even when the condition is false.
-    let v = read_op(m, ins, 1)?;
-    if flags::cond(m.cpu.rflags, ins.condition_code()) {
-        write_op(m, ins, 0, v)
+    let v = x.read(m, 1)?;
+    if x.cond(m.cpu.rflags) {
+        x.write(m, 0, v)
     } else {
-        // A 32-bit cmov zero-extends its destination even when it does not move.
-        let r = ins.op0_register();
-        if r.size() == 4 {
-            let cur = get_reg(m, r);
-            set_reg(m, r, cur);
+        // A 32-bit cmov zero-extends its destination (always a register) even when it does
+        // not move.
+        if x.size(0) == 4 {
+            let cur = x.read(m, 0)?;
+            x.write(m, 0, cur)?;
         }
         Ok(())
     }
 }
 
-pub fn setcc(m: &mut M, ins: &Instruction) -> Res {
-    let v = flags::cond(m.cpu.rflags, ins.condition_code()) as u64;
-    write_op(m, ins, 0, v)
+#[inline(always)]
+pub fn setcc<A: Args>(m: &mut M, x: A) -> Res {
+    let v = x.cond(m.cpu.rflags) as u64;
+    x.write(m, 0, v)
 }
 
 pub fn bswap(m: &mut M, ins: &Instruction) -> Res {
+    use super::operands::{get_reg, set_reg};
     let r = ins.op0_register();
     let v = get_reg(m, r);
     let out = match r.size() {
@@ -146,8 +168,8 @@ pub fn bswap(m: &mut M, ins: &Instruction) -> Res {
 pub fn cbw(m: &mut M, ins: &Instruction) -> Res {
     let rax = m.cpu.gpr[reg::RAX];
     match ins.mnemonic() {
-        Mn::Cbw => set_reg(m, Register::AX, sext(rax, 1)),
-        Mn::Cwde => set_reg(m, Register::EAX, sext(rax, 2)),
+        Mn::Cbw => super::operands::set_reg(m, Register::AX, sext(rax, 1)),
+        Mn::Cwde => super::operands::set_reg(m, Register::EAX, sext(rax, 2)),
         _ => m.cpu.gpr[reg::RAX] = sext(rax, 4),
     }
     Ok(())
@@ -162,6 +184,6 @@ pub fn cwd(m: &mut M, ins: &Instruction) -> Res {
         _ => (8, Register::RDX),
     };
     let sign = if sext(rax, size) as i64 >= 0 { 0 } else { u64::MAX };
-    set_reg(m, dst, sign);
+    super::operands::set_reg(m, dst, sign);
     Ok(())
 }

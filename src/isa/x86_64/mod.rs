@@ -4,6 +4,7 @@
 
 pub mod flags;
 pub mod operands;
+pub mod predecode;
 pub mod state;
 pub mod table;
 #[cfg(test)]

@@ -7,25 +7,32 @@
 //! - div/idiv: CF and OF are left unchanged; SF = ZF = PF = 0 and AF = 1 (the host writes
 //!   these constants whatever the operands).
 
-use super::flags;
-use super::operands::{get_reg, op_size, read_op, set_reg, sext, write_op};
+use super::operands::{get_reg, set_reg, sext, Args};
 use super::state::{fl, reg};
 use super::table::Table;
 use super::{Res, Trap, M};
 use crate::engine::{sig, GuestFault};
+use crate::{reference, specializer, unary_forms};
 use iced_x86::{Instruction, Mnemonic as Mn, Register};
 
 pub fn register(t: &mut Table) {
-    t.add(&[Mn::Mul], mul);
-    t.add(&[Mn::Imul], imul);
-    t.add(&[Mn::Div], div);
-    t.add(&[Mn::Idiv], idiv);
+    t.add(&[Mn::Mul], reference!(mul));
+    t.add(&[Mn::Imul], reference!(imul));
+    t.add(&[Mn::Div], reference!(div));
+    t.add(&[Mn::Idiv], reference!(idiv));
+    t.specialize(&[Mn::Mul], unary_forms!(mul));
+    t.specialize(&[Mn::Div], unary_forms!(div));
+    t.specialize(&[Mn::Idiv], unary_forms!(idiv));
+    t.specialize(
+        &[Mn::Imul],
+        specializer!(flags imul; R8, R4, M8, M4, RR8, RR4, RR2, RM8, RM4, RM2, RRI8, RRI4, RRI2, RMI8, RMI4, RMI2),
+    );
 }
 
 /// Set CF = OF = `overflow`, leaving the other status flags as they are.
 #[inline]
-fn set_cf_of(m: &mut M, overflow: bool) {
-    flags::set(m, fl::CF | fl::OF, if overflow { fl::CF | fl::OF } else { 0 });
+fn set_cf_of<A: Args>(m: &mut M, x: A, overflow: bool) {
+    x.set_flags(m, fl::CF | fl::OF, if overflow { fl::CF | fl::OF } else { 0 });
 }
 
 /// Write the double-width result `hi:lo` of a one-operand multiply or divide: AX for bytes,
@@ -68,43 +75,41 @@ fn dividend(m: &M, size: u32) -> u128 {
 }
 
 /// `mul r/m`: unsigned rDX:rAX = rAX * r/m.
-pub fn mul(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let src = read_op(m, ins, 0)?;
+#[inline(always)]
+pub fn mul<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let src = x.read(m, 0)?;
     let p = acc(m, size) as u128 * src as u128;
     let bits = size * 8;
     let lo = p as u64;
     let hi = (p >> bits) as u64;
     write_acc_pair(m, size, lo, hi);
-    set_cf_of(m, hi & super::operands::mask(size) != 0);
+    set_cf_of(m, x, hi & super::operands::mask(size) != 0);
     Ok(())
 }
 
 /// `imul`: one operand (signed rDX:rAX = rAX * r/m), two (reg *= r/m) or three
 /// (reg = r/m * imm).
-pub fn imul(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
+#[inline(always)]
+pub fn imul<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
     let bits = size * 8;
-    match ins.op_count() {
+    match x.op_count() {
         1 => {
-            let src = sext(read_op(m, ins, 0)?, size) as i64;
+            let src = sext(x.read(m, 0)?, size) as i64;
             let a = sext(acc(m, size), size) as i64;
             let p = a as i128 * src as i128;
             let lo = p as u64;
             let hi = (p >> bits) as u64;
             write_acc_pair(m, size, lo, hi);
-            set_cf_of(m, p != sext(lo, size) as i64 as i128);
+            set_cf_of(m, x, p != sext(lo, size) as i64 as i128);
         }
         n => {
-            let (a, b) = if n == 2 {
-                (read_op(m, ins, 0)?, read_op(m, ins, 1)?)
-            } else {
-                (read_op(m, ins, 1)?, ins.immediate(2))
-            };
+            let (a, b) = if n == 2 { (x.read(m, 0)?, x.read(m, 1)?) } else { (x.read(m, 1)?, x.read(m, 2)?) };
             let p = sext(a, size) as i64 as i128 * sext(b, size) as i64 as i128;
             let lo = p as u64;
-            write_op(m, ins, 0, lo)?;
-            set_cf_of(m, p != sext(lo, size) as i64 as i128);
+            x.write(m, 0, lo)?;
+            set_cf_of(m, x, p != sext(lo, size) as i64 as i128);
         }
     }
     Ok(())
@@ -120,46 +125,48 @@ fn divide_error(ins: &Instruction) -> Trap {
 
 /// Flags after div/idiv on the host: CF, OF kept; SF = ZF = PF = 0; AF = 1.
 #[inline]
-fn div_flags(m: &mut M) {
-    flags::set(m, fl::SF | fl::ZF | fl::PF | fl::AF, fl::AF);
+fn div_flags<A: Args>(m: &mut M, x: A) {
+    x.set_flags(m, fl::SF | fl::ZF | fl::PF | fl::AF, fl::AF);
 }
 
 /// `div r/m`: unsigned rAX = rDX:rAX / r/m, rDX = remainder.
-pub fn div(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let d = read_op(m, ins, 0)? as u128;
+#[inline(always)]
+pub fn div<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let d = x.read(m, 0)? as u128;
     let n = dividend(m, size);
     if d == 0 {
-        return Err(divide_error(ins));
+        return Err(divide_error(x.insn()));
     }
     let q = n / d;
     if q > super::operands::mask(size) as u128 {
-        return Err(divide_error(ins));
+        return Err(divide_error(x.insn()));
     }
     write_acc_pair(m, size, q as u64, (n % d) as u64);
-    div_flags(m);
+    div_flags(m, x);
     Ok(())
 }
 
 /// `idiv r/m`: signed rAX = rDX:rAX / r/m (truncating), rDX = remainder (sign of the dividend).
-pub fn idiv(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
+#[inline(always)]
+pub fn idiv<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
     let bits = size * 8;
-    let d = sext(read_op(m, ins, 0)?, size) as i64 as i128;
+    let d = sext(x.read(m, 0)?, size) as i64 as i128;
     // Sign-extend the 2*bits-wide dividend.
     let sh = 128 - 2 * bits;
     let n = ((dividend(m, size) << sh) as i128) >> sh;
     if d == 0 {
-        return Err(divide_error(ins));
+        return Err(divide_error(x.insn()));
     }
     // checked_div fails only for i128::MIN / -1, itself a quotient overflow.
-    let Some(q) = n.checked_div(d) else { return Err(divide_error(ins)) };
+    let Some(q) = n.checked_div(d) else { return Err(divide_error(x.insn())) };
     let min = -(1i128 << (bits - 1));
     if q < min || q > -min - 1 {
-        return Err(divide_error(ins));
+        return Err(divide_error(x.insn()));
     }
     write_acc_pair(m, size, q as u64, (n % d) as u64);
-    div_flags(m);
+    div_flags(m, x);
     Ok(())
 }
 

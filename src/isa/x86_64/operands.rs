@@ -247,3 +247,98 @@ pub fn write_xmm_op_aligned(m: &mut M, ins: &Instruction, i: u32, v: u128) -> Re
     }
     write_xmm_op(m, ins, i, v)
 }
+
+// ---- operand access for handlers written once for every operand representation ----
+
+/// How a handler reaches the operands of the instruction it executes. Handlers generic over
+/// `Args` are written once and run two ways: through [`Dyn`] (the iced `Instruction`, read
+/// field by field: the reference path every instruction can take) and through the
+/// pre-decoded forms in `predecode.rs` (register numbers, memory-operand descriptors and
+/// sizes fixed at block-decode time), which the interpreter uses for common operand forms.
+/// Both must behave identically; `read`/`write`/`size` mean exactly what [`read_op`],
+/// [`write_op`] and [`op_size`] mean.
+pub trait Args: Copy {
+    /// The decoded instruction, for everything else (ip, mnemonic, prefixes, diagnostics).
+    fn insn(&self) -> &Instruction;
+    /// Size in bytes of operand `i` (as [`op_size`]).
+    fn size(self, i: u32) -> u32;
+    /// Is operand `i` a register?
+    fn is_reg(self, i: u32) -> bool;
+    /// Is operand `i` a memory operand?
+    fn is_mem(self, i: u32) -> bool;
+    /// Read operand `i`, zero-extended (as [`read_op`]).
+    fn read(self, m: &M, i: u32) -> Result<u64, Trap>;
+    /// Write operand `i` (as [`write_op`]).
+    fn write(self, m: &mut M, i: u32, v: u64) -> Result<(), Trap>;
+    /// Effective address of the memory operand (as [`ea`]).
+    fn ea(self, m: &M) -> u64;
+    /// The FS/GS base a segment prefix adds to the memory operand (0 without one).
+    fn seg_base(self, m: &M) -> u64;
+    /// Does the instruction's condition (jcc/setcc/cmovcc) hold for `rflags`?
+    fn cond(self, rflags: u64) -> bool;
+    /// Target of a near branch.
+    fn branch_target(self) -> u64;
+    /// Number of operands.
+    fn op_count(self) -> u32;
+    /// Replace the status flags selected by `which` with those in `f` (as [`flags::set`]).
+    /// Every flag write of a handler generic over `Args` goes through here, so the
+    /// pre-decoded path can drop writes that a later instruction of the same block is
+    /// known to overwrite before anything reads them.
+    ///
+    /// [`flags::set`]: super::flags::set
+    #[inline(always)]
+    fn set_flags(self, m: &mut M, which: u64, f: u64) {
+        super::flags::set(m, which, f)
+    }
+}
+
+/// The reference operand access: straight from the iced `Instruction`.
+#[derive(Clone, Copy)]
+pub struct Dyn<'a>(pub &'a Instruction);
+
+impl Args for Dyn<'_> {
+    #[inline(always)]
+    fn insn(&self) -> &Instruction {
+        self.0
+    }
+    #[inline(always)]
+    fn size(self, i: u32) -> u32 {
+        op_size(self.0, i)
+    }
+    #[inline(always)]
+    fn is_reg(self, i: u32) -> bool {
+        self.0.op_kind(i) == OpKind::Register
+    }
+    #[inline(always)]
+    fn is_mem(self, i: u32) -> bool {
+        self.0.op_kind(i) == OpKind::Memory
+    }
+    #[inline(always)]
+    fn read(self, m: &M, i: u32) -> Result<u64, Trap> {
+        read_op(m, self.0, i)
+    }
+    #[inline(always)]
+    fn write(self, m: &mut M, i: u32, v: u64) -> Result<(), Trap> {
+        write_op(m, self.0, i, v)
+    }
+    #[inline(always)]
+    fn ea(self, m: &M) -> u64 {
+        ea(m, self.0)
+    }
+    #[inline(always)]
+    fn seg_base(self, m: &M) -> u64 {
+        seg_base(m, self.0)
+    }
+    #[inline(always)]
+    fn cond(self, rflags: u64) -> bool {
+        super::flags::cond(rflags, self.0.condition_code())
+    }
+    #[inline(always)]
+    fn branch_target(self) -> u64 {
+        self.0.near_branch_target()
+    }
+    #[inline(always)]
+    fn op_count(self) -> u32 {
+        self.0.op_count()
+    }
+}

@@ -18,38 +18,44 @@
 //!   CF = OF = 0 and shrd CF = 0 there, and shld with a count of exactly 16 sets OF = CF.
 
 use super::flags;
-use super::operands::{mask, op_size, read_op, sext, write_op};
+use super::operands::{mask, sext, Args};
 use super::state::fl;
 use super::table::Table;
 use super::{Res, M};
-use iced_x86::{Instruction, Mnemonic as Mn, OpKind};
+use crate::{reference, shift_forms};
+use iced_x86::Mnemonic as Mn;
 
 pub fn register(t: &mut Table) {
-    t.add(&[Mn::Shl, Mn::Sal], shl);
-    t.add(&[Mn::Shr], shr);
-    t.add(&[Mn::Sar], sar);
-    t.add(&[Mn::Rol], rol);
-    t.add(&[Mn::Ror], ror);
-    t.add(&[Mn::Rcl], rcl);
-    t.add(&[Mn::Rcr], rcr);
-    t.add(&[Mn::Shld], shld);
-    t.add(&[Mn::Shrd], shrd);
+    t.add(&[Mn::Shl, Mn::Sal], reference!(shl));
+    t.add(&[Mn::Shr], reference!(shr));
+    t.add(&[Mn::Sar], reference!(sar));
+    t.add(&[Mn::Rol], reference!(rol));
+    t.add(&[Mn::Ror], reference!(ror));
+    t.add(&[Mn::Rcl], reference!(rcl));
+    t.add(&[Mn::Rcr], reference!(rcr));
+    t.add(&[Mn::Shld], reference!(shld));
+    t.add(&[Mn::Shrd], reference!(shrd));
+    t.specialize(&[Mn::Shl, Mn::Sal], shift_forms!(shl));
+    t.specialize(&[Mn::Shr], shift_forms!(shr));
+    t.specialize(&[Mn::Sar], shift_forms!(sar));
+    t.specialize(&[Mn::Rol], shift_forms!(rol));
+    t.specialize(&[Mn::Ror], shift_forms!(ror));
 }
 
 /// The shift count in operand `i` masked as the hardware does: 6 bits for 64-bit operands,
 /// 5 bits otherwise.
 #[inline]
-fn count(m: &M, ins: &Instruction, i: u32, size: u32) -> Result<u32, super::Trap> {
-    let c = read_op(m, ins, i)? as u32;
+fn count<A: Args>(m: &M, x: A, i: u32, size: u32) -> Result<u32, super::Trap> {
+    let c = x.read(m, i)? as u32;
     Ok(c & if size == 8 { 0x3f } else { 0x1f })
 }
 
 /// A zero count changes nothing, except that a 32-bit register destination is still written
 /// and so zero-extended (as on hardware). Memory is not written.
 #[inline]
-fn zero_count(m: &mut M, ins: &Instruction, a: u64) -> Res {
-    if ins.op0_kind() == OpKind::Register && ins.op0_register().size() == 4 {
-        write_op(m, ins, 0, a)?;
+fn zero_count<A: Args>(m: &mut M, x: A, a: u64) -> Res {
+    if x.is_reg(0) && x.size(0) == 4 {
+        x.write(m, 0, a)?;
     }
     Ok(())
 }
@@ -80,90 +86,95 @@ fn if_set(b: u64, f: u64) -> u64 {
 /// Set the status flags of a shift: SF ZF PF from `res`, `cf`, `of`; AF = 1 (undefined; the
 /// host sets it).
 #[inline]
-fn shift_flags(m: &mut M, res: u64, size: u32, cf: u64, of: u64) {
+fn shift_flags<A: Args>(m: &mut M, x: A, res: u64, size: u32, cf: u64, of: u64) {
     let f = flags::szp(res, size) | fl::AF | if_set(cf, fl::CF) | if_set(of, fl::OF);
-    flags::set_status(m, f);
+    x.set_flags(m, fl::STATUS, f);
 }
 
-pub fn shl(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let c = count(m, ins, 1, size)?;
+#[inline(always)]
+pub fn shl<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let c = count(m, x, 1, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let w = size * 8;
     let res = if c < 64 { (a << c) & mask(size) } else { 0 };
-    write_op(m, ins, 0, res)?;
+    x.write(m, 0, res)?;
     let cf = if c <= w { bit(a, w - c) } else { 0 };
-    shift_flags(m, res, size, cf, msb(res, size) ^ cf);
+    shift_flags(m, x, res, size, cf, msb(res, size) ^ cf);
     Ok(())
 }
 
-pub fn shr(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let c = count(m, ins, 1, size)?;
+#[inline(always)]
+pub fn shr<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let c = count(m, x, 1, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let res = if c < 64 { a >> c } else { 0 };
-    write_op(m, ins, 0, res)?;
+    x.write(m, 0, res)?;
     let cf = bit(a, c - 1);
-    shift_flags(m, res, size, cf, if c == 1 { msb(a, size) } else { 0 });
+    shift_flags(m, x, res, size, cf, if c == 1 { msb(a, size) } else { 0 });
     Ok(())
 }
 
-pub fn sar(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let c = count(m, ins, 1, size)?;
+#[inline(always)]
+pub fn sar<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let c = count(m, x, 1, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let s = sext(a, size) as i64;
     let res = (s >> c.min(63)) as u64 & mask(size);
-    write_op(m, ins, 0, res)?;
+    x.write(m, 0, res)?;
     let cf = ((s >> (c - 1).min(63)) & 1) as u64;
-    shift_flags(m, res, size, cf, 0);
+    shift_flags(m, x, res, size, cf, 0);
     Ok(())
 }
 
 /// Set CF and OF only (rotates leave SF ZF AF PF alone).
 #[inline]
-fn rot_flags(m: &mut M, cf: u64, of: u64) {
-    flags::set(m, fl::CF | fl::OF, if_set(cf, fl::CF) | if_set(of, fl::OF));
+fn rot_flags<A: Args>(m: &mut M, x: A, cf: u64, of: u64) {
+    x.set_flags(m, fl::CF | fl::OF, if_set(cf, fl::CF) | if_set(of, fl::OF));
 }
 
-pub fn rol(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let c = count(m, ins, 1, size)?;
+#[inline(always)]
+pub fn rol<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let c = count(m, x, 1, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let w = size * 8;
     let r = c % w;
     let res = if r == 0 { a } else { ((a << r) | (a >> (w - r))) & mask(size) };
-    write_op(m, ins, 0, res)?;
+    x.write(m, 0, res)?;
     let cf = res & 1;
-    rot_flags(m, cf, msb(res, size) ^ cf);
+    rot_flags(m, x, cf, msb(res, size) ^ cf);
     Ok(())
 }
 
-pub fn ror(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let c = count(m, ins, 1, size)?;
+#[inline(always)]
+pub fn ror<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let c = count(m, x, 1, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let w = size * 8;
     let r = c % w;
     let res = if r == 0 { a } else { ((a >> r) | (a << (w - r))) & mask(size) };
-    write_op(m, ins, 0, res)?;
+    x.write(m, 0, res)?;
     let cf = msb(res, size);
-    rot_flags(m, cf, cf ^ bit(res, w - 2));
+    rot_flags(m, x, cf, cf ^ bit(res, w - 2));
     Ok(())
 }
 
@@ -176,33 +187,35 @@ fn rcl_wide(a: u64, cf: u64, w: u32, r: u32) -> (u64, u64) {
     ((v as u64) & mask(w / 8), (v >> w) as u64 & 1)
 }
 
-pub fn rcl(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let c = count(m, ins, 1, size)?;
+#[inline(always)]
+pub fn rcl<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let c = count(m, x, 1, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let w = size * 8;
     let (res, cf) = rcl_wide(a, flags::cf(m), w, c % (w + 1));
-    write_op(m, ins, 0, res)?;
-    rot_flags(m, cf, msb(res, size) ^ cf);
+    x.write(m, 0, res)?;
+    rot_flags(m, x, cf, msb(res, size) ^ cf);
     Ok(())
 }
 
-pub fn rcr(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let c = count(m, ins, 1, size)?;
+#[inline(always)]
+pub fn rcr<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let c = count(m, x, 1, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let w = size * 8;
     let r = c % (w + 1);
     // A right rotation by r of w+1 bits is a left rotation by w+1-r.
     let (res, cf) = rcl_wide(a, flags::cf(m), w, if r == 0 { 0 } else { w + 1 - r });
-    write_op(m, ins, 0, res)?;
-    rot_flags(m, cf, msb(res, size) ^ bit(res, w - 2));
+    x.write(m, 0, res)?;
+    rot_flags(m, x, cf, msb(res, size) ^ bit(res, w - 2));
     Ok(())
 }
 
@@ -223,19 +236,20 @@ fn double_bits(hi: u64, lo: u64, size: u32, left: bool) -> (u128, u32) {
 
 /// `shld dest, src, count`: dest shifted left, filled from the top of src. CF = last bit
 /// shifted out; OF = MSB(result) XOR CF (for every count, as on the host; SDM: count 1 only).
-pub fn shld(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let b = read_op(m, ins, 1)?;
-    let c = count(m, ins, 2, size)?;
+#[inline(always)]
+pub fn shld<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let b = x.read(m, 1)?;
+    let c = count(m, x, 2, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let w = size * 8;
     let (v, t) = double_bits(a, b, size, true);
     // c <= t - w, so the shift amounts stay in range.
     let res = (v >> (t - w - c)) as u64 & mask(size);
-    write_op(m, ins, 0, res)?;
+    x.write(m, 0, res)?;
     let (cf, of) = match c {
         // Undefined 16-bit counts, as on the host: at 16, OF = CF; above 16, CF = OF = 0.
         17.. if size == 2 => (0, 0),
@@ -245,27 +259,28 @@ pub fn shld(m: &mut M, ins: &Instruction) -> Res {
             (cf, msb(res, size) ^ cf)
         }
     };
-    shift_flags(m, res, size, cf, of);
+    shift_flags(m, x, res, size, cf, of);
     Ok(())
 }
 
 /// `shrd dest, src, count`: dest shifted right, filled from the bottom of src. CF = last bit
 /// shifted out; OF = the top two bits of the result differ (for every count, as on the host).
-pub fn shrd(m: &mut M, ins: &Instruction) -> Res {
-    let size = op_size(ins, 0);
-    let a = read_op(m, ins, 0)?;
-    let b = read_op(m, ins, 1)?;
-    let c = count(m, ins, 2, size)?;
+#[inline(always)]
+pub fn shrd<A: Args>(m: &mut M, x: A) -> Res {
+    let size = x.size(0);
+    let a = x.read(m, 0)?;
+    let b = x.read(m, 1)?;
+    let c = count(m, x, 2, size)?;
     if c == 0 {
-        return zero_count(m, ins, a);
+        return zero_count(m, x, a);
     }
     let w = size * 8;
     let (v, _) = double_bits(b, a, size, false);
     let res = (v >> c) as u64 & mask(size);
-    write_op(m, ins, 0, res)?;
+    x.write(m, 0, res)?;
     // Undefined 16-bit counts above 16 clear CF on the host.
     let cf = if c > w { 0 } else { (v >> (c - 1)) as u64 & 1 };
-    shift_flags(m, res, size, cf, msb(res, size) ^ bit(res, w - 2));
+    shift_flags(m, x, res, size, cf, msb(res, size) ^ bit(res, w - 2));
     Ok(())
 }
 

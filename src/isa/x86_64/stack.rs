@@ -1,14 +1,18 @@
 //! Stack instructions: push pop enter leave pushf popf.
 
-use super::operands::{op_size, read_op, write_op};
+use super::operands::{Args, Dyn};
 use super::state::{fl, reg};
 use super::table::Table;
 use super::{Res, Trap, M};
-use iced_x86::{Instruction, Mnemonic as Mn, OpKind};
+use crate::specializer;
+use iced_x86::{Instruction, Mnemonic as Mn};
 
 pub fn register(t: &mut Table) {
-    t.add(&[Mn::Push], push);
-    t.add(&[Mn::Pop], pop);
+    t.add(&[Mn::Push], push_ref);
+    t.add(&[Mn::Pop], pop_ref);
+    // Segment-register forms have no pre-decoded form, so they always reach the table.
+    t.specialize(&[Mn::Push], specializer!(push; R8, M8, I8, R2, M2, I2));
+    t.specialize(&[Mn::Pop], specializer!(pop; R8, M8, R2, M2));
     t.add(&[Mn::Enter], enter);
     t.add(&[Mn::Leave], leave);
     t.add(&[Mn::Pushf, Mn::Pushfq], pushf);
@@ -38,35 +42,49 @@ pub fn pop64(m: &mut M) -> Result<u64, Trap> {
     Ok(v)
 }
 
-/// Operand size of push/pop: 2 with a 0x66 prefix, else 8 (immediates are pushed as 8).
-fn stack_size(ins: &Instruction) -> u32 {
-    match ins.op0_kind() {
-        OpKind::Register | OpKind::Memory if op_size(ins, 0) == 2 => 2,
-        OpKind::Immediate8to16 | OpKind::Immediate16 => 2,
-        _ => 8,
+/// Operand size of push/pop: 2 with a 0x66 prefix (a 16-bit register or memory operand, or
+/// an Immediate8to16/Immediate16), else 8 (immediates are pushed as 8).
+#[inline(always)]
+fn stack_size<A: Args>(x: A) -> u32 {
+    if x.size(0) == 2 {
+        2
+    } else {
+        8
     }
 }
 
-pub fn push(m: &mut M, ins: &Instruction) -> Res {
+/// The table handler: segment registers, or [`push`].
+pub fn push_ref(m: &mut M, ins: &Instruction) -> Res {
     if ins.op0_register().is_segment_register() {
         // push fs/gs: the (null) selector Linux gives 64-bit user code.
-        return push_sized(m, 0, stack_size(ins));
+        return push_sized(m, 0, stack_size(Dyn(ins)));
     }
-    let v = read_op(m, ins, 0)?;
-    push_sized(m, v, stack_size(ins))
+    push(m, Dyn(ins))
 }
 
-pub fn pop(m: &mut M, ins: &Instruction) -> Res {
+/// The table handler: segment registers, or [`pop`].
+pub fn pop_ref(m: &mut M, ins: &Instruction) -> Res {
     if ins.op0_register().is_segment_register() {
         // Loading segment selectors is not emulated (flat 64-bit user mode).
         return Err(super::gp_fault());
     }
-    let size = stack_size(ins);
+    pop(m, Dyn(ins))
+}
+
+#[inline(always)]
+pub fn push<A: Args>(m: &mut M, x: A) -> Res {
+    let v = x.read(m, 0)?;
+    push_sized(m, v, stack_size(x))
+}
+
+#[inline(always)]
+pub fn pop<A: Args>(m: &mut M, x: A) -> Res {
+    let size = stack_size(x);
     let sp = m.cpu.gpr[reg::RSP];
     let v = m.mem.read_sized(sp, size)?;
     // A memory destination addressed through rsp uses the incremented rsp (SDM: POP).
     m.cpu.gpr[reg::RSP] = sp.wrapping_add(size as u64);
-    if let Err(e) = write_op(m, ins, 0, v) {
+    if let Err(e) = x.write(m, 0, v) {
         m.cpu.gpr[reg::RSP] = sp;
         return Err(e);
     }

@@ -21,6 +21,7 @@
 
 use super::flags;
 use super::operands::{mask, set_reg};
+use super::predecode::{boxed, FastHandler, FastRes, Op, Spec};
 use super::state::{fl, reg};
 use super::table::Table;
 use super::{Res, Trap, M};
@@ -54,6 +55,64 @@ pub fn register(t: &mut Table) {
     // iced shares these mnemonics with the SSE2 scalar-double forms.
     t.add(&[Mn::Movsd], movsd);
     t.add(&[Mn::Cmpsd], cmpsd);
+    t.specialize(
+        &[
+            Mn::Movsb,
+            Mn::Movsw,
+            Mn::Movsd,
+            Mn::Movsq,
+            Mn::Stosb,
+            Mn::Stosw,
+            Mn::Stosd,
+            Mn::Stosq,
+            Mn::Lodsb,
+            Mn::Lodsw,
+            Mn::Lodsd,
+            Mn::Lodsq,
+            Mn::Cmpsb,
+            Mn::Cmpsw,
+            Mn::Cmpsd,
+            Mn::Cmpsq,
+            Mn::Scasb,
+            Mn::Scasw,
+            Mn::Scasd,
+            Mn::Scasq,
+        ],
+        specialize_single,
+    );
+}
+
+/// Pre-decoded single (non-REP) string instructions with 64-bit addressing and no FS/GS
+/// override: [`one`] with its context fixed at compile time (kind `K` as in [`KINDS`],
+/// element size `S`) but for DF, instead of [`string`] working it out from the instruction
+/// each time.
+fn specialize_single(op: &Op) -> Option<Spec> {
+    let ins = &op.ins;
+    if !ins.is_string_instruction() || ins.has_rep_prefix() || ins.has_repne_prefix() {
+        return None;
+    }
+    let (kind, size) = kind_size(ins.mnemonic())?;
+    let (a32, src_base) = addressing(ins)?;
+    if a32 || src_base.is_some() {
+        return None;
+    }
+    macro_rules! sizes {
+        ($k:expr) => {
+            [single::<$k, 1>, single::<$k, 2>, single::<$k, 4>, single::<$k, 8>]
+        };
+    }
+    let by_kind: [[FastHandler; 4]; 5] = [sizes!(0), sizes!(1), sizes!(2), sizes!(3), sizes!(4)];
+    let k = KINDS.iter().position(|&x| x == kind)?;
+    Some(Spec { exact: by_kind[k][size.trailing_zeros() as usize], no_flags: None })
+}
+
+/// String kinds by the index [`single`] takes.
+const KINDS: [Kind; 5] = [Kind::Movs, Kind::Stos, Kind::Lods, Kind::Cmps, Kind::Scas];
+
+fn single<const K: usize, const S: u32>(m: &mut M, _op: &Op) -> FastRes {
+    let c =
+        Ctx { kind: KINDS[K], size: S, down: m.cpu.rflags & fl::DF != 0, a32: false, src_base: 0, rep: Prefix::None };
+    boxed(one(m, &c))
 }
 
 /// `movsd`: the string move, or SSE2 `movsd xmm, xmm/m64` (sse_fp.rs).
@@ -214,9 +273,9 @@ impl Ctx {
     }
 }
 
-/// Every string mnemonic: decode the form, then run one iteration or the REP loop.
-pub fn string(m: &mut M, ins: &Instruction) -> Res {
-    let (kind, size) = match ins.mnemonic() {
+/// Kind and element size of a string mnemonic.
+fn kind_size(mn: Mn) -> Option<(Kind, u32)> {
+    Some(match mn {
         Mn::Movsb => (Kind::Movs, 1),
         Mn::Movsw => (Kind::Movs, 2),
         Mn::Movsd => (Kind::Movs, 4),
@@ -237,21 +296,37 @@ pub fn string(m: &mut M, ins: &Instruction) -> Res {
         Mn::Scasw => (Kind::Scas, 2),
         Mn::Scasd => (Kind::Scas, 4),
         Mn::Scasq => (Kind::Scas, 8),
-        _ => return super::unimplemented(m, ins),
-    };
+        _ => return None,
+    })
+}
+
+/// Addressing of a string instruction: (32-bit addressing, FS/GS override of the source).
+/// None for 16-bit addressing (not encodable in 64-bit mode).
+fn addressing(ins: &Instruction) -> Option<(bool, Option<Register>)> {
     let mut a32 = false;
     for i in 0..ins.op_count() {
         match ins.op_kind(i) {
             OpKind::MemorySegRSI | OpKind::MemoryESRDI => {}
             OpKind::MemorySegESI | OpKind::MemoryESEDI => a32 = true,
             // 16-bit addressing cannot be encoded in 64-bit mode.
-            OpKind::MemorySegSI | OpKind::MemoryESDI => return super::unimplemented(m, ins),
+            OpKind::MemorySegSI | OpKind::MemoryESDI => return None,
             _ => {}
         }
     }
-    let src_base = match ins.segment_prefix() {
-        Register::FS => m.cpu.fs_base,
-        Register::GS => m.cpu.gs_base,
+    let seg = match ins.segment_prefix() {
+        r @ (Register::FS | Register::GS) => Some(r),
+        _ => None,
+    };
+    Some((a32, seg))
+}
+
+/// Every string mnemonic: decode the form, then run one iteration or the REP loop.
+pub fn string(m: &mut M, ins: &Instruction) -> Res {
+    let Some((kind, size)) = kind_size(ins.mnemonic()) else { return super::unimplemented(m, ins) };
+    let Some((a32, seg)) = addressing(ins) else { return super::unimplemented(m, ins) };
+    let src_base = match seg {
+        Some(Register::FS) => m.cpu.fs_base,
+        Some(Register::GS) => m.cpu.gs_base,
         _ => 0,
     };
     let compares = matches!(kind, Kind::Cmps | Kind::Scas);

@@ -30,8 +30,21 @@ pub fn register(t: &mut Table) {
     t.add(&[Mn::Cpuid], cpuid);
     t.add(&[Mn::Rdtsc], |_, _| Err(Trap::Env(EnvRequest::Rdtsc)));
     t.add(&[Mn::Rdtscp], |_, _| Err(Trap::Env(EnvRequest::Rdtscp)));
-    t.add(&[Mn::Nop, Mn::Pause, Mn::Endbr64, Mn::Lfence, Mn::Mfence, Mn::Sfence], nop);
-    t.add(&[Mn::Prefetchnta, Mn::Prefetcht0, Mn::Prefetcht1, Mn::Prefetcht2, Mn::Prefetchw], nop);
+    const NOPS: [Mn; 11] = [
+        Mn::Nop,
+        Mn::Pause,
+        Mn::Endbr64,
+        Mn::Lfence,
+        Mn::Mfence,
+        Mn::Sfence,
+        Mn::Prefetchnta,
+        Mn::Prefetcht0,
+        Mn::Prefetcht1,
+        Mn::Prefetcht2,
+        Mn::Prefetchw,
+    ];
+    t.add(&NOPS, crate::reference!(nop));
+    t.specialize(&NOPS, crate::specializer!(nop; NOARGS, M1, M2, M4, M8));
     t.add(&[Mn::Clc, Mn::Stc, Mn::Cmc, Mn::Cld, Mn::Std], flag_bit);
     t.add(&[Mn::Lahf], lahf);
     t.add(&[Mn::Sahf], sahf);
@@ -40,7 +53,7 @@ pub fn register(t: &mut Table) {
     t.add(&[Mn::Hlt, Mn::Cli, Mn::Sti, Mn::Int, Mn::Into, Mn::In, Mn::Out], |_, _| Err(gp_fault()));
 }
 
-fn nop(_m: &mut M, _ins: &Instruction) -> Res {
+fn nop<A: super::operands::Args>(_m: &mut M, _x: A) -> Res {
     Ok(())
 }
 

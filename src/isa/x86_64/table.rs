@@ -1,6 +1,10 @@
 //! The x86-64 instruction table: iced `Mnemonic` → handler. Each instruction-group file
 //! registers its own mnemonics; anything unregistered raises SIGILL with a diagnostic.
+//!
+//! Beside its handler, a mnemonic may have a *specializer* (`predecode.rs`): at block-decode
+//! time it picks the same handler monomorphised for the instruction's operand form.
 
+use super::predecode::Specializer;
 use super::{unimplemented, Handler};
 use iced_x86::Mnemonic;
 use std::sync::LazyLock;
@@ -11,6 +15,7 @@ pub const MNEMONICS: usize = 2048;
 pub struct Table {
     handlers: Vec<Handler>,
     implemented: Vec<bool>,
+    specializers: Vec<Option<Specializer>>,
 }
 
 impl Table {
@@ -22,6 +27,22 @@ impl Table {
             self.handlers[i] = h;
             self.implemented[i] = true;
         }
+    }
+
+    /// Register a specializer for mnemonics that already have their handler.
+    pub fn specialize(&mut self, ms: &[Mnemonic], s: Specializer) {
+        for &mn in ms {
+            let i = mn as usize;
+            assert!(self.implemented[i], "specializer for {mn:?} without a handler");
+            assert!(self.specializers[i].is_none(), "mnemonic {mn:?} specialised twice");
+            self.specializers[i] = Some(s);
+        }
+    }
+
+    /// The specializer of a mnemonic, if it has one.
+    #[inline]
+    pub fn specializer(&self, mn: Mnemonic) -> Option<Specializer> {
+        self.specializers[mn as usize]
     }
 
     #[inline]
@@ -41,7 +62,11 @@ impl Table {
 
 fn build() -> Table {
     assert!(Mnemonic::values().count() <= MNEMONICS);
-    let mut t = Table { handlers: vec![unimplemented as Handler; MNEMONICS], implemented: vec![false; MNEMONICS] };
+    let mut t = Table {
+        handlers: vec![unimplemented as Handler; MNEMONICS],
+        implemented: vec![false; MNEMONICS],
+        specializers: vec![None; MNEMONICS],
+    };
     super::alu::register(&mut t);
     super::data_move::register(&mut t);
     super::control::register(&mut t);

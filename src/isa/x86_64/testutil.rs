@@ -41,12 +41,61 @@ pub fn decode(bytes: &[u8]) -> iced_x86::Instruction {
 }
 
 /// Decode one instruction from `bytes` at [`CODE`] and run its handler.
+///
+/// When the table has a specialised handler for the instruction's operand form, both run
+/// from the same state, and their results, registers and memory must be identical; so every
+/// test that goes through `exec` checks the specialised handlers too.
 pub fn exec(m: &mut M, bytes: &[u8]) -> Res {
     let mut d = Decoder::with_ip(64, bytes, CODE, DecoderOptions::NONE);
     let ins = d.decode();
     assert!(!ins.is_invalid(), "invalid instruction bytes {bytes:02x?}");
     m.cpu.rip = ins.next_ip();
-    (TABLE.get(ins.mnemonic()))(m, &ins)
+    let handler = TABLE.get(ins.mnemonic());
+    let op = super::predecode::predecode(&ins, handler);
+    let Some(spec) = TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) else {
+        return handler(m, &ins);
+    };
+    let (cpu0, mem0) = (m.cpu, snapshot(m));
+    let r_ref = handler(m, &ins);
+    let (cpu_ref, mem_ref) = (m.cpu, snapshot(m));
+    let what = super::disasm(&ins);
+    if let Some(nf) = spec.no_flags {
+        // The flag-less variant: everything but the status flags as the reference.
+        m.cpu = cpu0;
+        restore(m, &mem0);
+        let r = nf(m, &op).map_err(|t| *t);
+        assert_eq!(r, r_ref, "flag-less vs reference result of `{what}`");
+        assert_eq!(m.cpu.rflags, cpu0.rflags, "flag-less variant of `{what}` wrote flags");
+        m.cpu.rflags = cpu_ref.rflags;
+        assert_eq!(m.cpu, cpu_ref, "flag-less vs reference registers after `{what}`");
+        assert!(snapshot(m) == mem_ref, "flag-less vs reference memory after `{what}`");
+    }
+    m.cpu = cpu0;
+    restore(m, &mem0);
+    let r_fast = (spec.exact)(m, &op).map_err(|t| *t);
+    assert_eq!(r_fast, r_ref, "specialised vs reference result of `{what}`");
+    assert_eq!(m.cpu, cpu_ref, "specialised vs reference registers after `{what}`");
+    assert!(snapshot(m) == mem_ref, "specialised vs reference memory after `{what}`");
+    r_fast
+}
+
+/// Contents of every mapped page of the test machines' code and data areas.
+fn snapshot(m: &M) -> Vec<(u64, Vec<u8>)> {
+    (CODE..DATA + DATA_LEN)
+        .step_by(0x1000)
+        .filter(|&p| m.mem.is_mapped(p, 0x1000))
+        .map(|p| {
+            let mut b = vec![0; 0x1000];
+            m.mem.peek(p, &mut b).unwrap();
+            (p, b)
+        })
+        .collect()
+}
+
+fn restore(m: &mut M, snap: &[(u64, Vec<u8>)]) {
+    for (p, b) in snap {
+        m.mem.poke(*p, b).unwrap();
+    }
 }
 
 /// Register file and flags exchanged with the native trampoline.
