@@ -202,15 +202,15 @@ const S_CLOCK: &str = "clock_gettime seconds: ";
 const S_RANDOM: &str = "getrandom bytes: ";
 const S_TSC: &str = "rdtsc: ";
 
-/// Wrap code into a static ELF: one RX segment (headers + code) at TEXT and a zeroed RW
-/// segment of `bss` bytes at DATA.
-fn elf(code: &[u8], bss: u64) -> Vec<u8> {
+/// Wrap code into a static ELF for `machine` (e_machine): one RX segment (headers + code)
+/// at TEXT and a zeroed RW segment of `bss` bytes at DATA.
+pub fn elf(machine: u16, code: &[u8], bss: u64) -> Vec<u8> {
     let mut f = Vec::new();
     let entry = TEXT + 0x1000;
     // ELF header
     f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
     f.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    f.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    f.extend_from_slice(&machine.to_le_bytes());
     f.extend_from_slice(&1u32.to_le_bytes());
     f.extend_from_slice(&entry.to_le_bytes());
     f.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
@@ -241,7 +241,7 @@ fn elf(code: &[u8], bss: u64) -> Vec<u8> {
 /// The demo guest as an ELF image.
 pub fn demo_elf() -> Result<Vec<u8>, String> {
     let code = guest_code().map_err(asm_err)?;
-    Ok(elf(&code, SIEVE - DATA + SIEVE_N))
+    Ok(elf(62, &code, SIEVE - DATA + SIEVE_N))
 }
 
 /// `deja demo`: record the embedded guest, then replay the recording twice, and show that the

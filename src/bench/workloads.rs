@@ -498,39 +498,9 @@ fn syscall_write_clock(iterations: u32) -> Result<Vec<u8>, IcedError> {
     a.assemble(TEXT + 0x1000)
 }
 
-/// Wrap code into a static ELF for `machine`: one R+X segment (headers + code) at TEXT and a
-/// zeroed R+W segment of `bss` bytes at DATA.
+/// The same static ELF layout as the demo guest (TEXT/DATA above match it).
 fn elf(machine: u16, code: &[u8], bss: u64) -> Vec<u8> {
-    let mut f = Vec::new();
-    let entry = TEXT + 0x1000;
-    f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
-    f.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    f.extend_from_slice(&machine.to_le_bytes());
-    f.extend_from_slice(&1u32.to_le_bytes());
-    f.extend_from_slice(&entry.to_le_bytes());
-    f.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
-    f.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
-    f.extend_from_slice(&0u32.to_le_bytes());
-    f.extend_from_slice(&64u16.to_le_bytes()); // e_ehsize
-    f.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
-    f.extend_from_slice(&2u16.to_le_bytes()); // e_phnum
-    f.extend_from_slice(&[0; 6]);
-    let phdr = |f: &mut Vec<u8>, flags: u32, off: u64, vaddr: u64, filesz: u64, memsz: u64| {
-        f.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
-        f.extend_from_slice(&flags.to_le_bytes());
-        f.extend_from_slice(&off.to_le_bytes());
-        f.extend_from_slice(&vaddr.to_le_bytes());
-        f.extend_from_slice(&vaddr.to_le_bytes());
-        f.extend_from_slice(&filesz.to_le_bytes());
-        f.extend_from_slice(&memsz.to_le_bytes());
-        f.extend_from_slice(&0x1000u64.to_le_bytes());
-    };
-    let text_size = 0x1000 + code.len() as u64;
-    phdr(&mut f, 5, 0, TEXT, text_size, text_size);
-    phdr(&mut f, 6, 0, DATA, 0, bss);
-    f.resize(0x1000, 0);
-    f.extend_from_slice(code);
-    f
+    crate::demo::elf(machine, code, bss)
 }
 
 #[cfg(test)]
