@@ -219,7 +219,8 @@ pub fn three_same(m: &mut M, d: &Decoded, scalar: bool) -> Res {
     let a = vr(m, rn(w));
     let b = vr(m, rm(w));
     let dd = rd(w);
-    if !scalar && !(opc == 19 && uu) {
+    let is_pmul = opc == 19 && uu;
+    if !scalar && !is_pmul {
         let fast = match sz {
             0 => fast8(opc, uu, qq, a, b),
             1 => fast16(opc, uu, qq, a, b),
