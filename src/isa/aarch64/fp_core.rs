@@ -539,25 +539,25 @@ macro_rules! host_binop {
             let mut x = a;
             let mut csr = [csr_in, 0u32];
             macro_rules! run {
-                                                                ($insn:literal) => {
-                                                                    // SAFETY: the block only touches `x`, `b` and the two words of `csr`; MXCSR
-                                                                    // is saved and restored around the one instruction executed under the
-                                                                    // guest's settings.
-                                                                    unsafe {
-                                                                        asm!(
-                                                                            "stmxcsr [{p} + 4]",
-                                                                            "ldmxcsr [{p}]",
-                                                                            concat!($insn, " {x}, {y}"),
-                                                                            "stmxcsr [{p}]",
-                                                                            "ldmxcsr [{p} + 4]",
-                                                                            p = in(reg) csr.as_mut_ptr(),
-                                                                            x = inout(xmm_reg) x,
-                                                                            y = in(xmm_reg) b,
-                                                                            options(nostack, preserves_flags),
-                                                                        )
+                                                                        ($insn:literal) => {
+                                                                            // SAFETY: the block only touches `x`, `b` and the two words of `csr`; MXCSR
+                                                                            // is saved and restored around the one instruction executed under the
+                                                                            // guest's settings.
+                                                                            unsafe {
+                                                                                asm!(
+                                                                                    "stmxcsr [{p} + 4]",
+                                                                                    "ldmxcsr [{p}]",
+                                                                                    concat!($insn, " {x}, {y}"),
+                                                                                    "stmxcsr [{p}]",
+                                                                                    "ldmxcsr [{p} + 4]",
+                                                                                    p = in(reg) csr.as_mut_ptr(),
+                                                                                    x = inout(xmm_reg) x,
+                                                                                    y = in(xmm_reg) b,
+                                                                                    options(nostack, preserves_flags),
+                                                                                )
+                                                                            }
+                                                                        };
                                                                     }
-                                                                };
-                                                            }
             match op {
                 Arith::Add => run!($add),
                 Arith::Sub => run!($sub),

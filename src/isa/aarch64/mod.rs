@@ -20,6 +20,7 @@ pub mod fp_oracle;
 pub mod loadstore;
 pub mod loadstore_simd;
 pub mod simd;
+pub mod simd_crypto;
 pub mod simd_decode;
 pub mod simd_elem;
 pub mod simd_ext;
