@@ -246,16 +246,16 @@ pub static TEMPLATES: &[Template] = &[
     },
     // FP two-register miscellaneous: key U:a:opcode.
     Template {
-        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF (vector, S)",
+        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF/FRINT32Z/FRINT64Z (vector, S)",
         class: Simd,
         base: TWO_MISC,
-        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
-        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF (vector, 2D)",
+        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF/FRINT32Z/FRINT64Z (vector, 2D)",
         class: Simd,
         base: TWO_MISC | 1 << 30 | 1 << 22,
-        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
         name: "FCM*0/FABS/FRINTP/FRINTZ/FCVTPS/FCVTZS/FRECPE (vector, S)",
@@ -270,16 +270,16 @@ pub static TEMPLATES: &[Template] = &[
         fields: &[OneOf(12, 5, &[12, 13, 14, 15, 24, 25, 26, 27, 29]), V(5), V(0)],
     },
     Template {
-        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF (vector, S)",
+        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF/FRINT32X/FRINT64X (vector, S)",
         class: Simd,
         base: TWO_MISC | 1 << 29,
-        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
-        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF (vector, 2D)",
+        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF/FRINT32X/FRINT64X (vector, 2D)",
         class: Simd,
         base: TWO_MISC | 1 << 29 | 1 << 30 | 1 << 22,
-        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
         name: "FCMGE0/FCMLE0/FNEG/FRINTI/FCVTPU/FCVTZU/FRSQRTE/FSQRT (vector, S)",

@@ -1174,6 +1174,41 @@ pub fn round_int(env: &mut Env, fmt: Fmt, x: u64, rounding: Rounding, exact: boo
     pack_exact(fmt, sign, int as u64)
 }
 
+/// FPRoundIntN (FRINT32Z/X, FRINT64Z/X): round to an integral value that fits a signed
+/// `intsize`-bit integer; NaN, infinity and out-of-range values give -2^(intsize-1) with IOC.
+/// IXC when the result differs from the operand (for the Z and the X forms alike).
+pub fn round_int_n(env: &mut Env, fmt: Fmt, x: u64, rounding: Rounding, intsize: u32) -> u64 {
+    let x = flush_in(env, fmt, x);
+    let most_negative = fmt.pow2(true, intsize as i32 - 1);
+    if fmt.is_nan(x) || fmt.is_inf(x) {
+        env.raise(fpsr::IOC);
+        return most_negative;
+    }
+    if fmt.is_zero(x) {
+        return x;
+    }
+    let (sign, exp, mant) = fmt.decompose(x);
+    let (int, inexact) = if exp >= 0 {
+        if exp > 70 {
+            // At least 2^70: out of range of any integer size.
+            env.raise(fpsr::IOC);
+            return most_negative;
+        }
+        ((mant as u128) << exp, false)
+    } else {
+        round_mag(sign, exp, mant, rounding)
+    };
+    let limit = 1u128 << (intsize - 1);
+    if (!sign && int >= limit) || (sign && int > limit) {
+        env.raise(fpsr::IOC);
+        return most_negative;
+    }
+    if inexact {
+        env.raise(fpsr::IXC);
+    }
+    pack_exact(fmt, sign, int as u64)
+}
+
 /// FPToFixed: `x * 2^fbits` rounded to a `bits`-bit signed or unsigned integer, saturating
 /// with IOC; IXC if inexact and in range; NaN gives 0 with IOC.
 pub fn to_fixed(env: &mut Env, fmt: Fmt, x: u64, fbits: u32, unsigned: bool, rounding: Rounding, bits: u32) -> u64 {

@@ -255,6 +255,8 @@ pub const D_VALUES: &[u64] = &[
     0x4004_0000_0000_0000, // 2.5
     0xbfe8_0000_0000_0000, // -0.75
     0x400921fb54442d18,    // pi
+    0xc37e_d82c_1a5c_0000, // -1.39e17 (integral, fits in 64 bits)
+    0x4415_af1d_78b5_8c40, // 1e20 (integral, beyond 64 bits)
 ];
 
 /// Interesting singles (bit patterns).
@@ -291,6 +293,8 @@ pub const S_VALUES: &[u32] = &[
     0xbf40_0000, // -0.75
     0x4049_0fdb, // pi
     0x3f7f_ffff, // 1 - ulp
+    0xdbf6_c15a, // -1.39e17 (integral, fits in 64 bits)
+    0x60ad_78ec, // 1e20
 ];
 
 /// FPCR values: the four rounding modes, FZ, DN, FZ|DN|RM.
