@@ -409,12 +409,15 @@ pub fn fp_vec_cases(words: &[u32], es: u32, per: usize, seed: u64) -> Vec<Case> 
 }
 
 /// Which SIMD&FP words of a list (`DEJA_A64_WORDS`: lines "hexword<TAB>text", e.g. every
-/// instruction of libc.a/libm.a from objdump) does deja not implement? Run with
+/// instruction of libc.a/libm.a from objdump) does deja not implement (or, with
+/// `DEJA_A64_WORDS_UNDEFINED=1`, which unallocated words does it execute)? Run with
 /// `cargo test --release --lib scan_words -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn scan_words() {
     let Some(path) = std::env::var_os("DEJA_A64_WORDS") else { return };
+    // DEJA_A64_WORDS_UNDEFINED=1: the words are unallocated; report the ones deja executes.
+    let invert = std::env::var_os("DEJA_A64_WORDS_UNDEFINED").is_some();
     let text = std::fs::read_to_string(path).unwrap();
     let mut m = machine();
     let mut missing = std::collections::BTreeMap::<String, Vec<String>>::new();
@@ -427,7 +430,14 @@ fn scan_words() {
         for v in c.v.iter_mut() {
             *v = rng.v128();
         }
-        if let Err(e) = deja(&mut m, &c) {
+        let r = deja(&mut m, &c);
+        if invert {
+            // Words that should be undefined: report those deja executes.
+            if r.is_ok() {
+                let key = decode_word(w).map(|i| format!("{:?}", i.opcode)).unwrap_or_default();
+                missing.entry(key).or_default().push(format!("{w:08x} {txt}: executed"));
+            }
+        } else if let Err(e) = r {
             if e.contains("SIGSEGV") || e.contains("signo: 11") {
                 continue;
             }
