@@ -2,6 +2,8 @@
 # Install what building and testing deja needs on Debian bookworm (amd64):
 #   - the Debian packages below (C toolchains for the guest programs, busybox-static, and the
 #     AArch64 / debugger oracles: qemu-user, gdb, gdb-multiarch, the aarch64 cross compiler);
+#   - Debian's busybox-static for arm64, downloaded (not installed) into a cache directory by
+#     scripts/fetch-busybox-arm64.sh (adds the arm64 architecture to dpkg if needed);
 #   - a Rust toolchain with rustfmt and clippy via rustup, if cargo is not on PATH
 #     (Debian's own cargo is too old for our dependencies).
 # Skips apt entirely when every package is already installed. Needs root (or password-less
@@ -43,6 +45,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root apt-get update -q
     as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The arm64 busybox the AArch64 busybox tests run (idempotent; prints where it is).
+"$(dirname "$0")/fetch-busybox-arm64.sh" >/dev/null
 
 # Rust: keep an existing toolchain; otherwise install one with rustup.
 if [ -f "$HOME/.cargo/env" ]; then

@@ -3,7 +3,9 @@
 //! its CPU state, its engine, and the handful of ABI facts below (design: share, don't fork).
 
 use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
+use crate::linux::abi::Abi;
 use crate::linux::process::Process;
+use crate::linux::signal::SignalState;
 use crate::linux::syscall::{SysResult, SysTable};
 use crate::linux::sysno::Sys;
 use crate::mem::{MemFault, Memory};
@@ -23,10 +25,30 @@ pub trait Arch: Sized + 'static {
     const ELF_MACHINE: u16;
     /// Length of the syscall instruction (to name its pc and to restart it).
     const SYSCALL_LEN: u64;
+    /// The guest's data layouts and flag values where they differ from the host's
+    /// (`struct stat`, open flags, MINSIGSTKSZ…).
+    const ABI: Abi;
 
     fn new_engine(trace: bool) -> Self::Engine;
     /// Run at most `budget` instructions (design §2).
     fn run(engine: &mut Self::Engine, m: &mut Machine<Self::Cpu>, budget: u64) -> Exit;
+    /// Like `run`, but also return `Exit::Budget` early at an instruction boundary whose pc
+    /// is in `stops` (sorted), before that instruction executes, the first one included (the
+    /// debugger's breakpoints, which are never written into guest memory). This default
+    /// steps one instruction at a time; an engine may check once per block instead.
+    fn run_stops(engine: &mut Self::Engine, m: &mut Machine<Self::Cpu>, budget: u64, stops: &[u64]) -> Exit {
+        let end = m.icount.saturating_add(budget);
+        while m.icount < end {
+            if stops.binary_search(&Self::pc(&m.cpu)).is_ok() {
+                break;
+            }
+            match Self::run(engine, m, 1) {
+                Exit::Budget => {}
+                other => return other,
+            }
+        }
+        Exit::Budget
+    }
 
     fn pc(c: &Self::Cpu) -> u64;
     fn sp(c: &Self::Cpu) -> u64;
@@ -54,6 +76,12 @@ pub trait Arch: Sized + 'static {
     /// Complete an instruction that asked for an outside value.
     fn complete_env(c: &mut Self::Cpu, req: EnvRequest, world: &mut dyn World, icount: u64);
 
+    /// Map what the kernel would provide besides the ELF image (arm64: the vDSO's signal
+    /// return trampoline). Called once, after loading, before the first instruction.
+    fn init_process(p: &mut Process<Self>);
+    /// Record a synchronous fault in the thread's trap state before it is delivered (what
+    /// the next signal frames report: x86-64 trapno/err/cr2, arm64 fault_address/ESR).
+    fn note_fault(sig: &mut SignalState, f: &GuestFault);
     /// Push a signal frame and enter the handler.
     fn setup_frame(p: &mut Process<Self>, signo: i32, f: &GuestFault) -> Result<(), MemFault>;
     /// rt_sigreturn.

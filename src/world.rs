@@ -3,6 +3,8 @@
 //! signals. `RealWorld` talks to the host; recording wraps it and logs what it returned,
 //! replay answers from the log instead. Nothing else in deja may consult the outside.
 
+mod vtimer;
+
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -90,6 +92,24 @@ pub trait World {
     fn divergence(&mut self) -> Option<Divergence> {
         None
     }
+    /// Where a replaying world is in its log (None for worlds without a log), so a snapshot
+    /// can take it and `seek_log` can come back to it (reverse execution).
+    fn log_position(&self) -> Option<LogPosition> {
+        None
+    }
+    /// Continue from a position `log_position` returned; false if this world cannot.
+    fn seek_log(&mut self, _pos: &LogPosition) -> bool {
+        false
+    }
+}
+
+/// A replaying world's position in its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    /// Index of the next event to consume.
+    pub event: usize,
+    /// The last checkpoint that agreed (for divergence reports).
+    pub last_good: Option<(u64, u64)>,
 }
 
 /// How a run ended, as recorded in the log's end event.
@@ -121,6 +141,9 @@ pub struct RealWorld;
 
 impl World for RealWorld {
     fn syscall(&mut self, _icount: u64, call: &HostCall) -> i64 {
+        if call.nr == libc::SYS_pause {
+            return wait_for_host_signal();
+        }
         let a = call.args;
         // SAFETY: the platform built `call` with pointer arguments that point into checked
         // guest memory or live host buffers of the declared sizes.
@@ -160,6 +183,29 @@ impl World for RealWorld {
     }
 }
 
+/// pause() on the guest's behalf (waiting for a forwarded signal), without the lost wake-up of
+/// a plain pause(): a signal caught after the caller last looked at `HOST_PENDING` but before
+/// the host pause() began would leave deja asleep. Signals are blocked while `HOST_PENDING`
+/// is checked, and sigsuspend() unblocks them and waits in one step. Returns -EINTR.
+fn wait_for_host_signal() -> i64 {
+    // SAFETY: signal-mask calls on deja's own (only) thread, with local sigset_t values; the
+    // synchronous fault signals stay unblocked.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        for s in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP, libc::SIGABRT, libc::SIGSYS] {
+            libc::sigdelset(&mut all, s);
+        }
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        if HOST_PENDING.load(Ordering::Acquire) == 0 {
+            libc::sigsuspend(&old);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    -(libc::EINTR as i64)
+}
+
 /// Signals sent to deja that are forwarded to the guest as asynchronous signals (bit n-1 for
 /// signal n), set by the host handler and taken by `RealWorld::pending_signal`.
 static HOST_PENDING: AtomicU64 = AtomicU64::new(0);
@@ -191,13 +237,19 @@ extern "C" fn on_host_signal(sig: libc::c_int) {
 /// syscall returns EINTR and the guest's handler decides (see `Process::syscall`).
 pub fn catch_host_signals() {
     for s in FORWARDED_SIGNALS {
-        // SAFETY: installing an async-signal-safe handler (one atomic OR).
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_host_signal as *const () as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(s, &sa, std::ptr::null_mut());
-        }
+        catch_host_signal(s);
+    }
+}
+
+/// Catch one more signal for the guest (a guest timer may ask the host to send deja any
+/// catchable signal, e.g. a real-time one).
+pub fn catch_host_signal(s: i32) {
+    // SAFETY: installing an async-signal-safe handler (one atomic OR).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_host_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(s, &sa, std::ptr::null_mut());
     }
 }
 
@@ -251,16 +303,27 @@ impl<W: World> World for Quiet<W> {
     fn divergence(&mut self) -> Option<Divergence> {
         self.0.divergence()
     }
+    fn log_position(&self) -> Option<LogPosition> {
+        self.0.log_position()
+    }
+    fn seek_log(&mut self, pos: &LogPosition) -> bool {
+        self.0.seek_log(pos)
+    }
 }
 
 /// A deterministic world without a log (`deja run --clock=virtual`): guest time is derived
 /// from the instruction count (ns = icount << shift, QEMU's `-icount shift`), random bytes
-/// come from a seeded generator, sleeps return at once. Everything else (files, stdio) is the
-/// real host, as in a plain run.
+/// come from a seeded generator, sleeps return at once, timers run on virtual time (their
+/// signals are delivered at the exact icount of expiry; `pause()` with a timer armed skips
+/// virtual time ahead to its expiry). Everything else (files, stdio) is the real host, as in a
+/// plain run.
 pub struct Virtual<W: World> {
     pub inner: W,
     pub shift: u32,
     state: u64,
+    timers: vtimer::Timers,
+    /// Virtual time skipped by `pause()` waiting for a timer (ns).
+    warp: u64,
 }
 
 /// The virtual clock's epoch for CLOCK_REALTIME: 2024-01-01T00:00:00Z.
@@ -268,11 +331,11 @@ pub const VIRTUAL_EPOCH_SECS: u64 = 1_704_067_200;
 
 impl<W: World> Virtual<W> {
     pub fn new(inner: W, shift: u32, seed: u64) -> Virtual<W> {
-        Virtual { inner, shift, state: seed ^ 0x9e37_79b9_7f4a_7c15 }
+        Virtual { inner, shift, state: seed ^ 0x9e37_79b9_7f4a_7c15, timers: Default::default(), warp: 0 }
     }
 
     fn ns(&self, icount: u64) -> u64 {
-        icount.checked_shl(self.shift).unwrap_or(u64::MAX)
+        icount.checked_shl(self.shift).unwrap_or(u64::MAX).saturating_add(self.warp)
     }
 
     fn next(&mut self) -> u64 {
@@ -314,7 +377,16 @@ impl<W: World> World for Virtual<W> {
             b[8..].copy_from_slice(&(t % 1_000_000_000).to_le_bytes());
             b
         };
+        if let Some(r) = self.timers.syscall(ns, VIRTUAL_EPOCH_SECS * 1_000_000_000, call) {
+            return r;
+        }
         match call.nr {
+            // Waiting for a signal with a timer armed: skip ahead to its expiry.
+            libc::SYS_pause if self.timers.next_expiry().is_some() => {
+                let e = self.timers.next_expiry().unwrap_or(ns);
+                self.warp = self.warp.saturating_add(e.saturating_sub(ns));
+                -(libc::EINTR as i64)
+            }
             libc::SYS_clock_gettime => {
                 let t = if call.args[0] as i32 == libc::CLOCK_REALTIME
                     || call.args[0] as i32 == libc::CLOCK_REALTIME_COARSE
@@ -362,6 +434,17 @@ impl<W: World> World for Virtual<W> {
     }
 
     fn pending_signal(&mut self, icount: u64) -> Option<i32> {
-        self.inner.pending_signal(icount)
+        self.inner.pending_signal(icount).or_else(|| {
+            let now = self.ns(icount);
+            self.timers.expired(now)
+        })
+    }
+
+    /// Stop at the first instruction count whose virtual time reaches the next timer expiry.
+    fn next_stop(&self) -> Option<u64> {
+        let e = self.timers.next_expiry()?.saturating_sub(self.warp);
+        let unit = 1u64.checked_shl(self.shift).unwrap_or(u64::MAX);
+        let at = e / unit + u64::from(e % unit != 0);
+        Some(self.inner.next_stop().map_or(at, |s| s.min(at)))
     }
 }

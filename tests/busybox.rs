@@ -1,22 +1,62 @@
-//! Differential tests on a real program: Debian's `busybox-static` (amd64), at /bin/busybox.
+//! Differential tests on a real program: Debian's `busybox-static`, for both guest ISAs.
 //!
-//! Every check runs `/bin/busybox APPLET ARGS…` natively and `deja run -- /bin/busybox APPLET
-//! ARGS…`, each in its own fresh copy of the same fixture directory (fixed names, contents and
-//! modification times), with the same stdin and a fixed environment (`PATH`, `LC_ALL=C`,
-//! `TZ=UTC`, nothing else), and compares stdout, stderr (minus "deja: " lines) and exit status.
+//! - `amd64::*`: /bin/busybox (`apt-get install busybox-static`), run natively (the oracle)
+//!   and under deja.
+//! - `arm64::*`: busybox-static:arm64, downloaded (not installed) by
+//!   `scripts/fetch-busybox-arm64.sh` into `${DEJA_CACHE:-~/.cache/deja}/busybox-static-arm64/`
+//!   (`$DEJA_BUSYBOX_ARM64` names another binary), run under `qemu-aarch64` (the oracle, with
+//!   the cpu of `common::qemu_cpu`) and under deja. The tests fetch it themselves when it is
+//!   missing and the script can.
 //!
-//! Without /bin/busybox (`apt-get install busybox-static`) the tests print a note and pass,
-//! unless `DEJA_REQUIRE_TOOLS` is set. Checks whose applet this busybox build lacks are skipped
-//! with a note.
+//! Every check runs `busybox APPLET ARGS…` under the oracle and under `deja run -- busybox
+//! APPLET ARGS…`, each in its own fresh copy of the same fixture directory (fixed names,
+//! contents and modification times), with the same stdin and a fixed environment (`PATH`,
+//! `LC_ALL=C`, `TZ=UTC`, nothing else), and compares stdout, stderr (minus "deja: " lines)
+//! and exit status. The same checks run for both targets (the `bb_suite!` macro).
+//!
+//! Without the busybox binary (or qemu-aarch64) the tests print a note and pass, unless
+//! `DEJA_REQUIRE_TOOLS` is set. Checks whose applet this busybox build lacks are skipped with
+//! a note.
 
 mod common;
 
-use common::{Invocation, RunOutput, TempDir};
-use std::path::Path;
+use common::{Invocation, Oracle, RunOutput, TempDir};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-const BUSYBOX: &str = "/bin/busybox";
+/// A busybox build and the oracle that runs it.
+struct Target {
+    /// For messages and memo keys: "amd64", "arm64".
+    name: &'static str,
+    oracle: Oracle,
+    /// Where the binary is, if it is there (fetching it first if that is how it comes).
+    locate: fn() -> Option<PathBuf>,
+    /// How to get it, for the skip note.
+    how: &'static str,
+    /// The binary found by `locate`, once.
+    found: OnceLock<Option<PathBuf>>,
+    /// `busybox --list` under the oracle, once.
+    applets: OnceLock<Vec<String>>,
+}
+
+static AMD64: Target = Target {
+    name: "amd64",
+    oracle: Oracle::Native,
+    locate: || Some(PathBuf::from("/bin/busybox")).filter(|p| p.is_file()),
+    how: "apt-get install busybox-static",
+    found: OnceLock::new(),
+    applets: OnceLock::new(),
+};
+
+static ARM64: Target = Target {
+    name: "arm64",
+    oracle: Oracle::QemuAarch64,
+    locate: common::arm64_busybox,
+    how: "scripts/fetch-busybox-arm64.sh, and qemu-user",
+    found: OnceLock::new(),
+    applets: OnceLock::new(),
+};
 
 /// All fixture files get this modification time (2001-09-09 01:46:40 UTC), so applets that
 /// print times (diff -u headers) print the same thing for both runs.
@@ -89,28 +129,38 @@ fn make_fixture_dir(tag: &str) -> TempDir {
     dir
 }
 
-fn have_busybox() -> bool {
-    if Path::new(BUSYBOX).is_file() {
-        return true;
+/// The target's busybox binary, or None after a skip note (a failure under
+/// DEJA_REQUIRE_TOOLS).
+fn busybox(t: &'static Target) -> Option<&'static Path> {
+    match t.found.get_or_init(|| if t.oracle.available() { (t.locate)() } else { None }) {
+        Some(p) => Some(p.as_path()),
+        None => {
+            common::skip_or_fail(&format!("{} busybox or its oracle not found ({})", t.name, t.how));
+            None
+        }
     }
-    common::skip_or_fail(&format!("{BUSYBOX} not found (apt-get install busybox-static)"));
-    false
 }
 
-/// The applets this busybox build has (from `busybox --list`, run natively once).
-fn applets() -> &'static Vec<String> {
-    static LIST: OnceLock<Vec<String>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        let out = std::process::Command::new(BUSYBOX).arg("--list").output().expect("busybox --list");
+fn have_busybox(t: &'static Target) -> bool {
+    busybox(t).is_some()
+}
+
+/// The applets this busybox build has (from `busybox --list`, run under the oracle once).
+fn applets(t: &'static Target) -> &'static Vec<String> {
+    t.applets.get_or_init(|| {
+        let Some(bin) = busybox(t) else { return Vec::new() };
+        let mut inv = Invocation::new(bin);
+        inv.args = vec!["--list".into()];
+        let out = t.oracle.run(&inv);
         String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
     })
 }
 
-fn have_applet(name: &str) -> bool {
-    if applets().iter().any(|a| a == name) {
+fn have_applet(t: &'static Target, name: &str) -> bool {
+    if applets(t).iter().any(|a| a == name) {
         return true;
     }
-    eprintln!("SKIPPED: this busybox has no `{name}` applet");
+    eprintln!("SKIPPED: this {} busybox has no `{name}` applet", t.name);
     false
 }
 
@@ -122,19 +172,17 @@ struct Opts<'a> {
     sort_lines: bool,
 }
 
-/// Run busybox with `args` natively and under deja (fresh fixture dirs), compare, and return
-/// both outputs. `None` if busybox is missing (test skipped).
-fn bb_with(name: &str, args: &[&str], opts: Opts) -> Option<(RunOutput, RunOutput)> {
-    if !have_busybox() {
-        return None;
-    }
+/// Run busybox with `args` under the target's oracle and under deja (fresh fixture dirs),
+/// compare, and return both outputs. `None` if busybox is missing (test skipped).
+fn bb_with(t: &'static Target, name: &str, args: &[&str], opts: Opts) -> Option<(RunOutput, RunOutput)> {
+    let bin = busybox(t)?;
     let run = |tag: &str, deja: bool| {
         let dir = make_fixture_dir(tag);
-        let mut inv = Invocation::new(BUSYBOX);
+        let mut inv = Invocation::new(bin);
         inv.args = args.iter().map(Into::into).collect();
         inv.stdin = opts.stdin.to_vec();
         inv.cwd = Some(dir.path().to_path_buf());
-        let mut out = if deja { common::run_deja(&inv) } else { common::run_native(&inv) };
+        let mut out = if deja { common::run_deja(&inv) } else { t.oracle.run(&inv) };
         if opts.sort_lines {
             let mut lines: Vec<&[u8]> = out.stdout.split_inclusive(|&b| b == b'\n').collect();
             lines.sort();
@@ -142,10 +190,12 @@ fn bb_with(name: &str, args: &[&str], opts: Opts) -> Option<(RunOutput, RunOutpu
         }
         out
     };
-    let native = run("native", false);
+    let native = run(t.oracle.name(), false);
     if std::env::var_os("DEJA_TEST_SHOW").is_some() {
         eprintln!(
-            "=== {name}: busybox {args:?} -> native status {}\n{}--- stderr:\n{}",
+            "=== {name}: {} busybox {args:?} -> {} status {}\n{}--- stderr:\n{}",
+            t.name,
+            t.oracle.name(),
             native.status,
             String::from_utf8_lossy(&native.stdout),
             String::from_utf8_lossy(&native.stderr)
@@ -155,20 +205,22 @@ fn bb_with(name: &str, args: &[&str], opts: Opts) -> Option<(RunOutput, RunOutpu
     let words: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
     let words = common::shell_words(&words);
     let detail = format!(
-        "command: busybox {words}{}\n  rerun:   (cd into a fixture dir) {} run -- {BUSYBOX} {words}",
+        "command: busybox {words}{} [{}]\n  rerun:   (cd into a fixture dir) {} run -- {} {words}",
         if opts.stdin.is_empty() { String::new() } else { format!(" (with {} bytes of stdin)", opts.stdin.len()) },
-        common::deja_bin()
+        t.name,
+        common::deja_bin(),
+        bin.display()
     );
-    common::assert_same(name, &detail, &native, &deja);
+    common::assert_same_as(t.oracle, name, &detail, &native, &deja);
     Some((native, deja))
 }
 
-fn bb(name: &str, args: &[&str]) -> Option<(RunOutput, RunOutput)> {
-    bb_with(name, args, Opts::default())
+fn bb(t: &'static Target, name: &str, args: &[&str]) -> Option<(RunOutput, RunOutput)> {
+    bb_with(t, name, args, Opts::default())
 }
 
-fn bb_stdin(name: &str, args: &[&str], stdin: &[u8]) -> Option<(RunOutput, RunOutput)> {
-    bb_with(name, args, Opts { stdin, ..Opts::default() })
+fn bb_stdin(t: &'static Target, name: &str, args: &[&str], stdin: &[u8]) -> Option<(RunOutput, RunOutput)> {
+    bb_with(t, name, args, Opts { stdin, ..Opts::default() })
 }
 
 macro_rules! stdin_or_empty {
@@ -180,13 +232,15 @@ macro_rules! stdin_or_empty {
     };
 }
 
-/// `name: [args…] (< stdin)?;` → one `#[test]` per line, for checks that need nothing else.
+/// `ATTR; name: [args…] (< stdin)?;` → one `#[test] #[ATTR]` per line, for checks that need
+/// nothing else, on the target `T` of the module it is expanded in.
 macro_rules! bb_tests {
-    ($($test:ident: [$($arg:expr),* $(,)?] $(< $stdin:expr)?;)*) => {
+    ($attr:meta; $($test:ident: [$($arg:expr),* $(,)?] $(< $stdin:expr)?;)*) => {
         $(
             #[test]
+            #[$attr]
             fn $test() {
-                bb_stdin(stringify!($test), &[$($arg),*], stdin_or_empty!($($stdin)?));
+                bb_stdin(T, stringify!($test), &[$($arg),*], stdin_or_empty!($($stdin)?));
             }
         )*
     };
@@ -211,7 +265,33 @@ const AWK_BUILTINS: &str = r#"BEGIN {
   s = 0; for (i = 0; i < 20000; i++) s += i * i % 7; print s
 }"#;
 
+/// The whole suite for the target `T` of the module it is expanded in; `ATTR` goes on every
+/// test (`ignore = "…"` while deja cannot run that target yet).
+macro_rules! bb_suite {
+    ($attr:meta) => {
+        bb_applet_tests!($attr);
+        bb_checks!($attr; find_sorted, test_and_bracket_exit_codes, gzip_round_trip, base64_round_trip,
+            yes_into_a_closed_pipe, xxd, comm, sum_and_cksum, unknown_applet);
+    };
+}
+
+/// `#[test] #[ATTR] fn NAME() { super::NAME(T) }` for the checks written as functions.
+macro_rules! bb_checks {
+    ($attr:meta; $($f:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[$attr]
+            fn $f() {
+                super::$f(T);
+            }
+        )*
+    };
+}
+
+macro_rules! bb_applet_tests {
+    ($attr:meta) => {
 bb_tests! {
+    $attr;
     sort_plain: ["sort", "words.txt"];
     sort_numeric: ["sort", "-n", "nums.txt"];
     sort_reverse_numeric: ["sort", "-r", "-n", "nums.txt"];
@@ -305,16 +385,35 @@ bb_tests! {
     wc_binary: ["wc", "-c", "bin.dat"];
     sh_builtins_only: ["sh", "-c", "i=0; s=; while [ $i -lt 200 ]; do i=$((i+1)); s=$((s+i*i)); done; echo $i $s; case abc in a*) echo glob;; esac; x=${PATH%%:*}; echo ${#x}; set -- p q r; echo $# $2; exit 3"];
 }
-
-#[test]
-fn find_sorted() {
-    bb_with("find_sorted", &["find", "."], Opts { sort_lines: true, ..Opts::default() });
-    bb_with("find_name", &["find", ".", "-name", "*.txt", "-type", "f"], Opts { sort_lines: true, ..Opts::default() });
-    bb_with("find_dirs", &["find", "sub", "-type", "d"], Opts { sort_lines: true, ..Opts::default() });
+    };
 }
 
-#[test]
-fn test_and_bracket_exit_codes() {
+/// Debian's amd64 busybox, natively.
+mod amd64 {
+    use super::*;
+    const T: &Target = &AMD64;
+    bb_suite!(allow(unused_attributes));
+}
+
+/// Debian's arm64 busybox, under qemu-aarch64.
+mod arm64 {
+    use super::*;
+    const T: &Target = &ARM64;
+    bb_suite!(allow(unused_attributes));
+}
+
+fn find_sorted(t: &'static Target) {
+    bb_with(t, "find_sorted", &["find", "."], Opts { sort_lines: true, ..Opts::default() });
+    bb_with(
+        t,
+        "find_name",
+        &["find", ".", "-name", "*.txt", "-type", "f"],
+        Opts { sort_lines: true, ..Opts::default() },
+    );
+    bb_with(t, "find_dirs", &["find", "sub", "-type", "d"], Opts { sort_lines: true, ..Opts::default() });
+}
+
+fn test_and_bracket_exit_codes(t: &'static Target) {
     let cases: &[&[&str]] = &[
         &["test", "1", "-lt", "2"],
         &["test", "2", "-lt", "1"],
@@ -335,21 +434,20 @@ fn test_and_bracket_exit_codes() {
         &["[", "missing bracket"],
     ];
     for (i, args) in cases.iter().enumerate() {
-        bb(&format!("test_and_bracket_exit_codes[{i}]"), args);
+        bb(t, &format!("test_and_bracket_exit_codes[{i}]"), args);
     }
 }
 
-#[test]
-fn gzip_round_trip() {
+fn gzip_round_trip(t: &'static Target) {
     let text = text_file().into_bytes();
     // gzip of stdin: header has no name and mtime 0, so the bytes are comparable.
-    let Some((native, deja)) = bb_stdin("gzip -c", &["gzip", "-c"], &text) else { return };
+    let Some((native, deja)) = bb_stdin(t, "gzip -c", &["gzip", "-c"], &text) else { return };
     assert!(native.stdout.len() > 18 && native.stdout.len() < text.len(), "gzip output size");
     // gzip of a file with a fixed mtime, at another level.
-    bb("gzip -9 -c text.txt", &["gzip", "-9", "-c", "text.txt"]);
-    bb("gzip -1 -c bin.dat", &["gzip", "-1", "-c", "bin.dat"]);
+    bb(t, "gzip -9 -c text.txt", &["gzip", "-9", "-c", "text.txt"]);
+    bb(t, "gzip -1 -c bin.dat", &["gzip", "-1", "-c", "bin.dat"]);
     // Decompress the emulated compressor's output, both ways; both must restore the input.
-    let Some((n2, d2)) = bb_stdin("gunzip -c", &["gunzip", "-c"], &deja.stdout) else { return };
+    let Some((n2, d2)) = bb_stdin(t, "gunzip -c", &["gunzip", "-c"], &deja.stdout) else { return };
     assert!(n2.stdout == text && d2.stdout == text, "gzip | gunzip did not round-trip");
     // (zcat is left out: busybox's zcat forks a decompressor process, and deja does not
     // emulate fork yet.)
@@ -357,34 +455,34 @@ fn gzip_round_trip() {
     let mut bad = deja.stdout.clone();
     let mid = bad.len() / 2;
     bad[mid] ^= 0x55;
-    bb_stdin("gunzip corrupt", &["gunzip", "-c"], &bad);
-    bb_stdin("gunzip -t garbage", &["gunzip", "-t"], b"this is not gzip data");
+    bb_stdin(t, "gunzip corrupt", &["gunzip", "-c"], &bad);
+    bb_stdin(t, "gunzip -t garbage", &["gunzip", "-t"], b"this is not gzip data");
 }
 
-#[test]
-fn base64_round_trip() {
+fn base64_round_trip(t: &'static Target) {
     let data = binary_file();
-    let Some((_, enc)) = bb_stdin("base64", &["base64"], &data) else { return };
-    let Some((_, dec)) = bb_stdin("base64 -d", &["base64", "-d"], &enc.stdout) else { return };
+    let Some((_, enc)) = bb_stdin(t, "base64", &["base64"], &data) else { return };
+    let Some((_, dec)) = bb_stdin(t, "base64 -d", &["base64", "-d"], &enc.stdout) else { return };
     assert!(dec.stdout == data, "base64 | base64 -d did not round-trip");
 }
 
-#[test]
-fn yes_into_a_closed_pipe() {
+fn yes_into_a_closed_pipe(t: &'static Target) {
     // `yes` writes until its reader goes away; then it dies of SIGPIPE. Under deja the host
     // SIGPIPE is forwarded to the guest, which dies of it the same way. (A shell pipeline
     // `yes | head` would need fork, which deja does not emulate yet.)
     use std::io::Read;
-    if !have_busybox() {
-        return;
-    }
+    let Some(bin) = busybox(t) else { return };
     let run = |deja: bool| {
         let mut cmd = if deja {
             let mut c = std::process::Command::new(common::deja_bin());
-            c.args(["run", "--", "/bin/busybox", "yes", "abc"]);
+            c.args(["run", "--"]).arg(bin).args(["yes", "abc"]);
+            c
+        } else if t.oracle == Oracle::QemuAarch64 {
+            let mut c = std::process::Command::new("qemu-aarch64");
+            c.arg("-cpu").arg(common::qemu_cpu()).arg(bin).args(["yes", "abc"]);
             c
         } else {
-            let mut c = std::process::Command::new("/bin/busybox");
+            let mut c = std::process::Command::new(bin);
             c.args(["yes", "abc"]);
             c
         };
@@ -400,41 +498,37 @@ fn yes_into_a_closed_pipe() {
     let (nbuf, nst) = run(false);
     let (dbuf, dst) = run(true);
     assert_eq!(nbuf, dbuf);
-    assert_eq!(nst.signal(), Some(libc::SIGPIPE), "native: {nst:?}");
+    assert_eq!(nst.signal(), Some(libc::SIGPIPE), "{}: {nst:?}", t.oracle.name());
     assert_eq!(dst.code(), Some(128 + libc::SIGPIPE), "deja: {dst:?}");
 }
 
-#[test]
-fn xxd() {
-    if have_busybox() && have_applet("xxd") {
-        bb("xxd", &["xxd", "bin.dat"]);
-        bb("xxd -p", &["xxd", "-p", "-l", "64", "text.txt"]);
+fn xxd(t: &'static Target) {
+    if have_busybox(t) && have_applet(t, "xxd") {
+        bb(t, "xxd", &["xxd", "bin.dat"]);
+        bb(t, "xxd -p", &["xxd", "-p", "-l", "64", "text.txt"]);
     }
 }
 
-#[test]
-fn comm() {
-    if have_busybox() && have_applet("comm") {
-        bb("comm", &["comm", "s1.txt", "s2.txt"]);
-        bb("comm -12", &["comm", "-12", "s1.txt", "s2.txt"]);
+fn comm(t: &'static Target) {
+    if have_busybox(t) && have_applet(t, "comm") {
+        bb(t, "comm", &["comm", "s1.txt", "s2.txt"]);
+        bb(t, "comm -12", &["comm", "-12", "s1.txt", "s2.txt"]);
     }
 }
 
-#[test]
-fn sum_and_cksum() {
-    if !have_busybox() {
+fn sum_and_cksum(t: &'static Target) {
+    if !have_busybox(t) {
         return;
     }
     for applet in ["sum", "cksum"] {
-        if have_applet(applet) {
-            bb(applet, &[applet, "text.txt", "bin.dat"]);
+        if have_applet(t, applet) {
+            bb(t, applet, &[applet, "text.txt", "bin.dat"]);
         }
     }
 }
 
-#[test]
-fn unknown_applet() {
-    bb("unknown applet", &["no-such-applet", "x"]);
+fn unknown_applet(t: &'static Target) {
+    bb(t, "unknown applet", &["no-such-applet", "x"]);
 }
 
 #[test]

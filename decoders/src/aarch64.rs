@@ -194,6 +194,23 @@ pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> 
 }
 
 #[cfg(test)]
+mod msr_tests {
+    use super::*;
+
+    #[test]
+    fn msr_register_takes_all_five_rt_bits() {
+        // msr tpidr_el0, x19 ; msr nzcv, x30 ; msr fpcr, x3; then mrs x20, tpidr_el0.
+        for (w, rt) in [(0xd51bd053u32, 19u16), (0xd51b421e, 30), (0xd51b4403, 3)] {
+            let ins = decode_word(w).unwrap();
+            assert_eq!(ins.opcode, Opcode::MSR);
+            assert!(matches!(ins.operands[1], Operand::Register(SizeCode::X, r) if r == rt), "{w:08x}: {ins:?}");
+        }
+        let mrs = decode_word(0xd53bd054).unwrap();
+        assert!(matches!(mrs.operands[0], Operand::Register(SizeCode::X, 20)));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

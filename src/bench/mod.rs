@@ -583,7 +583,7 @@ fn bench(opts: &BenchOptions) -> Result<Report, String> {
 fn log_stats(path: &Path, icount: u64, record_s: f64) -> Result<LogStats, String> {
     use crate::replay::event::Event;
     let log = crate::replay::log::Log::open(path).map_err(|e| e.to_string())?;
-    let syscalls = log.events.iter().filter(|e| matches!(e.event, Event::Syscall { .. })).count() as u64;
+    let syscalls = log.events().filter(|e| matches!(e.event, Event::Syscall { .. })).count() as u64;
     let bytes = log.file_size;
     let header = header_bytes(path).map_err(|e| e.to_string())?.min(bytes);
     let events = bytes - header;
@@ -591,7 +591,7 @@ fn log_stats(path: &Path, icount: u64, record_s: f64) -> Result<LogStats, String
         bytes,
         header_bytes: header,
         event_bytes: events,
-        events: log.events.len() as u64,
+        events: log.event_count,
         syscalls,
         event_bytes_per_minstr: if icount > 0 { events as f64 / (icount as f64 / 1e6) } else { 0.0 },
         event_bytes_per_syscall: (syscalls > 0).then(|| events as f64 / syscalls as f64),

@@ -143,6 +143,18 @@ impl InterpX86 {
 
     /// Run at most `budget` instructions (design §2).
     pub fn run(&mut self, m: &mut M, budget: u64) -> Exit {
+        self.run_inner::<false>(m, budget, &[])
+    }
+
+    /// Like `run`, but return `Exit::Budget` before executing an instruction whose address
+    /// is in `stops` (sorted), the first one included: the debugger's breakpoints, checked
+    /// once per block (a block holding a stop address runs only up to it).
+    pub fn run_stops(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
+        self.run_inner::<true>(m, budget, stops)
+    }
+
+    #[inline(always)]
+    fn run_inner<const STOPS: bool>(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
         m.limit = m.icount.saturating_add(budget);
         loop {
             if m.icount >= m.limit {
@@ -158,7 +170,20 @@ impl InterpX86 {
                 Err(f) => return Exit::Fault(f),
             };
             let block = &self.blocks[id as usize];
-            let room = (m.limit - m.icount).min(block.ops.len() as u64) as usize;
+            let mut room = (m.limit - m.icount).min(block.ops.len() as u64) as usize;
+            if STOPS {
+                // Run only up to the first instruction of the block at a stop address.
+                let end = block.ops[room - 1].ins.next_ip();
+                for &stop in stops[stops.partition_point(|&a| a < pc)..].iter().take_while(|&&a| a < end) {
+                    if let Some(k) = block.ops[..room].iter().position(|op| op.ins.ip() == stop) {
+                        if k == 0 {
+                            return Exit::Budget;
+                        }
+                        room = k;
+                        break;
+                    }
+                }
+            }
             for op in &block.ops[..room] {
                 if self.trace {
                     trace_insn(m, &op.ins);

@@ -1,7 +1,9 @@
 //! Linux on AArch64: the ABI facts the shared platform needs (syscall registers and the
 //! asm-generic numbering, entry state, HWCAP, signal frames) bound to the A64 interpreter.
 
+use super::abi::Abi;
 use super::process::Process;
+use super::signal::SignalState;
 use super::syscall::{SysFn, SysResult, SysTable};
 use super::sysno::Sys;
 use crate::arch::Arch;
@@ -40,6 +42,7 @@ impl Arch for Aarch64 {
     const PLATFORM: &'static str = "aarch64";
     const ELF_MACHINE: u16 = object::elf::EM_AARCH64;
     const SYSCALL_LEN: u64 = 4;
+    const ABI: Abi = Abi::Arm64;
 
     fn new_engine(trace: bool) -> InterpA64 {
         let mut e = InterpA64::new();
@@ -77,7 +80,11 @@ impl Arch for Aarch64 {
         (c.x[8], [c.x[0], c.x[1], c.x[2], c.x[3], c.x[4], c.x[5]])
     }
 
-    fn enter_syscall(_c: &mut A64State) {}
+    /// Taking the exception clears the exclusive monitor (as every exception return does;
+    /// qemu-user clears it on every return to guest code too).
+    fn enter_syscall(c: &mut A64State) {
+        c.excl_size = 0;
+    }
 
     fn set_syscall_result(c: &mut A64State, v: u64) {
         c.x[0] = v;
@@ -123,6 +130,16 @@ impl Arch for Aarch64 {
             // x86-64 requests never come from the A64 engine.
             EnvRequest::Rdtsc | EnvRequest::Rdtscp | EnvRequest::Random { .. } => {}
         }
+    }
+
+    /// The vDSO's signal return trampoline (see `signal_frame_a64`).
+    fn init_process(p: &mut Process<Aarch64>) {
+        super::signal_frame_a64::map_sigtramp(&mut p.m.mem);
+    }
+
+    /// The thread's fault_address and fault_code (ESR), as the arm64 fault handlers set them.
+    fn note_fault(sig: &mut SignalState, f: &GuestFault) {
+        super::signal_frame_a64::note_fault(sig, f)
     }
 
     fn setup_frame(p: &mut Process<Aarch64>, signo: i32, f: &GuestFault) -> Result<(), MemFault> {

@@ -1,7 +1,9 @@
 //! Linux on x86-64: the ABI facts the shared platform needs (syscall registers and numbers,
 //! entry state, signal frames, arch_prctl) bound to the x86-64 interpreter.
 
+use super::abi::Abi;
 use super::process::Process;
+use super::signal::SignalState;
 use super::syscall::{err, SysErr, SysFn, SysResult, SysTable};
 use super::sysno::Sys;
 use crate::arch::Arch;
@@ -26,6 +28,7 @@ impl Arch for X86_64 {
     const PLATFORM: &'static str = "x86_64";
     const ELF_MACHINE: u16 = object::elf::EM_X86_64;
     const SYSCALL_LEN: u64 = 2;
+    const ABI: Abi = Abi::X86_64;
 
     fn new_engine(trace: bool) -> InterpX86 {
         let mut e = InterpX86::new();
@@ -35,6 +38,10 @@ impl Arch for X86_64 {
 
     fn run(engine: &mut InterpX86, m: &mut Machine<X86State>, budget: u64) -> Exit {
         engine.run(m, budget)
+    }
+
+    fn run_stops(engine: &mut InterpX86, m: &mut Machine<X86State>, budget: u64, stops: &[u64]) -> Exit {
+        engine.run_stops(m, budget, stops)
     }
 
     fn pc(c: &X86State) -> u64 {
@@ -121,6 +128,18 @@ impl Arch for X86_64 {
             }
             // AArch64 requests never come from the x86-64 engine.
             EnvRequest::Counter { .. } | EnvRequest::Rndr { .. } => {}
+        }
+    }
+
+    /// Nothing besides the image: x86-64 signal frames need the guest's own SA_RESTORER.
+    fn init_process(_p: &mut Process<X86_64>) {}
+
+    /// The kernel's `thread.trap_nr`, `error_code` and, for page faults, `cr2`.
+    fn note_fault(sig: &mut SignalState, f: &GuestFault) {
+        sig.trapno = f.trapno;
+        sig.err = f.err;
+        if f.trapno == 14 {
+            sig.cr2 = f.addr;
         }
     }
 

@@ -114,10 +114,13 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
         if end > window - STACK_SIZE - (1 << 30) || start < PAGE_SIZE {
             return Err(LoadError::TooBig(path.into()));
         }
-        let file_end = off.checked_add(filesz).filter(|&e| e <= data.len() as u64);
-        let Some(file_end) = file_end else {
+        // A segment with no file bytes (only .bss) may name any offset, even past the end of
+        // the file, as linkers emit for -nostdlib programs: Linux reads nothing for it.
+        let file_end = if filesz == 0 { Some(off.min(data.len() as u64)) } else { off.checked_add(filesz) };
+        let Some(file_end) = file_end.filter(|&e| e <= data.len() as u64) else {
             return Err(LoadError::Malformed(path.into(), "segment extends past the end of the file".into()));
         };
+        let off = off.min(file_end);
         let page_start = start & !(PAGE_SIZE - 1);
         let page_end = page_up(end);
         // Segments may share a page; map what is not yet mapped, then write.
@@ -254,7 +257,7 @@ pub fn setup_stack<A: Arch>(
         (AT_HWCAP2, hwcap2),
         (AT_EXECFN, execfn_addr),
         (AT_PLATFORM, platform),
-        (AT_MINSIGSTKSZ, 2048),
+        (AT_MINSIGSTKSZ, A::ABI.at_minsigstksz()),
         (AT_NULL, 0),
     ];
     let words = 1 + arg_addrs.len() + 1 + env_addrs.len() + 1 + auxv.len() * 2;

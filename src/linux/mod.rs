@@ -1,6 +1,7 @@
 //! The Linux user-space platform: ELF loading, the process (its run loop), syscalls by
 //! family, and signals.
 
+pub mod abi;
 pub mod arch_aarch64;
 pub mod arch_x86_64;
 pub mod errno;
@@ -26,10 +27,8 @@ pub enum StartError {
     Load(#[from] loader::LoadError),
     #[error("cannot reserve the guest address space: {0}")]
     Memory(std::io::Error),
-    #[error("{0}: AArch64 guests are not supported yet")]
-    Aarch64(String),
-    #[error("{0}: the executable is for another ISA than this session")]
-    WrongIsa(String),
+    #[error("{0}: the executable is for another ISA ({1}) than this session")]
+    WrongIsa(String, &'static str),
 }
 
 /// Load `exe` and prepare a process that will run it with `argv` and `envp`.
@@ -58,15 +57,17 @@ pub fn start_image<A: crate::arch::Arch>(
 ) -> Result<Process<A>, StartError> {
     let isa = loader::elf_isa(name, data)?;
     if isa.machine() != A::ELF_MACHINE {
-        return Err(match isa {
-            loader::Isa::Aarch64 => StartError::Aarch64(name.to_string()),
-            loader::Isa::X86_64 => StartError::WrongIsa(name.to_string()),
-        });
+        let other = match isa {
+            loader::Isa::Aarch64 => "AArch64",
+            loader::Isa::X86_64 => "x86-64",
+        };
+        return Err(StartError::WrongIsa(name.to_string(), other));
     }
     let mem = Memory::new(layout::WINDOW).map_err(StartError::Memory)?;
     let mut p = Process::new(mem, world, exe.to_path_buf(), opts);
     let l = loader::load_elf(&mut p, name, data)?;
     let execfn = argv.first().cloned().unwrap_or_else(|| name.as_bytes().to_vec());
     loader::setup_stack(&mut p, &l, argv, envp, &execfn)?;
+    A::init_process(&mut p);
     Ok(p)
 }

@@ -58,8 +58,6 @@ pub mod si {
 pub const SS_ONSTACK: i32 = 1;
 pub const SS_DISABLE: i32 = 2;
 pub const SS_AUTODISARM: i32 = 1 << 31;
-/// x86 MINSIGSTKSZ (the kernel's check in sigaltstack).
-pub const MINSIGSTKSZ: u64 = 2048;
 
 /// The highest signal number (`_NSIG`).
 pub const NSIG: i32 = 64;
@@ -113,6 +111,12 @@ pub struct SignalState {
     pub cr2: u64,
     pub trapno: u64,
     pub err: u64,
+    /// arm64's `thread.fault_address` and `thread.fault_code` (the ESR of the last fault):
+    /// set by faults, cleared by the kernel's `arm64_notify_die` (undefined instructions, a
+    /// bad sigreturn…), copied into every signal frame (an esr_context record is added while
+    /// `fault_code` is non-zero), as on Linux.
+    pub fault_address: u64,
+    pub fault_code: u64,
     /// The user code and stack segment selectors. Always 0x33/0x2b while the guest runs;
     /// rt_sigreturn may load others from a forged frame, which makes the return to user
     /// mode fault (SIGSEGV) with the bad selector saved in the next frame, as on Linux.
@@ -162,6 +166,8 @@ impl Default for SignalState {
             cr2: 0,
             trapno: 0,
             err: 0,
+            fault_address: 0,
+            fault_code: 0,
             cs: super::signal_frame::USER_CS,
             ss: super::signal_frame::USER_SS,
         }
@@ -276,9 +282,9 @@ impl SignalState {
         }
     }
 
-    /// The kernel's `do_sigaltstack` for a new setting `ss` with the stack pointer `sp`.
-    /// Errors are errnos.
-    pub fn set_altstack(&mut self, ss: AltStack, sp: u64) -> Result<(), i32> {
+    /// The kernel's `do_sigaltstack` for a new setting `ss` with the stack pointer `sp`;
+    /// `min_size` is the ISA's MINSIGSTKSZ (`Abi::minsigstksz`). Errors are errnos.
+    pub fn set_altstack(&mut self, ss: AltStack, sp: u64, min_size: u64) -> Result<(), i32> {
         if self.on_sig_stack(sp) {
             return Err(libc::EPERM);
         }
@@ -292,7 +298,7 @@ impl SignalState {
         let (sp, size) = if mode == SS_DISABLE {
             (0, 0)
         } else {
-            if ss.size < MINSIGSTKSZ {
+            if ss.size < min_size {
                 return Err(libc::ENOMEM);
             }
             (ss.sp, ss.size)
@@ -336,14 +342,10 @@ pub fn default_action(signo: i32) -> DefaultAction {
     }
 }
 
-/// A synchronous fault: record it in the thread's trap state, force it (a blocked or
+/// A synchronous fault: record it in the thread's trap state (`Arch::note_fault`), force it (a blocked or
 /// ignored fault kills: its handler is reset to SIG_DFL), and deliver it.
 pub fn deliver_fault<A: Arch>(p: &mut Process<A>, f: GuestFault) -> Option<Outcome> {
-    p.sig.trapno = f.trapno;
-    p.sig.err = f.err;
-    if f.trapno == 14 {
-        p.sig.cr2 = f.addr;
-    }
+    A::note_fault(&mut p.sig, &f);
     p.sig.force(PendingSignal { signo: f.signo, code: f.code, addr: f.addr, fault: true, detail: f.detail });
     deliver_pending(p)
 }
@@ -442,16 +444,16 @@ mod tests {
     fn altstack_rules() {
         let mut s = SignalState::default();
         assert_eq!(s.sas_ss_flags(0x1000), SS_DISABLE);
-        assert_eq!(s.set_altstack(AltStack { sp: 0x10000, size: 100, flags: 0 }, 0), Err(libc::ENOMEM));
-        assert_eq!(s.set_altstack(AltStack { sp: 0x10000, size: 0x4000, flags: 5 }, 0), Err(libc::EINVAL));
-        s.set_altstack(AltStack { sp: 0x10000, size: 0x4000, flags: 0 }, 0x8000).unwrap();
+        assert_eq!(s.set_altstack(AltStack { sp: 0x10000, size: 100, flags: 0 }, 0, 2048), Err(libc::ENOMEM));
+        assert_eq!(s.set_altstack(AltStack { sp: 0x10000, size: 0x4000, flags: 5 }, 0, 2048), Err(libc::EINVAL));
+        s.set_altstack(AltStack { sp: 0x10000, size: 0x4000, flags: 0 }, 0x8000, 2048).unwrap();
         assert_eq!(s.sas_ss_flags(0x8000), 0);
         assert_eq!(s.sas_ss_flags(0x14000), SS_ONSTACK);
         assert_eq!(s.sas_ss_flags(0x10000), 0, "the lowest byte is not on the stack (sp > ss_sp)");
-        assert_eq!(s.set_altstack(AltStack::default(), 0x12000), Err(libc::EPERM));
-        s.set_altstack(AltStack { sp: 0, size: 0, flags: SS_DISABLE }, 0x8000).unwrap();
+        assert_eq!(s.set_altstack(AltStack::default(), 0x12000, 2048), Err(libc::EPERM));
+        s.set_altstack(AltStack { sp: 0, size: 0, flags: SS_DISABLE }, 0x8000, 2048).unwrap();
         assert_eq!(s.altstack, AltStack { sp: 0, size: 0, flags: SS_DISABLE });
-        s.set_altstack(AltStack { sp: 0x10000, size: 0x4000, flags: SS_AUTODISARM }, 0).unwrap();
+        s.set_altstack(AltStack { sp: 0x10000, size: 0x4000, flags: SS_AUTODISARM }, 0, 2048).unwrap();
         assert!(!s.on_sig_stack(0x12000));
         assert!(s.within_altstack(0x12000));
     }

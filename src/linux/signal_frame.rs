@@ -19,6 +19,7 @@
 use super::arch_x86_64::X86_64;
 use super::process::Process;
 use super::signal::{bit, sa, AltStack, PendingSignal, SIG_DFL, SS_AUTODISARM, UNBLOCKABLE};
+use crate::arch::Arch;
 use crate::engine::GuestFault;
 use crate::isa::x86_64::state::{fl, reg, X86State, X87};
 use crate::mem::{Access, MemFault};
@@ -393,7 +394,7 @@ fn restore(p: &mut Process<X86_64>, frame: u64) -> bool {
     }
     let ss = AltStack { sp: get64(&st, 0), flags: get32(&st, 8) as i32, size: get64(&st, 16) };
     let sp = p.m.cpu.gpr[reg::RSP];
-    let _ = p.sig.set_altstack(ss, sp);
+    let _ = p.sig.set_altstack(ss, sp, X86_64::ABI.minsigstksz());
     true
 }
 
@@ -684,7 +685,7 @@ mod tests {
         let mut p = process();
         handler(&mut p, libc::SIGSEGV, sa::SIGINFO | sa::ONSTACK, 0);
         let alt = STACK + 0x1000;
-        p.sig.set_altstack(AltStack { sp: alt, size: 0x2000, flags: 0 }, 0).unwrap();
+        p.sig.set_altstack(AltStack { sp: alt, size: 0x2000, flags: 0 }, 0, 2048).unwrap();
         p.m.cpu.gpr[reg::RSP] = STACK_TOP - 0x100;
         setup_frame(&mut p, libc::SIGSEGV, &GuestFault::new(libc::SIGSEGV, 1, 0)).unwrap();
         let frame = p.m.cpu.gpr[reg::RSP];
@@ -707,7 +708,7 @@ mod tests {
         // SS_AUTODISARM: disarmed while the handler runs, re-armed by rt_sigreturn.
         let mut p = process();
         handler(&mut p, libc::SIGUSR1, sa::ONSTACK, 0);
-        p.sig.set_altstack(AltStack { sp: alt, size: 0x2000, flags: SS_AUTODISARM }, 0).unwrap();
+        p.sig.set_altstack(AltStack { sp: alt, size: 0x2000, flags: SS_AUTODISARM }, 0, 2048).unwrap();
         p.m.cpu.gpr[reg::RSP] = STACK_TOP - 0x100;
         setup_frame(&mut p, libc::SIGUSR1, &GuestFault::new(libc::SIGUSR1, 0, 0)).unwrap();
         assert_eq!(p.sig.altstack.flags, SS_DISABLE);

@@ -7,6 +7,7 @@ use super::event::{put_bytes, put_u, Cursor, Event};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"DEJALOG\0";
@@ -163,6 +164,15 @@ impl LogWriter {
         Ok(())
     }
 
+    /// Record that execution has reached `icount` (an `Icount` progress marker), unless an
+    /// event already says so.
+    pub fn mark_progress(&mut self, icount: u64) -> std::io::Result<()> {
+        if icount > self.last_icount {
+            self.event(icount, &Event::Icount)?;
+        }
+        Ok(())
+    }
+
     /// Write the pending events as a chunk and push it to the OS, so it survives a crash.
     pub fn flush_chunk(&mut self) -> std::io::Result<()> {
         if !self.buf.is_empty() {
@@ -200,11 +210,64 @@ pub struct Positioned {
 }
 
 /// A whole log, read and verified up front (every chunk's crc and every event's encoding).
+/// The events stay encoded in memory (a few bytes each) and are decoded again on demand by
+/// [`Log::events`], so a long recording does not need many times its size in memory.
 pub struct Log {
     pub path: String,
     pub header: Header,
-    pub events: Vec<Positioned>,
     pub file_size: u64,
+    /// Number of events.
+    pub event_count: u64,
+    /// The last event, if any (the `end` event of a complete recording).
+    pub last: Option<Positioned>,
+    body: Arc<Body>,
+}
+
+/// The verified event chunks of a log.
+struct Body {
+    data: Vec<u8>,
+    chunks: Vec<ChunkRef>,
+}
+
+/// Where an event chunk's payload is in the file.
+struct ChunkRef {
+    index: u64,
+    start: usize,
+    len: usize,
+}
+
+/// The events of a log in order, decoded as they are taken. Owns (a share of) the log's
+/// bytes, so it may outlive the `Log`.
+#[derive(Clone)]
+pub struct Events {
+    body: Arc<Body>,
+    chunk: usize,
+    pos: usize,
+    icount: u64,
+}
+
+impl Iterator for Events {
+    type Item = Positioned;
+
+    fn next(&mut self) -> Option<Positioned> {
+        loop {
+            let c = self.body.chunks.get(self.chunk)?;
+            if self.pos >= c.len {
+                self.chunk += 1;
+                self.pos = 0;
+                continue;
+            }
+            let mut cur = Cursor::new(&self.body.data[c.start..c.start + c.len]);
+            cur.pos = self.pos;
+            // Everything was decoded once by `Log::parse`: an error cannot happen here, and
+            // would only end the iteration.
+            let (delta, event) = cur.event().ok()?;
+            let offset = (c.start + self.pos) as u64;
+            self.pos = cur.pos;
+            self.icount = self.icount.checked_add(delta)?;
+            return Some(Positioned { icount: self.icount, event, chunk: c.index, offset });
+        }
+    }
 }
 
 impl Log {
@@ -214,10 +277,15 @@ impl Log {
             return Err(LogError::Directory(name));
         }
         let data = std::fs::read(path).map_err(|e| LogError::Io(name.clone(), e))?;
-        Log::parse(&name, &data)
+        Log::from_vec(&name, data)
     }
 
     pub fn parse(name: &str, data: &[u8]) -> Result<Log, LogError> {
+        Log::from_vec(name, data.to_vec())
+    }
+
+    /// Verify the bytes of a log (named `name` in errors) and keep them.
+    pub fn from_vec(name: &str, data: Vec<u8>) -> Result<Log, LogError> {
         if data.is_empty() {
             return Err(LogError::Empty(name.into()));
         }
@@ -239,7 +307,9 @@ impl Log {
         let mut pos = 12usize;
         let mut chunk = 0u64;
         let mut header = None;
-        let mut events = Vec::new();
+        let mut chunks = Vec::new();
+        let mut last: Option<Positioned> = None;
+        let mut event_count = 0u64;
         let mut icount = 0u64;
         while pos < data.len() {
             let trunc = |why: &str, at: usize| LogError::Truncated {
@@ -290,14 +360,24 @@ impl Log {
                         offset: (start + d.offset) as u64,
                         why: d.why,
                     })?;
+                    if matches!(last, Some(Positioned { event: Event::End { .. }, .. })) {
+                        return Err(LogError::Corrupt {
+                            path: name.into(),
+                            chunk,
+                            offset: (start + at) as u64,
+                            why: "event after the end of the recording".into(),
+                        });
+                    }
                     icount = icount.checked_add(delta).ok_or_else(|| LogError::Corrupt {
                         path: name.into(),
                         chunk,
                         offset: (start + at) as u64,
                         why: "icount overflows".into(),
                     })?;
-                    events.push(Positioned { icount, event: ev, chunk, offset: (start + at) as u64 });
+                    event_count += 1;
+                    last = Some(Positioned { icount, event: ev, chunk, offset: (start + at) as u64 });
                 }
+                chunks.push(ChunkRef { index: chunk, start, len: len as usize });
             }
             pos = start + len as usize;
             chunk += 1;
@@ -308,12 +388,18 @@ impl Log {
             offset: 12,
             why: "no header".into(),
         })?;
-        Ok(Log { path: name.into(), header, events, file_size: data.len() as u64 })
+        let file_size = data.len() as u64;
+        Ok(Log { path: name.into(), header, file_size, event_count, last, body: Arc::new(Body { data, chunks }) })
+    }
+
+    /// The events, in order.
+    pub fn events(&self) -> Events {
+        Events { body: self.body.clone(), chunk: 0, pos: 0, icount: 0 }
     }
 
     /// Does the log end with an END event (a complete recording)?
     pub fn is_complete(&self) -> bool {
-        matches!(self.events.last(), Some(Positioned { event: Event::End { .. }, .. }))
+        matches!(self.last, Some(Positioned { event: Event::End { .. }, .. }))
     }
 }
 
@@ -337,7 +423,10 @@ mod tests {
     }
 
     fn sample() -> Vec<u8> {
-        let dir = std::env::temp_dir().join(format!("deja-logtest-{}", std::process::id()));
+        // A name per call: tests run in parallel threads of one process.
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("deja-logtest-{}-{n}", std::process::id()));
         let mut w = LogWriter::create(&dir, &header()).unwrap();
         for i in 0..5000u64 {
             w.event(i * 10, &Event::Tsc { value: i }).unwrap();
@@ -354,8 +443,13 @@ mod tests {
         let d = sample();
         let log = Log::parse("t", &d).unwrap();
         assert_eq!(log.header, header());
-        assert_eq!(log.events.len(), 5001);
-        assert_eq!(log.events[4999].icount, 49_990);
+        assert_eq!(log.event_count, 5001);
+        let evs: Vec<Positioned> = log.events().collect();
+        assert_eq!(evs.len(), 5001);
+        assert_eq!(evs[4999].icount, 49_990);
+        assert_eq!(evs[4999].event, Event::Tsc { value: 4999 });
+        assert_eq!(log.last.as_ref(), evs.last());
+        assert!(evs.windows(2).all(|w| w[0].offset < w[1].offset && w[0].icount <= w[1].icount));
         assert!(log.is_complete());
     }
 
@@ -374,6 +468,25 @@ mod tests {
             let e = Log::parse("t", &x).err().expect("flipped byte detected");
             let s = e.to_string();
             assert!(s.contains("chunk"), "{s}");
+        }
+    }
+
+    #[test]
+    fn nothing_after_the_end() {
+        let mut d = sample();
+        // Append a chunk holding one more event.
+        let mut payload = Vec::new();
+        Event::Tsc { value: 1 }.encode(0, &mut payload);
+        let at = d.len() as u64;
+        d.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        d.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        d.extend_from_slice(&payload);
+        match Log::parse("t", &d) {
+            Err(LogError::Corrupt { offset, why, .. }) => {
+                assert_eq!(offset, at + 8);
+                assert!(why.contains("after the end"), "{why}");
+            }
+            r => panic!("{:?}", r.map(|l| l.event_count)),
         }
     }
 

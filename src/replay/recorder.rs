@@ -10,21 +10,64 @@ pub struct Recorder<W: World> {
     every: u64,
     checkpoints: u64,
     /// The first write error; recording continues (the guest must not notice) and the error
-    /// is reported at the end.
-    pub error: Option<std::io::Error>,
+    /// is reported at the end (`error_slot` lets the session see it once the recorder is
+    /// inside the process).
+    error: ErrorSlot,
     /// Set when an asynchronous signal ended the run (the guest had no handler).
     last_signal: Option<i32>,
+    /// When the last chunk was pushed to the OS.
+    last_flush: std::time::Instant,
 }
+
+/// The first error writing a log, shared between the recorder and its session.
+#[derive(Clone, Default)]
+pub struct ErrorSlot(std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>);
+
+impl ErrorSlot {
+    fn set(&self, e: std::io::Error) {
+        self.0.borrow_mut().get_or_insert(e);
+    }
+
+    /// Take the error, if writing failed.
+    pub fn take(&self) -> Option<std::io::Error> {
+        self.0.borrow_mut().take()
+    }
+}
+
+/// While the guest runs, the pending events are pushed to the OS at least this often (with an
+/// `Icount` progress marker), so a deja killed outright loses little of its log.
+pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl<W: World> Recorder<W> {
     pub fn new(inner: W, log: LogWriter, checkpoint_every: u64) -> Recorder<W> {
-        Recorder { inner, log, every: checkpoint_every, checkpoints: 0, error: None, last_signal: None }
+        Recorder {
+            inner,
+            log,
+            every: checkpoint_every,
+            checkpoints: 0,
+            error: Default::default(),
+            last_signal: None,
+            last_flush: std::time::Instant::now(),
+        }
     }
 
     fn put(&mut self, icount: u64, ev: Event) {
         if let Err(e) = self.log.event(icount, &ev) {
-            self.error.get_or_insert(e);
+            self.error.set(e);
         }
+    }
+
+    /// Push the pending events to the OS as a chunk.
+    fn flush(&mut self) {
+        self.last_flush = std::time::Instant::now();
+        if let Err(e) = self.log.flush_chunk() {
+            self.error.set(e);
+        }
+    }
+
+    /// Where the first write error will be, for the session to report.
+    pub fn error_slot(&self) -> ErrorSlot {
+        self.error.clone()
     }
 
     pub fn log(&self) -> &LogWriter {
@@ -88,6 +131,14 @@ impl<W: World> World for Recorder<W> {
     }
 
     fn pending_signal(&mut self, icount: u64) -> Option<i32> {
+        // Called at every instruction boundary the run loop stops at: a good place to flush
+        // now and then, with a marker of how far execution got.
+        if self.last_flush.elapsed() >= FLUSH_INTERVAL {
+            if let Err(e) = self.log.mark_progress(icount) {
+                self.error.set(e);
+            }
+            self.flush();
+        }
         let s = self.inner.pending_signal(icount)?;
         self.put(icount, Event::Signal { signo: s });
         self.last_signal = Some(s);
@@ -106,6 +157,7 @@ impl<W: World> World for Recorder<W> {
         self.checkpoints += 1;
         let id = self.checkpoints;
         self.put(icount, Event::Checkpoint { id, digest });
+        self.flush();
     }
 
     fn checkpoint_every(&self) -> Option<u64> {
@@ -126,7 +178,7 @@ impl<W: World> World for Recorder<W> {
         };
         self.put(icount, Event::End { kind, value, digest });
         if let Err(e) = self.log.finish() {
-            self.error.get_or_insert(e);
+            self.error.set(e);
         }
     }
 

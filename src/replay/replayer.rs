@@ -4,22 +4,43 @@
 //! stops.
 
 use super::event::{EndKind, Event};
-use super::log::Positioned;
+use super::log::{Events, Log, Positioned};
 use super::recorder::input_digest;
-use crate::world::{Divergence, EndStatus, HostCall, World};
+use crate::world::{Divergence, EndStatus, HostCall, LogPosition, World};
 use std::io::Write;
 
 pub struct Replayer {
-    events: Vec<Positioned>,
-    pos: usize,
+    /// The events not yet taken, decoded as needed.
+    events: Events,
+    /// The next event that is not a progress marker (decoded ahead, so `next_stop` can look
+    /// at it without taking it).
+    next: Option<Positioned>,
+    /// The recorded end: kind, value, final icount.
+    end: Option<(EndKind, i32, u64)>,
+    /// For a log cut short (no end event): the icount of its last event, as far as the
+    /// recording is known to have got. Replay stops there.
+    cut_at: Option<u64>,
     every: u64,
     /// Do not re-emit the guest's stdout/stderr output.
     pub quiet: bool,
+    /// The replay was asked to stop at this icount (`--to-icount`): stopping there is not a
+    /// divergence.
+    pub stop_at: Option<u64>,
     div: Option<Divergence>,
     last_good: Option<(u64, u64)>,
     /// Reported once taken, then kept so later calls stay inert.
     diverged: bool,
+    /// Number of events taken so far (the log position the debugger saves and restores).
+    pos: usize,
+    /// Events before this position have had their output re-emitted already: after a seek
+    /// back (reverse execution), output is not printed a second time.
+    emitted: usize,
+    /// Cursor copies every `MARK_EVERY` events, so a seek decodes at most that many.
+    marks: Vec<(usize, Events, Option<Positioned>)>,
 }
+
+/// Distance between saved cursor copies for seeking.
+const MARK_EVERY: usize = 256;
 
 /// Describe an event for a divergence report.
 pub fn describe(ev: &Event) -> String {
@@ -50,16 +71,44 @@ fn syscall_name(nr: u64) -> String {
 }
 
 impl Replayer {
-    pub fn new(events: Vec<Positioned>, checkpoint_every: u64, quiet: bool) -> Replayer {
-        Replayer { events, pos: 0, every: checkpoint_every, quiet, div: None, last_good: None, diverged: false }
+    pub fn new(log: &Log, quiet: bool) -> Replayer {
+        let end = match log.last {
+            Some(Positioned { icount, event: Event::End { kind, value, .. }, .. }) => Some((kind, value, icount)),
+            _ => None,
+        };
+        let cut_at = if end.is_some() { None } else { Some(log.last.as_ref().map_or(0, |p| p.icount)) };
+        let mut r = Replayer {
+            events: log.events(),
+            next: None,
+            end,
+            cut_at,
+            every: log.header.checkpoint_every,
+            quiet,
+            stop_at: None,
+            div: None,
+            last_good: None,
+            diverged: false,
+            pos: 0,
+            emitted: 0,
+            marks: Vec::new(),
+        };
+        r.marks.push((0, r.events.clone(), None));
+        r.advance();
+        r
     }
 
-    /// Skip progress markers.
-    fn peek(&mut self) -> Option<&Positioned> {
-        while matches!(self.events.get(self.pos), Some(Positioned { event: Event::Icount, .. })) {
-            self.pos += 1;
+    /// Take the next event: decode up to the following one that is not a progress marker.
+    fn advance(&mut self) {
+        self.next = self.events.by_ref().find(|p| p.event != Event::Icount);
+        self.pos += 1;
+        if self.pos.is_multiple_of(MARK_EVERY) && self.marks.last().is_some_and(|m| m.0 < self.pos) {
+            self.marks.push((self.pos, self.events.clone(), self.next.clone()));
         }
-        self.events.get(self.pos)
+    }
+
+    /// The next event (never a progress marker).
+    fn peek(&self) -> Option<&Positioned> {
+        self.next.as_ref()
     }
 
     fn diverge(&mut self, icount: u64, expected: String, actual: String) {
@@ -73,14 +122,14 @@ impl Replayer {
         if self.div.is_some() || self.diverged {
             return None;
         }
-        let next = self.peek().cloned();
-        match next {
+        match self.next.take() {
             Some(p) if p.icount == icount && p.event.kind() == kind => {
-                self.pos += 1;
+                self.advance();
                 Some(p.event)
             }
             Some(p) => {
                 let exp = format!("{} at icount {}", describe(&p.event), p.icount);
+                self.next = Some(p);
                 self.diverge(icount, exp, format!("{} at icount {icount}", actual()));
                 None
             }
@@ -91,29 +140,39 @@ impl Replayer {
         }
     }
 
-    fn reemit(&self, call: &HostCall) {
-        if self.quiet {
+    /// Re-emit what a recorded write to stdout/stderr wrote: the first `ret` bytes of the data
+    /// (a failed write wrote nothing, a short one only its prefix; the guest writes the rest
+    /// again).
+    fn reemit(&self, call: &HostCall, ret: i64) {
+        if self.quiet || ret <= 0 {
             return;
         }
         let fd = call.args[0];
         if fd != 1 && fd != 2 {
             return;
         }
+        let mut left = ret as usize;
         let mut out: Box<dyn Write> = if fd == 1 { Box::new(std::io::stdout()) } else { Box::new(std::io::stderr()) };
         match call.nr {
             libc::SYS_write => {
-                // SAFETY: checked host pointer to a[2] bytes (platform contract).
-                let d = unsafe { std::slice::from_raw_parts(call.args[1] as *const u8, call.args[2] as usize) };
+                let n = left.min(call.args[2] as usize);
+                // SAFETY: checked host pointer to a[2] >= n bytes (platform contract).
+                let d = unsafe { std::slice::from_raw_parts(call.args[1] as *const u8, n) };
                 let _ = out.write_all(d);
             }
             libc::SYS_writev => {
                 let iov = call.args[1] as *const libc::iovec;
                 for i in 0..call.args[2] as usize {
-                    // SAFETY: checked iovec array and buffers (platform contract).
+                    if left == 0 {
+                        break;
+                    }
+                    // SAFETY: checked iovec array and buffers (platform contract); at most
+                    // iov_len bytes of each are read.
                     let d = unsafe {
                         let v = *iov.add(i);
-                        std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len)
+                        std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len.min(left))
                     };
+                    left -= d.len();
                     let _ = out.write_all(d);
                 }
             }
@@ -157,21 +216,20 @@ impl World for Replayer {
                 return -(libc::EIO as i64);
             }
         }
-        if let (Some(want), Some(got)) = (input, input_digest(call)) {
-            if want != got {
-                self.diverge(
-                    icount,
-                    format!("{} of data with digest {want:016x}", syscall_name(nr)),
-                    format!("data with digest {got:016x}"),
-                );
-                return -(libc::EIO as i64);
-            }
+        let got = input_digest(call);
+        if input != got {
+            let show = |d: Option<u64>| d.map_or("no data".into(), |d| format!("data with digest {d:016x}"));
+            self.diverge(icount, format!("{} of {}", syscall_name(nr), show(input)), show(got));
+            return -(libc::EIO as i64);
         }
         for (o, data) in call.outs.iter().zip(&outs) {
             // SAFETY: data.len() <= o.len, checked above; o is a live buffer (platform contract).
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), o.ptr, data.len()) };
         }
-        self.reemit(call);
+        if self.pos > self.emitted {
+            self.reemit(call, ret);
+            self.emitted = self.pos;
+        }
         ret
     }
 
@@ -200,9 +258,18 @@ impl World for Replayer {
             return None;
         }
         match self.peek() {
+            // Every event of a log cut short is used up, and execution reached its last one.
+            None if self.cut_at.is_some_and(|c| icount >= c) => {
+                self.diverge(
+                    icount,
+                    "the end of the log (the recording stops here)".into(),
+                    "execution going on".into(),
+                );
+                None
+            }
             Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at == icount => {
                 let s = *signo;
-                self.pos += 1;
+                self.advance();
                 Some(s)
             }
             Some(Positioned { icount: at, event: Event::Signal { signo }, .. }) if *at < icount => {
@@ -264,8 +331,18 @@ impl World for Replayer {
     }
 
     fn end(&mut self, icount: u64, status: EndStatus, digest: u64) {
+        if status == EndStatus::Stopped && self.stop_at == Some(icount) {
+            let recording_ends_here = matches!(
+                self.peek(),
+                Some(Positioned { icount: at, event: Event::End { .. } | Event::Shutdown { .. }, .. }) if *at == icount
+            );
+            if !recording_ends_here {
+                // Stopped early, as asked: the rest of the log is simply not used.
+                return;
+            }
+        }
         if matches!(self.peek(), Some(Positioned { event: Event::Shutdown { .. }, .. })) {
-            self.pos += 1;
+            self.advance();
         }
         let (kind, value) = match status {
             EndStatus::Exited(c) => (EndKind::Exited, c),
@@ -281,15 +358,40 @@ impl World for Replayer {
     }
 
     fn next_stop(&self) -> Option<u64> {
-        let mut i = self.pos;
-        while let Some(p) = self.events.get(i) {
-            match p.event {
-                Event::Icount => i += 1,
-                Event::Signal { .. } => return Some(p.icount),
-                _ => return None,
-            }
+        match self.peek() {
+            Some(Positioned { icount, event: Event::Signal { .. }, .. }) => Some(*icount),
+            Some(_) => None,
+            None => self.cut_at,
         }
-        None
+    }
+
+    fn log_position(&self) -> Option<LogPosition> {
+        Some(LogPosition { event: self.pos, last_good: self.last_good })
+    }
+
+    /// Back (or forward) to a position taken earlier; a divergence seen since is forgotten,
+    /// since the execution that caused it is being replaced.
+    fn seek_log(&mut self, pos: &LogPosition) -> bool {
+        let Some(m) = self.marks.iter().rev().find(|m| m.0 <= pos.event).cloned() else { return false };
+        if m.0 == 0 {
+            self.events = m.1;
+            self.pos = 0;
+            self.advance();
+        } else {
+            self.pos = m.0;
+            self.events = m.1;
+            self.next = m.2;
+        }
+        while self.pos < pos.event {
+            if self.next.is_none() {
+                return false;
+            }
+            self.advance();
+        }
+        self.last_good = pos.last_good;
+        self.div = None;
+        self.diverged = false;
+        true
     }
 
     fn divergence(&mut self) -> Option<Divergence> {
@@ -304,9 +406,6 @@ impl World for Replayer {
 impl Replayer {
     /// The recorded end, if the log has one: (kind, value, final icount).
     pub fn recorded_end(&self) -> Option<(EndKind, i32, u64)> {
-        self.events.iter().rev().find_map(|p| match p.event {
-            Event::End { kind, value, .. } => Some((kind, value, p.icount)),
-            _ => None,
-        })
+        self.end
     }
 }

@@ -1,7 +1,7 @@
 //! Record and replay sessions: what `deja record` and `deja replay` do, as library calls.
 
 use super::event::{EndKind, Event};
-use super::log::{self, Header, Log, LogError, LogWriter};
+use super::log::{self, Header, Log, LogError, LogWriter, Positioned};
 use super::recorder::Recorder;
 use super::replayer::Replayer;
 use crate::arch::Arch;
@@ -9,6 +9,7 @@ use crate::linux::process::{Options, RunError};
 use crate::linux::{Outcome, Process, StartError};
 use crate::world::{EndStatus, RealWorld};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Default checkpoint interval (instructions).
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 10_000_000;
@@ -26,8 +27,10 @@ pub enum SessionError {
     ExeChanged { path: String, found: u64, want: u64 },
     #[error("{0}: cannot read the recorded executable: {1} (the log does not embed it; pass --exe)")]
     ExeMissing(String, std::io::Error),
-    #[error("{0}: this log is of an AArch64 guest, which this deja cannot replay yet")]
-    Aarch64(String),
+    #[error("{0}: this log is of another guest ISA ({1}) than this replay session")]
+    WrongIsa(String, &'static str),
+    #[error("{log}: the log is of an {log_isa} guest, but its executable {exe} is {exe_isa}")]
+    IsaMismatch { log: String, log_isa: &'static str, exe: String, exe_isa: &'static str },
     #[error("{0}: unknown guest ISA code {1} in the header")]
     UnknownIsa(String, u8),
 }
@@ -43,6 +46,8 @@ pub struct RecordOptions {
 pub struct Recorded<A: Arch> {
     pub process: Process<A>,
     pub result: Result<Outcome, RunError>,
+    /// Writing the log failed (disk full, file size limit): it ends early.
+    pub log_error: Option<std::io::Error>,
 }
 
 fn header_for<A: Arch>(
@@ -85,11 +90,16 @@ pub fn record<A: Arch>(
     let writer =
         LogWriter::create(&opts.out, &header).map_err(|e| SessionError::Create(opts.out.display().to_string(), e))?;
     crate::world::catch_host_signals();
+    // A log that reaches the file size limit must fail with EFBIG (reported at the end), not
+    // kill deja with SIGXFSZ.
+    // SAFETY: setting a signal disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let world = Recorder::new(RealWorld, writer, opts.checkpoint_every);
+    let errors = world.error_slot();
     let abs = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&header.exe_path));
     let mut p = crate::linux::start_image(&name, &image, &abs, argv, envp, Box::new(world), opts.run)?;
     let result = run_guarded(&mut p);
-    Ok(Recorded { process: p, result })
+    Ok(Recorded { process: p, result, log_error: errors.take() })
 }
 
 /// Run the process; an emulator panic still ends the log with a proper end event.
@@ -101,6 +111,16 @@ fn run_guarded<A: Arch>(p: &mut Process<A>) -> Result<Outcome, RunError> {
             p.world.end(ic, EndStatus::Stopped, 0);
             Err(RunError::Internal(format!("internal error at pc={:#x} icount={ic}", A::pc(&p.m.cpu))))
         }
+    }
+}
+
+/// Run to icount `n` (`Err(IcountLimit(n))` once there), or to the end if that comes first.
+fn run_partial<A: Arch>(p: &mut Process<A>, n: u64) -> Result<Outcome, RunError> {
+    use crate::linux::process::Advance;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.advance(n, &[]))) {
+        Ok(Advance::Ended(r)) => p.finish(r),
+        Ok(_) => Err(RunError::IcountLimit(n)),
+        Err(_) => Err(RunError::Internal(format!("internal error at pc={:#x} icount={}", A::pc(&p.m.cpu), p.m.icount))),
     }
 }
 
@@ -120,18 +140,30 @@ pub struct Replayed<A: Arch> {
     pub recorded_end: Option<(EndKind, i32, u64)>,
 }
 
-/// Replay a log: re-execute the guest with every outside input taken from the log.
-pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, SessionError> {
+/// A replay ready to run: the process at its first instruction, with a replaying world.
+pub struct PreparedReplay<A: Arch> {
+    pub process: Process<A>,
+    /// The recorded end: kind, value, final icount (None for a log cut short).
+    pub recorded_end: Option<(EndKind, i32, u64)>,
+    /// The log's events (shared with the replaying world).
+    pub events: Arc<Vec<Positioned>>,
+    /// The executable as recorded (path) and its image.
+    pub exe_path: PathBuf,
+    pub image: Vec<u8>,
+}
+
+/// Open a log and prepare its replay without running it (the debugger runs it step by step;
+/// `opts.to_icount` is for the caller to apply).
+pub fn prepare_replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<PreparedReplay<A>, SessionError> {
     let log = Log::open(path)?;
     let name = log.path.clone();
     match log.header.isa {
         isa if isa == A::LOG_ISA => {}
-        log::ISA_AARCH64 => return Err(SessionError::Aarch64(name)),
-        log::ISA_X86_64 => return Err(SessionError::UnknownIsa(name, log::ISA_X86_64)),
+        log::ISA_AARCH64 => return Err(SessionError::WrongIsa(name, "AArch64")),
+        log::ISA_X86_64 => return Err(SessionError::WrongIsa(name, "x86-64")),
         other => return Err(SessionError::UnknownIsa(name, other)),
     }
-    let Log { header, events, .. } = log;
-    let h = &header;
+    let h = &log.header;
     let recorded_exe = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&h.exe_path));
     let image = match (&opts.exe, &h.exe_image) {
         (Some(p), _) => std::fs::read(p).map_err(|e| SessionError::ExeMissing(p.display().to_string(), e))?,
@@ -145,20 +177,43 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
         let path = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
         return Err(SessionError::ExeChanged { path, found, want: h.exe_hash });
     }
-    // The events move into the replayer: no second copy of a large log.
-    let replayer = Replayer::new(events, h.checkpoint_every, opts.quiet);
+    // The header's ISA and the executable's must agree (a corrupt or forged header).
+    let exe_shown = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
+    let exe_isa = crate::linux::loader::elf_isa(&exe_shown, &image).map_err(StartError::Load)?;
+    if exe_isa.machine() != A::ELF_MACHINE {
+        let isa_name = |i: crate::linux::loader::Isa| match i {
+            crate::linux::loader::Isa::X86_64 => "x86-64",
+            crate::linux::loader::Isa::Aarch64 => "AArch64",
+        };
+        let log_isa = if A::LOG_ISA == log::ISA_AARCH64 { "AArch64" } else { "x86-64" };
+        return Err(SessionError::IsaMismatch { log: name, log_isa, exe: exe_shown, exe_isa: isa_name(exe_isa) });
+    }
+    let mut replayer = Replayer::new(&log, opts.quiet);
+    replayer.stop_at = opts.to_icount;
+    // The debugger lists events around the current icount (`monitor events`).
+    let events: Arc<Vec<Positioned>> = Arc::new(log.events().collect());
     let recorded_end = replayer.recorded_end();
     let mut run = opts.run;
     // A recording the emulator stopped ends at its recorded icount; replay stops there too.
     if let Some((EndKind::Stopped, _, at)) = recorded_end {
         run.max_icount = Some(at);
     }
-    if let Some(n) = opts.to_icount {
-        run.max_icount = Some(run.max_icount.map_or(n, |m| m.min(n)));
-    }
     let exe_name = recorded_exe.display().to_string();
-    let mut p = crate::linux::start_image(&exe_name, &image, &recorded_exe, &h.argv, &h.envp, Box::new(replayer), run)?;
-    let result = run_guarded(&mut p);
+    let process =
+        crate::linux::start_image(&exe_name, &image, &recorded_exe, &h.argv, &h.envp, Box::new(replayer), run)?;
+    Ok(PreparedReplay { process, recorded_end, events, exe_path: recorded_exe, image })
+}
+
+/// Replay a log: re-execute the guest with every outside input taken from the log.
+pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, SessionError> {
+    let stop_at = opts.to_icount;
+    let PreparedReplay { process: mut p, recorded_end, .. } = prepare_replay(path, opts)?;
+    let result = match stop_at {
+        // Stopping before the recorded end: the rest of the log is simply not replayed
+        // (telling the world the run ended here would be a divergence).
+        Some(n) if recorded_end.is_none_or(|(_, _, at)| n < at) => run_partial(&mut p, n),
+        _ => run_guarded(&mut p),
+    };
     Ok(Replayed { process: p, result, recorded_end })
 }
 
@@ -167,7 +222,7 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     let log = Log::open(path)?;
     let h = &log.header;
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
-    for e in &log.events {
+    for e in log.events() {
         *counts.entry(Event::kind_name(e.event.kind())).or_default() += 1;
     }
     let mut s = String::new();
@@ -192,7 +247,7 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     let _ = writeln!(s, "argv:         [{}]", argv.join(", "));
     let _ = writeln!(s, "environment:  {} variables", h.envp.len());
     let _ = writeln!(s, "checkpoints:  every {} instructions", h.checkpoint_every);
-    match log.events.iter().rev().find(|e| matches!(e.event, Event::End { .. })) {
+    match log.last.as_ref().filter(|e| matches!(e.event, Event::End { .. })) {
         Some(e) => {
             if let Event::End { kind, value, digest } = e.event {
                 let how = match kind {
@@ -204,11 +259,11 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
             }
         }
         None => {
-            let last = log.events.last().map_or(0, |e| e.icount);
+            let last = log.last.as_ref().map_or(0, |e| e.icount);
             let _ = writeln!(s, "end:          none: the recording was cut short (last event at icount {last})");
         }
     }
-    let _ = writeln!(s, "events:       {}", log.events.len());
+    let _ = writeln!(s, "events:       {}", log.event_count);
     for (k, n) in counts {
         let _ = writeln!(s, "  {k:<12}{n}");
     }
@@ -218,7 +273,10 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
 /// `deja dump`: events one per line, optionally limited to an icount range.
 pub fn dump(path: &Path, from: Option<u64>, to: Option<u64>, out: &mut dyn std::io::Write) -> Result<(), SessionError> {
     let log = Log::open(path)?;
-    for e in log.events.iter().filter(|e| from.is_none_or(|f| e.icount >= f) && to.is_none_or(|t| e.icount <= t)) {
+    // Icounts never decrease: stop at the first event past `to`.
+    for e in
+        log.events().take_while(|e| to.is_none_or(|t| e.icount <= t)).filter(|e| from.is_none_or(|f| e.icount >= f))
+    {
         if writeln!(
             out,
             "{:>14} {:<11} {}",

@@ -1,7 +1,8 @@
-//! Shared helpers for the differential integration tests (`guests.rs`, `busybox.rs`): run a
-//! program natively and under `deja run`, with the same arguments, stdin, environment and
-//! working directory, and compare stdout, stderr and exit status (design §8: the host is the
-//! oracle).
+//! Shared helpers for the differential integration tests (`guests.rs`, `guests_a64.rs`,
+//! `busybox.rs`): run a program under its oracle and under `deja run`, with the same
+//! arguments, stdin, environment and working directory, and compare stdout, stderr and exit
+//! status (design §8: the host is the oracle for x86-64 programs, `qemu-aarch64` for AArch64
+//! programs).
 //!
 //! Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -221,6 +222,90 @@ pub fn run_native(inv: &Invocation) -> RunOutput {
     run_command(cmd, &inv.stdin, inv.timeout)
 }
 
+/// What a program is compared against (design §8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Oracle {
+    /// The host runs the (x86-64) program itself.
+    Native,
+    /// Debian's qemu-user runs the AArch64 program (`qemu-aarch64 PROG ARGS…`).
+    QemuAarch64,
+}
+
+impl Oracle {
+    /// For messages: "native", "qemu-aarch64".
+    pub fn name(self) -> &'static str {
+        match self {
+            Oracle::Native => "native",
+            Oracle::QemuAarch64 => "qemu-aarch64",
+        }
+    }
+
+    /// Whether the oracle can run here (qemu-aarch64 on PATH).
+    pub fn available(self) -> bool {
+        match self {
+            Oracle::Native => true,
+            Oracle::QemuAarch64 => have_tool("qemu-aarch64"),
+        }
+    }
+
+    /// Run the program under the oracle.
+    pub fn run(self, inv: &Invocation) -> RunOutput {
+        match self {
+            Oracle::Native => run_native(inv),
+            Oracle::QemuAarch64 => run_qemu_aarch64(inv),
+        }
+    }
+}
+
+/// The CPU qemu-aarch64 models for the oracle runs: `$DEJA_QEMU_CPU`, default `cortex-a72`,
+/// an Armv8.0 core with FP/SIMD and no SVE/SME, like the CPU deja presents (qemu's default
+/// `max` cpu writes SVE, TPIDR2 and ZA records into signal frames, and its SVE record
+/// overrides the FP/SIMD registers a handler edits in the fpsimd record).
+pub fn qemu_cpu() -> String {
+    std::env::var("DEJA_QEMU_CPU").unwrap_or_else(|_| "cortex-a72".to_string())
+}
+
+/// Run the program under `qemu-aarch64 -cpu CPU PROG ARGS…`. When the guest dies of a signal, qemu
+/// prints its own report ("qemu: uncaught target signal 11 (Segmentation fault) - core
+/// dumped", the counterpart of deja's "deja: guest killed by …" line) and kills itself with
+/// that signal: its report line is removed from stderr, and the status is 128+N as for a
+/// native death.
+pub fn run_qemu_aarch64(inv: &Invocation) -> RunOutput {
+    let mut cmd = Command::new("qemu-aarch64");
+    cmd.arg("-cpu").arg(qemu_cpu()).arg(&inv.program).args(&inv.args);
+    configure(&mut cmd, inv);
+    let mut out = run_command(cmd, &inv.stdin, inv.timeout);
+    let mut err = Vec::with_capacity(out.stderr.len());
+    for line in out.stderr.split_inclusive(|&b| b == b'\n') {
+        if !line.starts_with(b"qemu: uncaught target signal") {
+            err.extend_from_slice(line);
+        }
+    }
+    out.stderr = err;
+    out
+}
+
+/// Debian's arm64 busybox-static: `$DEJA_BUSYBOX_ARM64`, or the one
+/// `scripts/fetch-busybox-arm64.sh` keeps in its cache, fetched now if it is not there yet
+/// (None if that fails or qemu-aarch64, its oracle, is missing).
+pub fn arm64_busybox() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DEJA_BUSYBOX_ARM64") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    if !Oracle::QemuAarch64.available() {
+        return None;
+    }
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-busybox-arm64.sh");
+            let out = Command::new(&script).stderr(Stdio::inherit()).output().ok()?;
+            let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            (out.status.success() && path.is_file()).then_some(path)
+        })
+        .clone()
+}
+
 /// Run the program under `deja run -- PROG ARGS…`.
 pub fn run_deja(inv: &Invocation) -> RunOutput {
     let mut cmd = Command::new(deja_bin());
@@ -259,7 +344,7 @@ fn show_line(l: Option<&[u8]>) -> String {
     }
 }
 
-fn first_difference(what: &str, native: &[u8], deja: &[u8]) -> Option<String> {
+fn first_difference(oracle: &str, what: &str, native: &[u8], deja: &[u8]) -> Option<String> {
     if native == deja {
         return None;
     }
@@ -272,7 +357,7 @@ fn first_difference(what: &str, native: &[u8], deja: &[u8]) -> Option<String> {
     }
     let byte_off = a[..i].iter().map(|l| l.len()).sum::<usize>();
     let mut msg = format!(
-        "{what} differs ({} bytes native, {} bytes deja); first difference at line {} (byte offset {byte_off}):\n",
+        "{what} differs ({} bytes {oracle}, {} bytes deja); first difference at line {} (byte offset {byte_off}):\n",
         native.len(),
         deja.len(),
         i + 1
@@ -280,16 +365,22 @@ fn first_difference(what: &str, native: &[u8], deja: &[u8]) -> Option<String> {
     if i > 0 {
         msg += &format!("    context: {}\n", show_line(Some(a[i - 1])));
     }
-    msg += &format!("    native:  {}\n", show_line(a.get(i).copied()));
+    msg += &format!("    {:<8} {}\n", format!("{oracle}:"), show_line(a.get(i).copied()));
     msg += &format!("    deja:    {}\n", show_line(b.get(i).copied()));
     Some(msg)
 }
 
 /// Compare a native run with a deja run; panic with a readable report on any difference.
 pub fn assert_same(name: &str, detail: &str, native: &RunOutput, deja: &RunOutput) {
+    assert_same_as(Oracle::Native, name, detail, native, deja)
+}
+
+/// Compare the oracle's run with a deja run; panic with a readable report on any difference.
+pub fn assert_same_as(oracle: Oracle, name: &str, detail: &str, native: &RunOutput, deja: &RunOutput) {
+    let what = oracle.name();
     let mut problems = Vec::new();
     if native.timed_out {
-        problems.push("the NATIVE run timed out (the test itself is broken)".to_string());
+        problems.push(format!("the {} run timed out (the test itself is broken)", what.to_uppercase()));
     }
     if deja.timed_out {
         problems.push(format!("the deja run timed out after {:?}", deja_timeout()));
@@ -297,21 +388,21 @@ pub fn assert_same(name: &str, detail: &str, native: &RunOutput, deja: &RunOutpu
     if let (Some(s), false) = (deja.host_signal, deja.timed_out) {
         problems.push(format!("the deja process itself was killed by host signal {s} (emulator crash)"));
     }
-    if let Some(d) = first_difference("stdout", &native.stdout, &deja.stdout) {
+    if let Some(d) = first_difference(what, "stdout", &native.stdout, &deja.stdout) {
         problems.push(d);
     }
     let nerr = strip_deja_lines(&native.stderr);
     let derr = strip_deja_lines(&deja.stderr);
-    if let Some(d) = first_difference("stderr (without \"deja: \" lines)", &nerr, &derr) {
+    if let Some(d) = first_difference(what, "stderr (without \"deja: \" lines)", &nerr, &derr) {
         problems.push(d);
     }
     if native.status != deja.status {
-        problems.push(format!("exit status differs: native {}, deja {}", native.status, deja.status));
+        problems.push(format!("exit status differs: {what} {}, deja {}", native.status, deja.status));
     }
     if problems.is_empty() {
         return;
     }
-    let mut msg = format!("{name}: native and deja runs differ\n  {detail}\n");
+    let mut msg = format!("{name}: {what} and deja runs differ\n  {detail}\n");
     let diags = deja_lines(&deja.stderr);
     if !diags.is_empty() {
         msg += "  deja said:\n";

@@ -201,7 +201,8 @@ fn openat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, fl: u64, mo
     let path = path_arg(p, path)?;
     let path = follow_path(p, path);
     let dfd = dirfd_arg(p, dirfd, Some(&path))?;
-    simple(p, SYS_openat, [dfd, hp(path.as_ptr()), fl as u32 as u64, mode as u32 as u64, 0, 0])
+    let fl = A::ABI.open_flags_to_host(fl as u32 as u64);
+    simple(p, SYS_openat, [dfd, hp(path.as_ptr()), fl, mode as u32 as u64, 0, 0])
 }
 
 fn open<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
@@ -264,7 +265,8 @@ fn dup3<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
 
 fn pipe2_common<A: Arch>(p: &mut Process<A>, fds: u64, fl: u64) -> SysResult {
     let buf = gout(p, fds, 8)?;
-    let c = HostCall::new(SYS_pipe2, [hp(buf), fl as u32 as u64, 0, 0, 0, 0]).out_raw(buf, 8);
+    let fl = A::ABI.open_flags_to_host(fl as u32 as u64);
+    let c = HostCall::new(SYS_pipe2, [hp(buf), fl, 0, 0, 0, 0]).out_raw(buf, 8);
     call(p, &c)
 }
 
@@ -292,10 +294,14 @@ fn fcntl<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
             }
             simple(p, SYS_fcntl, [fd, cmd as u64, a[2] as u32 as u64, 0, 0, 0])
         }
-        F_GETFD | F_GETFL | F_GETPIPE_SZ | F_GET_SEALS | F_GETLEASE => {
-            simple(p, SYS_fcntl, [fd, cmd as u64, 0, 0, 0, 0])
+        // Open-file flags: some bits differ between guest ABIs (`Abi::open_flags_to_host`).
+        F_GETFL => {
+            let r = simple(p, SYS_fcntl, [fd, cmd as u64, 0, 0, 0, 0])?;
+            Ok(A::ABI.open_flags_from_host(r as u64) as i64)
         }
-        F_SETFD | F_SETFL | F_SETPIPE_SZ | F_ADD_SEALS | F_SETLEASE => {
+        F_SETFL => simple(p, SYS_fcntl, [fd, cmd as u64, A::ABI.open_flags_to_host(a[2] as u32 as u64), 0, 0, 0]),
+        F_GETFD | F_GETPIPE_SZ | F_GET_SEALS | F_GETLEASE => simple(p, SYS_fcntl, [fd, cmd as u64, 0, 0, 0, 0]),
+        F_SETFD | F_SETPIPE_SZ | F_ADD_SEALS | F_SETLEASE => {
             simple(p, SYS_fcntl, [fd, cmd as u64, a[2] as u32 as u64, 0, 0, 0])
         }
         F_GETLK | F_OFD_GETLK => {

@@ -7,6 +7,7 @@ use super::fs::check_fd;
 use super::util::*;
 use super::{err, SysResult, SysTable};
 use crate::arch::Arch;
+use crate::linux::abi::HOST_STAT_SIZE;
 use crate::linux::errno::*;
 use crate::linux::process::Process;
 use crate::linux::sysno::Sys;
@@ -61,8 +62,8 @@ pub fn register<A: Arch>(t: &mut SysTable<A>) {
     t.add(Sys::Utime, utime);
 }
 
-/// `struct stat` on x86-64.
-const STAT_SIZE: u64 = 144;
+/// `struct stat` on the host (x86-64); `Abi::stat_size` is the guest's.
+const STAT_SIZE: u64 = HOST_STAT_SIZE as u64;
 /// `struct statx`.
 const STATX_SIZE: u64 = 256;
 /// `struct statfs` on x86-64.
@@ -87,10 +88,24 @@ fn fstatat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, buf: u64, 
     };
     let dfd = dirfd_arg(p, dirfd, path.as_deref())?;
     let pp = path.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
-    let out = gout(p, buf, STAT_SIZE)?;
-    let c =
-        HostCall::new(SYS_newfstatat, [dfd, hp(pp), hp(out), fl as u32 as u64, 0, 0]).out_raw(out, STAT_SIZE as usize);
-    call(p, &c)
+    stat_call(p, buf, |out| HostCall::new(SYS_newfstatat, [dfd, hp(pp), hp(out), fl as u32 as u64, 0, 0]))
+}
+
+/// A host call that fills a `struct stat` for the guest buffer `buf`. With the host's layout
+/// the kernel writes guest memory directly; otherwise it writes host scratch space (recorded
+/// and replayed as such) and `Abi::stat_from_host` converts.
+fn stat_call<A: Arch>(p: &mut Process<A>, buf: u64, mk: impl FnOnce(*mut u8) -> HostCall) -> SysResult {
+    if A::ABI.host_stat() {
+        let out = gout(p, buf, STAT_SIZE)?;
+        return call(p, &mk(out).out_raw(out, STAT_SIZE as usize));
+    }
+    gout(p, buf, A::ABI.stat_size())?;
+    let mut host = [0u8; HOST_STAT_SIZE];
+    let c = mk(host.as_mut_ptr()).out_raw(host.as_mut_ptr(), HOST_STAT_SIZE);
+    let r = call(p, &c)?;
+    let st = A::ABI.stat_from_host(&host).map_err(super::SysErr::Errno)?;
+    put(p, buf, &st)?;
+    Ok(r)
 }
 
 fn stat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
@@ -107,9 +122,7 @@ fn newfstatat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
 
 fn fstat<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let fd = check_fd(p, a[0])? as u64;
-    let out = gout(p, a[1], STAT_SIZE)?;
-    let c = HostCall::new(SYS_fstat, [fd, hp(out), 0, 0, 0, 0]).out_raw(out, STAT_SIZE as usize);
-    call(p, &c)
+    stat_call(p, a[1], |out| HostCall::new(SYS_fstat, [fd, hp(out), 0, 0, 0, 0]))
 }
 
 fn statx<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {

@@ -170,13 +170,14 @@ fn getresgid<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
 const UTS_FIELD: usize = 65;
 const UTSNAME_SIZE: u64 = 6 * UTS_FIELD as u64;
 
-/// uname: the host's answer, except `machine`, which is the guest's architecture.
+/// uname: the host's answer, except `machine`, which is the guest's architecture (the
+/// kernel's UTS_MACHINE: "x86_64", "aarch64", the same strings as AT_PLATFORM).
 fn uname<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let buf = gout(p, a[0], UTSNAME_SIZE)?;
     let c = HostCall::new(SYS_uname, [hp(buf), 0, 0, 0, 0, 0]).out_raw(buf, UTSNAME_SIZE as usize);
     let r = call(p, &c)?;
     let mut machine = [0u8; UTS_FIELD];
-    machine[..6].copy_from_slice(b"x86_64");
+    machine[..A::PLATFORM.len()].copy_from_slice(A::PLATFORM.as_bytes());
     put(p, a[0] + 4 * UTS_FIELD as u64, &machine)?;
     Ok(r)
 }

@@ -10,6 +10,7 @@ pub mod poll;
 pub mod proc;
 pub mod signal;
 pub mod time;
+pub mod timer;
 pub mod util;
 
 #[cfg(test)]
@@ -85,6 +86,7 @@ pub fn build_table<A: Arch>() -> Vec<Option<SysFn<A>>> {
     proc::register(&mut t);
     signal::register(&mut t);
     time::register(&mut t);
+    timer::register(&mut t);
     A::register_arch_syscalls(&mut t);
     let mut dense = vec![None; 1024];
     for &s in Sys::ALL {

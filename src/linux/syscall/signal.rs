@@ -134,7 +134,7 @@ fn sigaltstack<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
     let cur = p.sig.altstack;
     let old_flags = p.sig.sas_ss_flags(sp) | (cur.flags & SS_AUTODISARM);
     if let Some(ss) = new {
-        p.sig.set_altstack(ss, sp).map_err(SysErr::Errno)?;
+        p.sig.set_altstack(ss, sp, A::ABI.minsigstksz()).map_err(SysErr::Errno)?;
     }
     if uoss != 0 {
         let mut b = [0u8; 24];

@@ -4,6 +4,7 @@
 
 use super::dispatch;
 use crate::arch::Arch;
+use crate::linux::arch_aarch64::Aarch64;
 use crate::linux::arch_x86_64::X86_64;
 use crate::linux::process::{Options, Process};
 use crate::linux::sysno::Sys;
@@ -73,6 +74,14 @@ fn process(ret: i64, fill: u8) -> (Process<X86_64>, Rc<RefCell<Vec<Seen>>>) {
 }
 
 fn process_peek(ret: i64, fill: u8, peek0: usize) -> (Process<X86_64>, Rc<RefCell<Vec<Seen>>>) {
+    process_for(ret, fill, peek0)
+}
+
+fn process_a64(ret: i64, fill: u8) -> (Process<Aarch64>, Rc<RefCell<Vec<Seen>>>) {
+    process_for(ret, fill, 0)
+}
+
+fn process_for<A: Arch>(ret: i64, fill: u8, peek0: usize) -> (Process<A>, Rc<RefCell<Vec<Seen>>>) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let mut mem = Memory::new(1 << 24).unwrap();
     mem.map(BUF, 0x10000, flags::R | flags::W);
@@ -83,7 +92,7 @@ fn process_peek(ret: i64, fill: u8, peek0: usize) -> (Process<X86_64>, Rc<RefCel
 }
 
 fn sys<A: Arch>(p: &mut Process<A>, s: Sys, args: [u64; 6]) -> i64 {
-    match dispatch(p, s.x86_64(), args) {
+    match dispatch(p, A::sys_nr(s).expect("syscall exists on this ISA"), args) {
         Ok(v) => v,
         Err(super::SysErr::Errno(e)) => -(e as i64),
         Err(e) => panic!("unexpected {e:?}"),
@@ -252,6 +261,96 @@ fn uname_machine_is_the_guest_architecture() {
     assert_eq!(sys(&mut p, Sys::Uname, [BUF, 0, 0, 0, 0, 0]), 0);
     assert_eq!(p.m.mem.read_cstr(BUF + 260, 65).unwrap(), b"x86_64");
     assert_eq!(p.m.mem.read_u8(BUF).unwrap(), b'Z');
+}
+
+#[test]
+fn aarch64_uname_machine() {
+    let (mut p, _) = process_a64(0, b'Z');
+    assert_eq!(sys(&mut p, Sys::Uname, [BUF, 0, 0, 0, 0, 0]), 0);
+    assert_eq!(p.m.mem.read_cstr(BUF + 260, 65).unwrap(), b"aarch64");
+}
+
+#[test]
+fn aarch64_stat_is_converted_from_host_scratch() {
+    // The host fills its own 144-byte struct stat in scratch space (declared, so recorded
+    // and replayed); the guest gets the 128-byte asm-generic layout and nothing beyond it.
+    let (mut p, seen) = process_a64(0, 0);
+    p.m.mem.write_bytes(BUF, &[0xee; 160]).unwrap();
+    assert_eq!(sys(&mut p, Sys::Fstat, [1, BUF, 0, 0, 0, 0]), 0);
+    let s = seen.borrow()[0].clone();
+    assert_eq!(s.nr, libc::SYS_fstat);
+    assert_eq!(s.outs, vec![(144, false)]);
+    assert!(s.args[1] < p.m.mem.host_base() as u64 || s.args[1] >= p.m.mem.host_base() as u64 + (1 << 24));
+    let mut b = [0u8; 160];
+    p.m.mem.read_bytes(BUF, &mut b).unwrap();
+    assert_eq!(&b[..128], &[0; 128]);
+    assert_eq!(&b[128..], &[0xee; 32]);
+    cstr(&mut p, BUF + 0x1000, "/");
+    assert_eq!(sys(&mut p, Sys::Newfstatat, [libc::AT_FDCWD as u64, BUF + 0x1000, BUF, 0, 0, 0]), 0);
+    assert_eq!(seen.borrow()[1].nr, libc::SYS_newfstatat);
+    // A link count that does not fit arm64's 32-bit st_nlink: EOVERFLOW, as the kernel.
+    let (mut p, _) = process_a64(0, 1);
+    assert_eq!(sys(&mut p, Sys::Fstat, [1, BUF, 0, 0, 0, 0]), -libc::EOVERFLOW as i64);
+    // A bad buffer is EFAULT before the host is asked.
+    let (mut p, seen) = process_a64(0, 0);
+    assert_eq!(sys(&mut p, Sys::Fstat, [1, 0x30000, 0, 0, 0, 0]), -libc::EFAULT as i64);
+    assert!(seen.borrow().is_empty());
+    // x86-64 keeps the direct path: the kernel writes guest memory.
+    let (mut p, seen) = process(0, 7);
+    assert_eq!(sys(&mut p, Sys::Fstat, [1, BUF, 0, 0, 0, 0]), 0);
+    assert_eq!(seen.borrow()[0].args[1], p.m.mem.host_base() as u64 + BUF);
+    assert_eq!(p.m.mem.read_u8(BUF + 143).unwrap(), 7);
+}
+
+#[test]
+fn aarch64_open_flags_are_translated() {
+    let (mut p, seen) = process_a64(3, 0);
+    cstr(&mut p, BUF, "/tmp");
+    // arm64 O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC.
+    assert_eq!(sys(&mut p, Sys::Openat, [libc::AT_FDCWD as u64, BUF, 0o40000 | 0o100000 | 0o2000000, 0, 0, 0]), 3);
+    assert_eq!(seen.borrow()[0].args[2], (libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64);
+    // F_GETFL: the host's O_LARGEFILE (0o100000) is arm64's 0o400000.
+    let (mut p, seen) = process_a64(0o100002, 0);
+    assert_eq!(sys(&mut p, Sys::Fcntl, [3, libc::F_GETFL as u64, 0, 0, 0, 0]), 0o400002);
+    assert_eq!(sys(&mut p, Sys::Fcntl, [3, libc::F_SETFL as u64, 0o200000 | 0o4000, 0, 0, 0]), 0o100002);
+    assert_eq!(seen.borrow()[1].args[2], (libc::O_DIRECT | libc::O_NONBLOCK) as u64);
+    // pipe2(O_DIRECT): a packet-mode pipe.
+    assert_eq!(sys(&mut p, Sys::Pipe2, [BUF, 0o200000, 0, 0, 0, 0]), 0o100002);
+    assert_eq!(seen.borrow()[2].args[1], libc::O_DIRECT as u64);
+    // x86-64 passes them through.
+    let (mut p, seen) = process(3, 0);
+    cstr(&mut p, BUF, "/tmp");
+    assert_eq!(sys(&mut p, Sys::Openat, [libc::AT_FDCWD as u64, BUF, 0o40000, 0, 0, 0]), 3);
+    assert_eq!(seen.borrow()[0].args[2], 0o40000);
+}
+
+#[test]
+fn aarch64_sigaltstack_minimum_is_5120() {
+    let (mut p, _) = process_a64(0, 0);
+    p.m.mem.write_u64(BUF, 0x20000).unwrap();
+    p.m.mem.write_u64(BUF + 8, 0).unwrap();
+    p.m.mem.write_u64(BUF + 16, 4096).unwrap();
+    assert_eq!(sys(&mut p, Sys::Sigaltstack, [BUF, 0, 0, 0, 0, 0]), -libc::ENOMEM as i64);
+    p.m.mem.write_u64(BUF + 16, 5120).unwrap();
+    assert_eq!(sys(&mut p, Sys::Sigaltstack, [BUF, 0, 0, 0, 0, 0]), 0);
+    let (mut p, _) = process(0, 0);
+    p.m.mem.write_u64(BUF, 0x20000).unwrap();
+    p.m.mem.write_u64(BUF + 16, 4096).unwrap();
+    assert_eq!(sys(&mut p, Sys::Sigaltstack, [BUF, 0, 0, 0, 0, 0]), 0);
+}
+
+#[test]
+fn aarch64_bad_arguments_never_panic() {
+    let (mut p, _) = process_a64(0, 0);
+    let vals = [0u64, 1, 8, BUF, 0x30000, 0xffff_ffff, u64::MAX, 1 << 40, i64::MIN as u64];
+    for &s in Sys::ALL {
+        if !super::implemented::<Aarch64>(s) || matches!(s, Sys::Exit | Sys::ExitGroup) {
+            continue;
+        }
+        for &v in &vals {
+            let _ = dispatch(&mut p, Aarch64::sys_nr(s).unwrap(), [v, v, v, v, v, v]);
+        }
+    }
 }
 
 #[test]
