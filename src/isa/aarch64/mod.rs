@@ -13,6 +13,7 @@ pub mod branch;
 pub mod dp_imm;
 pub mod dp_reg;
 pub mod fp;
+pub mod fp_arith;
 pub mod fp_convert;
 pub mod fp_core;
 #[cfg(test)]
