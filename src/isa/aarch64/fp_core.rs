@@ -266,7 +266,7 @@ impl Rounding {
         }
     }
 
-    /// The rounding of the 3-bit `rmode` of FRINT<x> (FPDecodeRounding of opcode<2:0>).
+    /// The rounding of the 3-bit `rmode` of `FRINT<x>` (FPDecodeRounding of `opcode<2:0>`).
     #[inline(always)]
     pub fn from_frint(rmode: u32) -> Option<Rounding> {
         Some(match rmode {
