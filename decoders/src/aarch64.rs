@@ -75,9 +75,8 @@ pub fn decode_word(word: u32) -> Option<Instruction> {
     let bytes = word.to_le_bytes();
     let mut reader = U8Reader::new(&bytes);
     let mut ins = Instruction::default();
-    InstDecoder::default().decode_into(&mut ins, &mut reader).ok()?;
-    if ins.opcode == Opcode::Invalid {
-        return None;
+    if InstDecoder::default().decode_into(&mut ins, &mut reader).is_err() || ins.opcode == Opcode::Invalid {
+        return decode_missing(word);
     }
     // yaxpeax-arm 0.3.1 takes only 4 bits of Rt for MSR (register): `msr tpidr_el0, x19`
     // decodes as `msr tpidr_el0, x3`. Rt is bits 4..0.
@@ -140,6 +139,27 @@ pub fn unallocated_dp(word: u32) -> bool {
     } else {
         false
     }
+}
+
+/// Encodings yaxpeax-arm 0.3.1 does not decode at all, decoded here by hand:
+/// - FRINT32X/FRINT64X (vector), `0 Q 1 01110 0 sz 10000 1111 op 10 Rn Rd` (FEAT_FRINTTS;
+///   yaxpeax decodes the Z forms, with U = 0, and the scalar forms, but not these).
+fn decode_missing(word: u32) -> Option<Instruction> {
+    if word & 0xbfbf_ec00 == 0x2e21_e800 {
+        let q = (word >> 30) & 1 == 1;
+        let d = (word >> 22) & 1 == 1;
+        if d && !q {
+            return None;
+        }
+        let vec = if q { SIMDSizeCode::Q } else { SIMDSizeCode::D };
+        let el = if d { SIMDSizeCode::D } else { SIMDSizeCode::S };
+        let opcode = if (word >> 12) & 1 == 0 { Opcode::FRINT32X } else { Opcode::FRINT64X };
+        let mut operands = Instruction::default().operands;
+        operands[0] = Operand::SIMDRegisterElements(vec, (word & 31) as u16, el);
+        operands[1] = Operand::SIMDRegisterElements(vec, ((word >> 5) & 31) as u16, el);
+        return Some(Instruction { opcode, operands });
+    }
+    None
 }
 
 /// Decode the block starting at `pc`. `fetch(addr, buf)` fills `buf` with executable guest
@@ -209,6 +229,30 @@ mod tests {
         assert_eq!(b.insns.len(), 2);
         assert_eq!(b.insns[0].ins.opcode, Opcode::ADD);
         assert_eq!(b.end, 0x1008);
+    }
+
+    #[test]
+    fn frint32x_frint64x_vector_decode() {
+        // yaxpeax-arm 0.3.1 rejects these; decode_missing supplies them.
+        let mut ins = Instruction::default();
+        let bytes = 0x2e21_e820u32.to_le_bytes();
+        let raw = InstDecoder::default().decode_into(&mut ins, &mut U8Reader::new(&bytes));
+        assert!(
+            raw.is_err() || ins.opcode == Opcode::Invalid,
+            "yaxpeax now decodes FRINT32X (vector): drop the workaround"
+        );
+        for (w, op, text) in [
+            (0x2e21_e820u32, Opcode::FRINT32X, "frint32x v0.2s, v1.2s"),
+            (0x6e61_f862, Opcode::FRINT64X, "frint64x v2.2d, v3.2d"),
+            (0x6e21_e8a4, Opcode::FRINT32X, "frint32x v4.4s, v5.4s"),
+        ] {
+            let i = decode_word(w).unwrap();
+            assert_eq!(i.opcode, op);
+            assert_eq!(i.to_string(), text);
+        }
+        assert!(decode_word(0x2e61_e820).is_none(), "2D in a 64-bit vector is reserved");
+        // The Z forms come from yaxpeax itself.
+        assert_eq!(decode_word(0x0e21_e820).unwrap().opcode, Opcode::FRINT32Z);
     }
 
     #[test]

@@ -20,10 +20,10 @@ const SD: &[u32] = &[0, 1];
 pub static TEMPLATES: &[Template] = &[
     // FP data-processing (1 source): M 0 S 11110 ftype 1 opcode 10000 Rn Rd
     Template {
-        name: "FMOV/FABS/FNEG/FSQRT/FRINT* (scalar)",
+        name: "FMOV/FABS/FNEG/FSQRT/FRINT*/FRINT32*/FRINT64* (scalar)",
         class: Fp,
         base: 0x1e20_4000,
-        fields: &[OneOf(22, 2, SD), OneOf(15, 6, &[0, 1, 2, 3, 8, 9, 10, 11, 12, 14, 15]), V(5), V(0)],
+        fields: &[OneOf(22, 2, SD), OneOf(15, 6, &[0, 1, 2, 3, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19]), V(5), V(0)],
     },
     Template {
         name: "FMOV/FABS/FNEG (half)",

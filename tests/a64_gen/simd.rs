@@ -2,7 +2,7 @@
 //! bit by bit from the encoding diagrams: three same (integer, logical, FP), two-register
 //! miscellaneous (integer, FP), across lanes, three different, shift by immediate, modified
 //! immediate, copy, permute, EXT, table lookup, by element, the three-register extension
-//! (SQRDMLAH, SDOT, FCMLA, FCADD) and scalar pairwise.
+//! (SQRDMLAH, SDOT, FCMLA, FCADD), scalar pairwise, and the AES/SHA1/SHA256 instructions.
 //!
 //! Each template only produces allocated encodings (reserved size/Q combinations, e.g. a
 //! 64-bit element in a 64-bit vector, are split into templates of their own or left out), and
@@ -246,16 +246,16 @@ pub static TEMPLATES: &[Template] = &[
     },
     // FP two-register miscellaneous: key U:a:opcode.
     Template {
-        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF (vector, S)",
+        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF/FRINT32Z/FRINT64Z (vector, S)",
         class: Simd,
         base: TWO_MISC,
-        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
-        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF (vector, 2D)",
+        name: "FRINTN/FRINTM/FCVTNS/FCVTMS/FCVTAS/SCVTF/FRINT32Z/FRINT64Z (vector, 2D)",
         class: Simd,
         base: TWO_MISC | 1 << 30 | 1 << 22,
-        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
         name: "FCM*0/FABS/FRINTP/FRINTZ/FCVTPS/FCVTZS/FRECPE (vector, S)",
@@ -270,16 +270,16 @@ pub static TEMPLATES: &[Template] = &[
         fields: &[OneOf(12, 5, &[12, 13, 14, 15, 24, 25, 26, 27, 29]), V(5), V(0)],
     },
     Template {
-        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF (vector, S)",
+        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF/FRINT32X/FRINT64X (vector, S)",
         class: Simd,
         base: TWO_MISC | 1 << 29,
-        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[Imm(30, 1), OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
-        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF (vector, 2D)",
+        name: "FRINTA/FRINTX/FCVTNU/FCVTMU/FCVTAU/UCVTF/FRINT32X/FRINT64X (vector, 2D)",
         class: Simd,
         base: TWO_MISC | 1 << 29 | 1 << 30 | 1 << 22,
-        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29]), V(5), V(0)],
+        fields: &[OneOf(12, 5, &[24, 25, 26, 27, 28, 29, 30, 31]), V(5), V(0)],
     },
     Template {
         name: "FCMGE0/FCMLE0/FNEG/FRINTI/FCVTPU/FCVTZU/FRSQRTE/FSQRT (vector, S)",
@@ -706,5 +706,24 @@ pub static TEMPLATES: &[Template] = &[
         class: Simd,
         base: 0x6ec0_8400,
         fields: &[V(16), OneOf(11, 4, &[8, 9, 10, 11, 12, 14]), V(5), V(0)],
+    },
+    // ---- Crypto: AES, SHA1, SHA256 ----
+    Template {
+        name: "AESE/AESD/AESMC/AESIMC",
+        class: Simd,
+        base: 0x4e28_0800,
+        fields: &[OneOf(12, 5, &[4, 5, 6, 7]), V(5), V(0)],
+    },
+    Template {
+        name: "SHA1C/SHA1P/SHA1M/SHA1SU0/SHA256H/SHA256H2/SHA256SU1",
+        class: Simd,
+        base: 0x5e00_0000,
+        fields: &[V(16), OneOf(12, 3, &[0, 1, 2, 3, 4, 5, 6]), V(5), V(0)],
+    },
+    Template {
+        name: "SHA1H/SHA1SU1/SHA256SU0",
+        class: Simd,
+        base: 0x5e28_0800,
+        fields: &[OneOf(12, 5, &[0, 1, 2]), V(5), V(0)],
     },
 ];

@@ -90,6 +90,13 @@ pub fn dp1(m: &mut M, d: &Decoded) -> Res {
             let rounding = env.rounding();
             fc::convert(&mut env, fmt, to, a, rounding)
         }
+        16..=19 => {
+            // FRINT32Z FRINT32X FRINT64Z FRINT64X (FEAT_FRINTTS)
+            no_half(m, d, fmt)?;
+            let x_form = opc & 1 == 1;
+            let rounding = if x_form { env.rounding() } else { Rounding::Zero };
+            fc::round_int_n(&mut env, fmt, a, rounding, if opc < 18 { 32 } else { 64 })
+        }
         8..=12 | 14 | 15 => {
             no_half(m, d, fmt)?;
             let rounding =
@@ -288,7 +295,7 @@ mod tests {
     fn one_source_vs_qemu() {
         let mut cases = Vec::new();
         for (ft, fmt) in FTYPES {
-            for opc in [0u32, 1, 2, 3, 8, 9, 10, 11, 12, 14, 15] {
+            for opc in [0u32, 1, 2, 3, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19] {
                 scalar_cases(0x1e20_4000 | ft << 22 | opc << 15 | 1 << 5, fmt, 1, &mut cases);
             }
         }

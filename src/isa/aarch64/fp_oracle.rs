@@ -255,6 +255,8 @@ pub const D_VALUES: &[u64] = &[
     0x4004_0000_0000_0000, // 2.5
     0xbfe8_0000_0000_0000, // -0.75
     0x400921fb54442d18,    // pi
+    0xc37e_d82c_1a5c_0000, // -1.39e17 (integral, fits in 64 bits)
+    0x4415_af1d_78b5_8c40, // 1e20 (integral, beyond 64 bits)
 ];
 
 /// Interesting singles (bit patterns).
@@ -291,6 +293,8 @@ pub const S_VALUES: &[u32] = &[
     0xbf40_0000, // -0.75
     0x4049_0fdb, // pi
     0x3f7f_ffff, // 1 - ulp
+    0xdbf6_c15a, // -1.39e17 (integral, fits in 64 bits)
+    0x60ad_78ec, // 1e20
 ];
 
 /// FPCR values: the four rounding modes, FZ, DN, FZ|DN|RM.
@@ -405,12 +409,15 @@ pub fn fp_vec_cases(words: &[u32], es: u32, per: usize, seed: u64) -> Vec<Case> 
 }
 
 /// Which SIMD&FP words of a list (`DEJA_A64_WORDS`: lines "hexword<TAB>text", e.g. every
-/// instruction of libc.a/libm.a from objdump) does deja not implement? Run with
+/// instruction of libc.a/libm.a from objdump) does deja not implement (or, with
+/// `DEJA_A64_WORDS_UNDEFINED=1`, which unallocated words does it execute)? Run with
 /// `cargo test --release --lib scan_words -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn scan_words() {
     let Some(path) = std::env::var_os("DEJA_A64_WORDS") else { return };
+    // DEJA_A64_WORDS_UNDEFINED=1: the words are unallocated; report the ones deja executes.
+    let invert = std::env::var_os("DEJA_A64_WORDS_UNDEFINED").is_some();
     let text = std::fs::read_to_string(path).unwrap();
     let mut m = machine();
     let mut missing = std::collections::BTreeMap::<String, Vec<String>>::new();
@@ -423,7 +430,14 @@ fn scan_words() {
         for v in c.v.iter_mut() {
             *v = rng.v128();
         }
-        if let Err(e) = deja(&mut m, &c) {
+        let r = deja(&mut m, &c);
+        if invert {
+            // Words that should be undefined: report those deja executes.
+            if r.is_ok() {
+                let key = decode_word(w).map(|i| format!("{:?}", i.opcode)).unwrap_or_default();
+                missing.entry(key).or_default().push(format!("{w:08x} {txt}: executed"));
+            }
+        } else if let Err(e) = r {
             if e.contains("SIGSEGV") || e.contains("signo: 11") {
                 continue;
             }

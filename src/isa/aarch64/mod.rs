@@ -13,6 +13,7 @@ pub mod branch;
 pub mod dp_imm;
 pub mod dp_reg;
 pub mod fp;
+pub mod fp_arith;
 pub mod fp_convert;
 pub mod fp_core;
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub mod fp_oracle;
 pub mod loadstore;
 pub mod loadstore_simd;
 pub mod simd;
+pub mod simd_crypto;
 pub mod simd_decode;
 pub mod simd_elem;
 pub mod simd_ext;

@@ -13,7 +13,7 @@
 //! unallocated ("undefined").
 
 use super::table::Table;
-use super::{fp, fp_convert, simd, simd_elem, simd_ext, simd_fp, simd_int, simd_shift};
+use super::{fp, fp_convert, simd, simd_crypto, simd_elem, simd_ext, simd_fp, simd_int, simd_shift};
 use super::{Decoded, Res, M};
 use deja_decoders::aarch64::Opcode;
 
@@ -233,6 +233,9 @@ pub fn dispatch(m: &mut M, d: &Decoded) -> Res {
         ScalarShiftImm => simd_shift::shift_imm(m, d, true),
         VectorIndexed => simd_elem::indexed(m, d, false),
         ScalarIndexed => simd_elem::indexed(m, d, true),
+        CryptoAes => simd_crypto::aes(m, d),
+        CryptoSha3 => simd_crypto::sha3reg(m, d),
+        CryptoSha2 => simd_crypto::sha2reg(m, d),
         Unallocated => Err(super::undefined(d)),
         _ => super::unimplemented(m, d),
     }
@@ -253,11 +256,13 @@ pub const SHARED: &[Opcode] = {
 };
 
 /// The other implemented opcodes of the group.
+#[rustfmt::skip]
 pub const OWN: &[Opcode] = {
     use Opcode::*;
     &[
         // Scalar FP.
         FMOV, FABS, FNEG, FSQRT, FCVT, FRINTN, FRINTP, FRINTM, FRINTZ, FRINTA, FRINTX, FRINTI, FADD, FSUB, FMUL, FDIV,
+        FRINT32Z, FRINT32X, FRINT64Z, FRINT64X,
         FNMUL, FMAX, FMIN, FMAXNM, FMINNM, FMADD, FMSUB, FNMADD, FNMSUB, FCMP, FCMPE, FCCMP, FCCMPE, FCSEL,
         // Conversions.
         FCVTZS, FCVTZU, FCVTNS, FCVTNU, FCVTPS, FCVTPU, FCVTMS, FCVTMU, FCVTAS, FCVTAU, SCVTF, UCVTF, FJCVTZS,
@@ -268,21 +273,27 @@ pub const OWN: &[Opcode] = {
         SQSHL, UQSHL, SRSHL, URSHL, SQRSHL, UQRSHL, SMAX, UMAX, SMIN, UMIN, SABD, UABD, SABA, UABA, CMTST, CMEQ, MLA,
         MLS, MUL, PMUL, SMAXP, UMAXP, SMINP, UMINP, SQDMULH, SQRDMULH, ADDP, BSL, BIT, BIF,
         // Integer two-register miscellaneous, across lanes.
-        REV64, SADDLP, UADDLP, SADALP, UADALP, SUQADD, USQADD, CNT, NOT, SQABS, SQNEG, CMLE, CMLT, ABS, NEG, XTN, XTN2,
-        SQXTN, SQXTN2, UQXTN, UQXTN2, SQXTUN, SQXTUN2, SHLL, SHLL2, SADDLV, UADDLV, SMAXV, UMAXV, SMINV, UMINV, ADDV,
+        REV64, SADDLP, UADDLP, SADALP, UADALP, SUQADD, USQADD, CNT, NOT, SQABS, SQNEG, CMLE, CMLT, ABS, NEG, XTN,
+        XTN2, SQXTN, SQXTN2, UQXTN, UQXTN2, SQXTUN, SQXTUN2, SHLL, SHLL2, SADDLV, UADDLV, SMAXV, UMAXV, SMINV, UMINV,
+        ADDV,
         // Three different.
-        SADDL, SADDL2, UADDL, UADDL2, SADDW, SADDW2, UADDW, UADDW2, SSUBL, SSUBL2, USUBL, USUBL2, SSUBW, SSUBW2, USUBW,
-        USUBW2, ADDHN, ADDHN2, RADDHN, RADDHN2, SUBHN, SUBHN2, RSUBHN, RSUBHN2, SABAL, SABAL2, UABAL, UABAL2, SABDL,
-        SABDL2, UABDL, UABDL2, SMLAL, SMLAL2, UMLAL, UMLAL2, SMLSL, SMLSL2, UMLSL, UMLSL2, SMULL, SMULL2, UMULL,
-        UMULL2, SQDMLAL, SQDMLAL2, SQDMLSL, SQDMLSL2, SQDMULL, SQDMULL2, PMULL, PMULL2,
+        SADDL, SADDL2, UADDL, UADDL2, SADDW, SADDW2, UADDW, UADDW2, SSUBL, SSUBL2, USUBL, USUBL2, SSUBW, SSUBW2,
+        USUBW, USUBW2, ADDHN, ADDHN2, RADDHN, RADDHN2, SUBHN, SUBHN2, RSUBHN, RSUBHN2, SABAL, SABAL2, UABAL, UABAL2,
+        SABDL, SABDL2, UABDL, UABDL2, SMLAL, SMLAL2, UMLAL, UMLAL2, SMLSL, SMLSL2, UMLSL, UMLSL2, SMULL, SMULL2,
+        UMULL, UMULL2, SQDMLAL, SQDMLAL2, SQDMLSL, SQDMLSL2, SQDMULL, SQDMULL2, PMULL, PMULL2,
         // Shift by immediate.
         SSHR, USHR, SSRA, USRA, SRSHR, URSHR, SRSRA, URSRA, SRI, SHL, SLI, SQSHLU, SHRN, SHRN2, RSHRN, RSHRN2, SQSHRN,
         SQSHRN2, UQSHRN, UQSHRN2, SQRSHRN, SQRSHRN2, UQRSHRN, UQRSHRN2, SQSHRUN, SQSHRUN2, SQRSHRUN, SQRSHRUN2, SSHLL,
-        SSHLL2, USHLL, USHLL2, // Floating point (vector/scalar SIMD forms not already listed).
-        FMLA, FMLS, FMULX, FCMEQ, FCMGE, FCMGT, FCMLE, FCMLT, FACGE, FACGT, FRECPS, FRSQRTS, FMAXNMP, FMINNMP, FMINMNP,
-        FADDP, FMAXP, FMINP, FABD, FCVTN, FCVTN2, FCVTXN, FCVTXN2, FCVTL, FCVTL2, FRECPX, FMAXNMV, FMINNMV, FMAXV,
-        FMINV, FRECPE, FRSQRTE, URECPE, URSQRTE, // ARMv8.1-8.3: RDM, DotProd, FCMA.
+        SSHLL2, USHLL, USHLL2,
+        // Floating point (vector and scalar SIMD forms not listed above).
+        FMLA, FMLS, FMULX, FCMEQ, FCMGE, FCMGT, FCMLE, FCMLT, FACGE, FACGT, FRECPS, FRSQRTS, FMAXNMP, FMINNMP,
+        FMINMNP, FADDP, FMAXP, FMINP, FABD, FCVTN, FCVTN2, FCVTXN, FCVTXN2, FCVTL, FCVTL2, FRECPX, FMAXNMV, FMINNMV,
+        FMAXV, FMINV, FRECPE, FRSQRTE, URECPE, URSQRTE,
+        // ARMv8.1-8.3: RDM, DotProd, FCMA.
         SQRDMLAH, SQRDMLSH, SDOT, UDOT, FCMLA, FCADD,
+        // Crypto: AES, SHA1, SHA256.
+        AESE, AESD, AESMC, AESIMC, SHA1C, SHA1P, SHA1M, SHA1H, SHA1SU0, SHA1SU1, SHA256H, SHA256H2, SHA256SU0,
+        SHA256SU1,
     ]
 };
 

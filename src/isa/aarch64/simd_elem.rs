@@ -1,5 +1,5 @@
-//! Advanced SIMD (scalar) x indexed element (Arm ARM C4.1.96): MUL MLA MLS, [SU]MULL(2)
-//! [SU]MLAL(2) [SU]MLSL(2), SQDMULL(2) SQDMLAL(2) SQDMLSL(2), SQDMULH SQRDMULH, SQRDMLAH
+//! Advanced SIMD (scalar) x indexed element (Arm ARM C4.1.96): MUL MLA MLS, \[SU\]MULL(2)
+//! \[SU\]MLAL(2) \[SU\]MLSL(2), SQDMULL(2) SQDMLAL(2) SQDMLSL(2), SQDMULH SQRDMULH, SQRDMLAH
 //! SQRDMLSH (FEAT_RDM), SDOT UDOT (FEAT_DotProd), FMUL FMLA FMLS FMULX (single and double
 //! precision) and FCMLA (single, FEAT_FCMA) by element. Not implemented: USDOT/SUDOT
 //! (FEAT_I8MM), FMLAL/FMLSL (FEAT_FHM), BFloat16 and the FP16 forms.

@@ -11,8 +11,9 @@
 //!
 //! - the estimates FRECPE FRSQRTE URECPE URSQRTE.
 //!
-//! Not implemented (SIGILL): FP16 arithmetic (FEAT_FP16), FRINT32/64 (FEAT_FRINTTS),
-//! FMLAL/FMLSL (FEAT_FHM).
+//! - FRINT32Z FRINT32X FRINT64Z FRINT64X (FEAT_FRINTTS).
+//!
+//! Not implemented (SIGILL): FP16 arithmetic (FEAT_FP16), FMLAL/FMLSL (FEAT_FHM).
 
 // Opcode keys are written U_a_opcode (e.g. 0b1_0_11010 is U=1, a=0, opcode=11010).
 #![allow(clippy::unusual_byte_groupings)]
@@ -290,10 +291,9 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
         set_v(m, dd, r, qq);
         return Ok(());
     }
-    if !implemented || (scalar && vec_only) {
-        // FRINT32/64 (FEAT_FRINTTS) and unallocated encodings.
-        let unimpl = !scalar && matches!(key, 0b0_0_11110 | 0b0_0_11111 | 0b1_0_11110 | 0b1_0_11111);
-        return if unimpl { super::unimplemented(m, d) } else { Err(super::undefined(d)) };
+    let frint_n = !scalar && matches!(key, 0b0_0_11110 | 0b0_0_11111 | 0b1_0_11110 | 0b1_0_11111);
+    if !frint_n && (!implemented || (scalar && vec_only)) {
+        return Err(super::undefined(d));
     }
     let mut r = 0u128;
     for e in 0..n {
@@ -327,6 +327,9 @@ pub fn two_reg_misc(m: &mut M, d: &Decoded, scalar: bool) -> Res {
             0b1_1_01111 => fmt.neg(x) & ones,
             0b1_1_11111 => fc::sqrt(&mut env, fmt, x),
             0b0_1_11101 => fc::recip_est(&mut env, fmt, x),
+            // FRINT32Z FRINT64Z (U=0) / FRINT32X FRINT64X (U=1).
+            0b0_0_11110 | 0b0_0_11111 => fc::round_int_n(&mut env, fmt, x, Rounding::Zero, 32 << (opc & 1)),
+            0b1_0_11110 | 0b1_0_11111 => fc::round_int_n(&mut env, fmt, x, fpcr_rounding, 32 << (opc & 1)),
             0b1_1_11101 => fc::rsqrt_est(&mut env, fmt, x),
             _ => recpx(&mut env, fmt, x),
         };
@@ -505,6 +508,10 @@ mod tests {
             0b1_1_11111,
             0b0_1_11101,
             0b1_1_11101,
+            0b0_0_11110,
+            0b0_0_11111,
+            0b1_0_11110,
+            0b1_0_11111,
         ];
         for sz in [0u32, 1] {
             let mut words = Vec::new();
@@ -516,7 +523,8 @@ mod tests {
                     }
                     words.push(0x0e20_0800 | q << 30 | u << 29 | a << 23 | sz << 22 | opc << 12 | 1 << 5);
                 }
-                let scalar_ok = !matches!(key & 31, 0b11000 | 0b11001 | 0b01111) && key != 0b1_1_11111;
+                let scalar_ok =
+                    !matches!(key & 31, 0b11000 | 0b11001 | 0b01111 | 0b11110 | 0b11111) && key != 0b1_1_11111;
                 if scalar_ok {
                     words.push(0x5e20_0800 | u << 29 | a << 23 | sz << 22 | opc << 12 | 1 << 5);
                 }

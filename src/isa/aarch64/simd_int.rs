@@ -1,13 +1,13 @@
 //! Advanced SIMD integer data processing (Arm ARM C4.1.96), vector and scalar forms:
-//! - three same: [SU]HADD [SU]QADD [SU]RHADD [SU]HSUB [SU]QSUB CMGT CMHI CMGE CMHS [SU]SHL
-//!   [SU]QSHL [SU]RSHL [SU]QRSHL [SU]MAX [SU]MIN [SU]ABD [SU]ABA ADD SUB CMTST CMEQ MLA MLS
-//!   MUL PMUL [SU]MAXP [SU]MINP SQDMULH SQRDMULH ADDP, and the logical AND BIC ORR ORN EOR
+//! - three same: \[SU\]HADD \[SU\]QADD \[SU\]RHADD \[SU\]HSUB \[SU\]QSUB CMGT CMHI CMGE CMHS \[SU\]SHL
+//!   \[SU\]QSHL \[SU\]RSHL \[SU\]QRSHL \[SU\]MAX \[SU\]MIN \[SU\]ABD \[SU\]ABA ADD SUB CMTST CMEQ MLA MLS
+//!   MUL PMUL \[SU\]MAXP \[SU\]MINP SQDMULH SQRDMULH ADDP, and the logical AND BIC ORR ORN EOR
 //!   BSL BIT BIF;
-//! - two-register miscellaneous: REV16/32/64 [SU]ADDLP [SU]ADALP SUQADD USQADD CLS CLZ CNT
+//! - two-register miscellaneous: REV16/32/64 \[SU\]ADDLP \[SU\]ADALP SUQADD USQADD CLS CLZ CNT
 //!   NOT RBIT SQABS SQNEG CMGT/CMGE/CMEQ/CMLE/CMLT (zero) ABS NEG XTN SQXTN UQXTN SQXTUN SHLL;
-//! - across lanes: [SU]ADDLV [SU]MAXV [SU]MINV ADDV;
-//! - three different: [SU]ADDL [SU]ADDW [SU]SUBL [SU]SUBW (R)ADDHN (R)SUBHN [SU]ABAL [SU]ABDL
-//!   [SU]MLAL [SU]MLSL [SU]MULL SQDMLAL SQDMLSL SQDMULL PMULL (all with their "2" forms).
+//! - across lanes: \[SU\]ADDLV \[SU\]MAXV \[SU\]MINV ADDV;
+//! - three different: \[SU\]ADDL \[SU\]ADDW \[SU\]SUBL \[SU\]SUBW (R)ADDHN (R)SUBHN \[SU\]ABAL \[SU\]ABDL
+//!   \[SU\]MLAL \[SU\]MLSL \[SU\]MULL SQDMLAL SQDMLSL SQDMULL PMULL (all with their "2" forms).
 //!
 //! The floating-point opcodes of these classes are forwarded to `simd_fp.rs`. Saturating
 //! instructions set FPSR.QC.
@@ -41,7 +41,7 @@ pub fn sat(v: i128, es: u32, unsigned: bool) -> (u64, bool) {
     }
 }
 
-/// The register-controlled shift of [SU](Q)(R)SHL: `a` shifted by the signed low byte of `b`.
+/// The register-controlled shift of SSHL USHL SQSHL UQSHL SRSHL URSHL SQRSHL UQRSHL: `a` shifted by the signed low byte of `b`.
 #[inline(always)]
 pub fn shift_reg(a: u64, b: u64, es: u32, unsigned: bool, rounding: bool, saturating: bool) -> (u64, bool) {
     let e = ext(a, es, unsigned);
