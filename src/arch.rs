@@ -32,6 +32,23 @@ pub trait Arch: Sized + 'static {
     fn new_engine(trace: bool) -> Self::Engine;
     /// Run at most `budget` instructions (design §2).
     fn run(engine: &mut Self::Engine, m: &mut Machine<Self::Cpu>, budget: u64) -> Exit;
+    /// Like `run`, but also return `Exit::Budget` early at an instruction boundary whose pc
+    /// is in `stops` (sorted), before that instruction executes, the first one included (the
+    /// debugger's breakpoints, which are never written into guest memory). This default
+    /// steps one instruction at a time; an engine may check once per block instead.
+    fn run_stops(engine: &mut Self::Engine, m: &mut Machine<Self::Cpu>, budget: u64, stops: &[u64]) -> Exit {
+        let end = m.icount.saturating_add(budget);
+        while m.icount < end {
+            if stops.binary_search(&Self::pc(&m.cpu)).is_ok() {
+                break;
+            }
+            match Self::run(engine, m, 1) {
+                Exit::Budget => {}
+                other => return other,
+            }
+        }
+        Exit::Budget
+    }
 
     fn pc(c: &Self::Cpu) -> u64;
     fn sp(c: &Self::Cpu) -> u64;

@@ -7,6 +7,7 @@
 
 pub mod arch;
 pub mod bench;
+pub mod debug;
 pub mod demo;
 pub mod engine;
 pub mod isa;

@@ -114,6 +114,18 @@ enum Cmd {
         /// The executable, when the log does not embed it and it moved.
         #[arg(long, value_name = "PATH")]
         exe: Option<PathBuf>,
+        /// Serve the replay to gdb on this address (e.g. 127.0.0.1:1234; port 0 picks a free
+        /// one), stopped before the first instruction, with reverse execution.
+        #[arg(long, value_name = "ADDR")]
+        gdb: Option<String>,
+        /// With --gdb: take a snapshot every N instructions (reverse execution re-executes
+        /// at most this many).
+        #[arg(long, value_name = "N", default_value_t = deja::debug::snapshot::DEFAULT_EVERY)]
+        snapshot_every: u64,
+        /// With --gdb: memory budget for snapshots in MiB (over it, every other old snapshot
+        /// is dropped).
+        #[arg(long, value_name = "MIB", default_value_t = deja::debug::snapshot::DEFAULT_BUDGET >> 20)]
+        snapshot_budget: usize,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -207,12 +219,21 @@ fn main() -> ExitCode {
                 Err(code) => code,
             }
         }
-        Cmd::Replay { log, quiet, to_icount, exe, exec } => {
+        Cmd::Replay { log, quiet, to_icount, exe, gdb, snapshot_every, snapshot_budget, exec } => {
             let opts = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
-            match deja::replay::log::Log::open(&log).map(|l| l.header.isa) {
-                Ok(deja::replay::log::ISA_AARCH64) => cmd_replay::<Aarch64>(&log, opts, &exec),
-                Ok(_) => cmd_replay::<X86_64>(&log, opts, &exec),
-                Err(e) => {
+            match (deja::replay::log::Log::open(&log).map(|l| l.header.isa), gdb) {
+                (Ok(deja::replay::log::ISA_AARCH64), Some(_)) => {
+                    eprintln!("deja: --gdb: debugging AArch64 replays is not implemented yet (x86-64 only)");
+                    ExitCode::from(EXIT_CANNOT_START)
+                }
+                (Ok(_), Some(listen)) => {
+                    let budget = snapshot_budget.saturating_mul(1 << 20);
+                    let d = deja::debug::DebugOptions { listen, snapshot_every, snapshot_budget: budget, replay: opts };
+                    cmd_debug::<X86_64>(&log, d)
+                }
+                (Ok(deja::replay::log::ISA_AARCH64), None) => cmd_replay::<Aarch64>(&log, opts, &exec),
+                (Ok(_), None) => cmd_replay::<X86_64>(&log, opts, &exec),
+                (Err(e), _) => {
                     eprintln!("deja: {e}");
                     ExitCode::from(EXIT_CANNOT_START)
                 }
@@ -305,6 +326,21 @@ fn cmd_record<A: Arch>(
         Err(e) => {
             eprintln!("deja: {e}");
             ExitCode::from(EXIT_CANNOT_START)
+        }
+    }
+}
+
+/// `deja replay --gdb`: serve the replay to gdb.
+fn cmd_debug<A: deja::debug::DebugArch>(log: &std::path::Path, opts: deja::debug::DebugOptions) -> ExitCode {
+    match deja::debug::serve::<A>(log, opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ (deja::debug::DebugError::Session(_) | deja::debug::DebugError::Listen(..))) => {
+            eprintln!("deja: {e}");
+            ExitCode::from(EXIT_CANNOT_START)
+        }
+        Err(e) => {
+            eprintln!("deja: {e}");
+            ExitCode::from(EXIT_STOPPED)
         }
     }
 }

@@ -92,6 +92,24 @@ pub trait World {
     fn divergence(&mut self) -> Option<Divergence> {
         None
     }
+    /// Where a replaying world is in its log (None for worlds without a log), so a snapshot
+    /// can take it and `seek_log` can come back to it (reverse execution).
+    fn log_position(&self) -> Option<LogPosition> {
+        None
+    }
+    /// Continue from a position `log_position` returned; false if this world cannot.
+    fn seek_log(&mut self, _pos: &LogPosition) -> bool {
+        false
+    }
+}
+
+/// A replaying world's position in its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    /// Index of the next event to consume.
+    pub event: usize,
+    /// The last checkpoint that agreed (for divergence reports).
+    pub last_good: Option<(u64, u64)>,
 }
 
 /// How a run ended, as recorded in the log's end event.
@@ -284,6 +302,12 @@ impl<W: World> World for Quiet<W> {
     }
     fn divergence(&mut self) -> Option<Divergence> {
         self.0.divergence()
+    }
+    fn log_position(&self) -> Option<LogPosition> {
+        self.0.log_position()
+    }
+    fn seek_log(&mut self, pos: &LogPosition) -> bool {
+        self.0.seek_log(pos)
     }
 }
 

@@ -174,16 +174,28 @@ impl InterpX86 {
 
     /// Run at most `budget` instructions (design §2).
     pub fn run(&mut self, m: &mut M, budget: u64) -> Exit {
+        self.run_inner::<false>(m, budget, &[])
+    }
+
+    /// Like `run`, but return `Exit::Budget` before executing an instruction whose address
+    /// is in `stops` (sorted), the first one included: the debugger's breakpoints, checked
+    /// once per block (a block holding a stop address runs only up to it).
+    pub fn run_stops(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
+        self.run_inner::<true>(m, budget, stops)
+    }
+
+    #[inline(always)]
+    fn run_inner<const STOPS: bool>(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
         m.limit = m.icount.saturating_add(budget);
         if self.trace {
-            self.run_blocks::<true>(m)
+            self.run_blocks::<true, STOPS>(m, stops)
         } else {
-            self.run_blocks::<false>(m)
+            self.run_blocks::<false, STOPS>(m, stops)
         }
     }
 
     #[inline(always)]
-    fn run_blocks<const TRACE: bool>(&mut self, m: &mut M) -> Exit {
+    fn run_blocks<const TRACE: bool, const STOPS: bool>(&mut self, m: &mut M, stops: &[u64]) -> Exit {
         // The block that ran last (to follow or make its link to the next) and its epoch.
         let (mut prev, mut prev_epoch) = (NO_BLOCK, self.epoch);
         loop {
@@ -206,12 +218,25 @@ impl InterpX86 {
                 },
             };
             let ops = &self.blocks[id as usize].ops[..];
+            let mut room = (m.limit - m.icount).min(ops.len() as u64) as usize;
+            if STOPS {
+                // Run only up to the first instruction of the block at a stop address.
+                let end = ops[room - 1].ins.next_ip();
+                for &stop in stops[stops.partition_point(|&a| a < pc)..].iter().take_while(|&&a| a < end) {
+                    if let Some(k) = ops[..room].iter().position(|op| op.ins.ip() == stop) {
+                        if k == 0 {
+                            return Exit::Budget;
+                        }
+                        room = k;
+                        break;
+                    }
+                }
+            }
             // A block that runs to its end may skip flag writes proven dead within it
-            // (`Op::lite`); one cut short by the budget runs every write (`Op::fast`).
-            let r = if (m.limit - m.icount) >= ops.len() as u64 && !TRACE {
+            // (`Op::lite`); one cut short (budget, stop address) runs every write (`Op::fast`).
+            let r = if room == ops.len() && !TRACE {
                 run_ops::<false>(m, ops, |op| op.lite)
             } else {
-                let room = (m.limit - m.icount).min(ops.len() as u64) as usize;
                 run_ops::<TRACE>(m, &ops[..room], |op| op.fast)
             };
             if let Err(exit) = r {

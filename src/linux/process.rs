@@ -58,6 +58,32 @@ pub enum RunError {
     Deadlock(&'static str),
 }
 
+/// Why `Process::advance` returned.
+#[derive(Debug)]
+pub enum Advance {
+    /// The icount asked for was reached (after the boundary's checkpoint and signals).
+    Reached,
+    /// At an instruction boundary (other than the one `advance` started at) the pc is one of
+    /// the stop addresses: the instruction there has not executed.
+    Stop,
+    /// The process ended (or the run stopped with an error).
+    Ended(Result<Outcome, RunError>),
+}
+
+/// Everything of a process a snapshot must keep besides memory and the world's position:
+/// registers, the instruction count, and the platform's own state.
+#[derive(Clone)]
+pub struct ProcState<A: Arch> {
+    pub cpu: A::Cpu,
+    pub icount: u64,
+    pub brk_start: u64,
+    pub brk: u64,
+    pub mmap_next: u64,
+    pub sig: SignalState,
+    pub clear_child_tid: u64,
+    pub info: super::syscall::proc::ProcInfo,
+}
+
 pub struct Process<A: Arch> {
     pub m: Machine<A::Cpu>,
     pub engine: A::Engine,
@@ -114,6 +140,11 @@ impl<A: Arch> Process<A> {
     /// Run until the guest exits or is killed, then tell the world how it ended.
     pub fn run(&mut self) -> Result<Outcome, RunError> {
         let r = self.run_loop();
+        self.finish(r)
+    }
+
+    /// Tell the world how the run ended (`r`), and check that a replay agrees.
+    pub fn finish(&mut self, r: Result<Outcome, RunError>) -> Result<Outcome, RunError> {
         if matches!(r, Err(RunError::Divergence { .. })) {
             return r;
         }
@@ -143,27 +174,64 @@ impl<A: Arch> Process<A> {
     }
 
     fn run_loop(&mut self) -> Result<Outcome, RunError> {
+        loop {
+            let until = match self.opts.max_icount {
+                Some(max) if self.m.icount >= max => return Err(RunError::IcountLimit(max)),
+                Some(max) => max,
+                None => u64::MAX,
+            };
+            if let Advance::Ended(r) = self.advance(until, &[]) {
+                return r;
+            }
+        }
+    }
+
+    /// Run until icount `until` is reached, the pc reaches one of `stops` (sorted; the
+    /// debugger's breakpoints) at a later instruction boundary, or the process ends. Each
+    /// boundary is complete when this returns: its checkpoint taken and its signals
+    /// delivered, so the state at an icount is one well-defined thing (the debugger's
+    /// "moment"). Does not tell the world how the run ended (`run` does).
+    pub fn advance(&mut self, until: u64, stops: &[u64]) -> Advance {
+        match self.advance_inner(until, stops) {
+            Ok(a) => a,
+            Err(e) => Advance::Ended(Err(e)),
+        }
+    }
+
+    fn advance_inner(&mut self, until: u64, stops: &[u64]) -> Result<Advance, RunError> {
         // Asynchronous signals (timers, Ctrl-C) are taken between engine runs: this bounds
         // their latency (~1.5 ms of guest time at 170 MIPS; 1 << 22 made a 2 ms timer arrive
         // 25 ms late) at no measurable cost.
         const CHUNK: u64 = 1 << 18;
         let every = self.world.checkpoint_every().filter(|&e| e > 0);
-        let mut next_cp = every.map(|e| (self.m.icount / e + 1) * e);
+        let mut first = true;
         loop {
-            let mut budget = match self.opts.max_icount {
-                Some(max) if self.m.icount >= max => return Err(RunError::IcountLimit(max)),
-                Some(max) => CHUNK.min(max - self.m.icount),
-                None => CHUNK,
-            };
+            if self.m.icount >= until {
+                return Ok(Advance::Reached);
+            }
+            let at_stop = !stops.is_empty() && stops.binary_search(&A::pc(&self.m.cpu)).is_ok();
+            if at_stop && !first {
+                return Ok(Advance::Stop);
+            }
+            let mut budget = CHUNK.min(until - self.m.icount);
+            let next_cp = every.map(|e| (self.m.icount / e + 1) * e);
             if let Some(cp) = next_cp {
-                budget = budget.min(cp.saturating_sub(self.m.icount).max(1));
+                budget = budget.min(cp - self.m.icount);
             }
             if let Some(stop) = self.world.next_stop() {
                 if stop > self.m.icount {
                     budget = budget.min(stop - self.m.icount);
                 }
             }
-            let exit = A::run(&mut self.engine, &mut self.m, budget);
+            let exit = if at_stop {
+                // Starting on a stop address: execute that instruction first.
+                A::run(&mut self.engine, &mut self.m, 1)
+            } else if stops.is_empty() {
+                A::run(&mut self.engine, &mut self.m, budget)
+            } else {
+                A::run_stops(&mut self.engine, &mut self.m, budget, stops)
+            };
+            first = false;
             self.cur_pc = A::pc(&self.m.cpu);
             self.peak_mapped = self.peak_mapped.max(self.m.mem.mapped_bytes());
             let step = match exit {
@@ -177,22 +245,48 @@ impl<A: Arch> Process<A> {
             };
             self.check_divergence()?;
             if let Some(out) = step {
-                return Ok(out);
+                return Ok(Advance::Ended(Ok(out)));
             }
-            if let (Some(cp), Some(e)) = (next_cp, every) {
-                if self.m.icount >= cp {
-                    let d = self.digest();
-                    self.world.checkpoint(self.m.icount, d);
-                    next_cp = Some((self.m.icount / e + 1) * e);
-                    self.check_divergence()?;
-                }
+            if next_cp.is_some_and(|cp| self.m.icount >= cp) {
+                let d = self.digest();
+                self.world.checkpoint(self.m.icount, d);
+                self.check_divergence()?;
             }
             let out = self.deliver_pending();
             self.check_divergence()?;
             if let Some(out) = out {
-                return Ok(out);
+                return Ok(Advance::Ended(Ok(out)));
             }
         }
+    }
+
+    /// Registers, icount and platform state, for a snapshot.
+    pub fn save_state(&self) -> ProcState<A> {
+        ProcState {
+            cpu: self.m.cpu.clone(),
+            icount: self.m.icount,
+            brk_start: self.brk_start,
+            brk: self.brk,
+            mmap_next: self.mmap_next,
+            sig: self.sig.clone(),
+            clear_child_tid: self.clear_child_tid,
+            info: self.info.clone(),
+        }
+    }
+
+    /// Put back what `save_state` took (memory and the world's position are restored by
+    /// the caller).
+    pub fn restore_state(&mut self, s: &ProcState<A>) {
+        self.m.cpu = s.cpu.clone();
+        self.m.icount = s.icount;
+        self.m.limit = s.icount;
+        self.brk_start = s.brk_start;
+        self.brk = s.brk;
+        self.mmap_next = s.mmap_next;
+        self.sig = s.sig.clone();
+        self.clear_child_tid = s.clear_child_tid;
+        self.info = s.info.clone();
+        self.cur_pc = A::pc(&self.m.cpu);
     }
 
     /// Perform the syscall the guest just executed; it retires when the result is in its

@@ -30,9 +30,13 @@ pub mod flags {
     pub const CODE: u8 = 1 << 4;
     /// Written since dirty bits were last cleared.
     pub const DIRTY: u8 = 1 << 5;
-    /// Fast-path write allowed: W set, CODE clear, DIRTY already set. Any other state takes
-    /// the slow path, which does the bookkeeping and then may set this bit.
+    /// Fast-path write allowed: W set, CODE clear, DIRTY and SNAP already set. Any other
+    /// state takes the slow path, which does the bookkeeping and then may set this bit.
     pub const FASTW: u8 = 1 << 6;
+    /// Changed (written, mapped, unmapped or re-protected) since the last
+    /// `take_snapshot_delta`: the second dirty bit, for the debugger's snapshots, so that
+    /// snapshots and checkpoint digests each see every write although each clears its own bit.
+    pub const SNAP: u8 = 1 << 7;
     pub const PROT_MASK: u8 = R | W | X;
 }
 
@@ -66,8 +70,11 @@ pub struct Memory {
     /// Number of pages currently mapped, for peak-memory reporting and `--max-memory`.
     mapped_pages: u64,
     /// Pages whose DIRTY bit was set since the last `clear_dirty` (each listed once), so
-    /// digests and snapshots cost what was written, not the size of the address space.
+    /// digests cost what was written, not the size of the address space.
     dirty_list: Vec<u64>,
+    /// Pages whose SNAP bit was set since the last `take_snapshot_delta` (each listed once):
+    /// the same for snapshots.
+    snap_list: Vec<u64>,
 }
 
 // SAFETY: Memory owns its regions exclusively; raw pointers inside are not shared.
@@ -80,7 +87,15 @@ impl Memory {
         let npages = size / PAGE_SIZE;
         let region = Region::reserve(size as usize)?;
         let pages = Region::reserve(npages as usize)?;
-        Ok(Memory { region, pages, npages, code_writes: Vec::new(), mapped_pages: 0, dirty_list: Vec::new() })
+        Ok(Memory {
+            region,
+            pages,
+            npages,
+            code_writes: Vec::new(),
+            mapped_pages: 0,
+            dirty_list: Vec::new(),
+            snap_list: Vec::new(),
+        })
     }
 
     /// Size of the guest address window in bytes: every guest address is below this.
@@ -108,15 +123,29 @@ impl Memory {
         unsafe { *self.pages.ptr().add(page as usize) }
     }
 
-    /// Set the flags of `page` to `f` (which includes DIRTY), listing the page as dirty if it
-    /// was not already.
+    /// Set the flags of `page` to `f` (which includes DIRTY) plus SNAP, listing the page as
+    /// dirty (for digests) and changed (for snapshots) where it was not already.
     #[inline]
     fn set_flags_dirty(&mut self, page: u64, f: u8) {
         debug_assert!(f & flags::DIRTY != 0);
-        if self.flags_of(page) & flags::DIRTY == 0 {
+        let old = self.flags_of(page);
+        if old & flags::DIRTY == 0 {
             self.dirty_list.push(page);
         }
-        *self.flags_mut(page) = f;
+        if old & flags::SNAP == 0 {
+            self.snap_list.push(page);
+        }
+        *self.flags_mut(page) = f | flags::SNAP;
+    }
+
+    /// List `page` as changed for snapshots (a change digests do not see: protection).
+    #[inline]
+    fn note_snap(&mut self, page: u64) {
+        let f = self.flags_mut(page);
+        if *f & flags::SNAP == 0 {
+            *f |= flags::SNAP;
+            self.snap_list.push(page);
+        }
     }
 
     #[inline]
@@ -196,7 +225,12 @@ impl Memory {
         }
         for p in first..last {
             let f = self.flags_mut(p);
-            *f = (*f & !(flags::PROT_MASK | flags::FASTW)) | (prot & flags::PROT_MASK);
+            let new = (*f & !(flags::PROT_MASK | flags::FASTW)) | (prot & flags::PROT_MASK);
+            let changed = (*f ^ new) & flags::PROT_MASK != 0;
+            *f = new;
+            if changed {
+                self.note_snap(p);
+            }
         }
         true
     }
@@ -252,6 +286,78 @@ impl Memory {
             *self.flags_mut(p) &= !(flags::DIRTY | flags::FASTW);
         }
         self.dirty_list.clear();
+    }
+
+    // ---- snapshot deltas (the debugger's snapshots; independent of `clear_dirty`) ----
+
+    /// Page numbers (guest address >> PAGE_SHIFT) changed since the last
+    /// `take_snapshot_delta`: written, mapped, unmapped, re-protected or restored. Unsorted.
+    pub fn snapshot_pending(&self) -> &[u64] {
+        &self.snap_list
+    }
+
+    /// Take the pages changed since the previous call (page numbers, unsorted) and start a new
+    /// delta. Independent of `clear_dirty`: a page written once is reported by both.
+    pub fn take_snapshot_delta(&mut self) -> Vec<u64> {
+        for i in 0..self.snap_list.len() {
+            let p = self.snap_list[i];
+            *self.flags_mut(p) &= !(flags::SNAP | flags::FASTW);
+        }
+        std::mem::take(&mut self.snap_list)
+    }
+
+    /// What a snapshot records of page number `page`: its protection and contents, or None
+    /// when it is not mapped.
+    pub fn page_state(&self, page: u64) -> Option<(u8, &[u8])> {
+        if page >= self.npages || self.flags_of(page) & flags::MAPPED == 0 {
+            return None;
+        }
+        let f = self.flags_of(page);
+        if f & flags::MAPPED == 0 {
+            return None;
+        }
+        // SAFETY: the page is inside the window (page_flags returned MAPPED).
+        let bytes = unsafe { std::slice::from_raw_parts(self.host(page << PAGE_SHIFT), PAGE_SIZE as usize) };
+        Some((f & flags::PROT_MASK, bytes))
+    }
+
+    /// Put page number `page` back into a state `page_state` returned (a snapshot restore):
+    /// mapped with `prot` and these contents, or unmapped (and zeroed). Like any change it is
+    /// listed dirty (digests rehash it) and changed (snapshots), and code decoded from it is
+    /// invalidated. Does nothing when the page is already in that state; returns whether it
+    /// changed anything.
+    pub fn restore_page(&mut self, page: u64, state: Option<(u8, &[u8])>) -> bool {
+        if page >= self.npages {
+            return false;
+        }
+        if self.page_state(page) == state {
+            return false;
+        }
+        let f = self.flags_of(page);
+        if f & flags::CODE != 0 {
+            self.code_writes.push(page << PAGE_SHIFT);
+        }
+        let host = self.host(page << PAGE_SHIFT);
+        match state {
+            Some((prot, bytes)) => {
+                assert_eq!(bytes.len(), PAGE_SIZE as usize, "restore_page needs a whole page");
+                if f & flags::MAPPED == 0 {
+                    self.mapped_pages += 1;
+                }
+                // SAFETY: the page is inside the window; `bytes` is a distinct host buffer.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), host, PAGE_SIZE as usize) };
+                self.set_flags_dirty(page, flags::MAPPED | (prot & flags::PROT_MASK) | flags::DIRTY);
+            }
+            None => {
+                if f & flags::MAPPED != 0 {
+                    self.mapped_pages -= 1;
+                }
+                // SAFETY: the page is inside the window. Zeroed, as a fresh mapping must read.
+                unsafe { std::ptr::write_bytes(host, 0, PAGE_SIZE as usize) };
+                self.set_flags_dirty(page, flags::DIRTY);
+            }
+        }
+        true
     }
 
     // ---- guest accesses ----
@@ -603,5 +709,61 @@ mod tests {
         m.clear_dirty();
         m.write_u8(0x2002, 1).unwrap();
         assert_eq!(m.dirty_pages(), vec![0x2000]);
+    }
+
+    #[test]
+    fn snapshot_delta_and_digest_dirty_coexist() {
+        let mut m = Memory::new(1 << 24).unwrap();
+        m.map(0x1000, 0x3000, flags::R | flags::W);
+        let mut d = m.take_snapshot_delta();
+        d.sort_unstable();
+        assert_eq!(d, vec![1, 2, 3]);
+        m.clear_dirty();
+        m.write_u8(0x2001, 1).unwrap();
+        // The digest consumer clears its bit; the snapshot consumer still sees the write.
+        assert_eq!(m.dirty_pages(), vec![0x2000]);
+        m.clear_dirty();
+        m.write_u8(0x2002, 1).unwrap(); // dirty again for the digest
+        assert_eq!(m.dirty_pages(), vec![0x2000]);
+        assert_eq!(m.take_snapshot_delta(), vec![2]);
+        // After a snapshot delta, a write to a page still dirty for digests is seen again.
+        m.write_u8(0x2003, 1).unwrap();
+        assert_eq!(m.snapshot_pending(), &[2]);
+        assert_eq!(m.dirty_pages(), vec![0x2000]);
+        // And both lists see later writes exactly once.
+        m.write_u8(0x2004, 1).unwrap();
+        assert_eq!(m.snapshot_pending(), &[2]);
+        // Protection changes are snapshot changes, not digest changes.
+        m.clear_dirty();
+        m.take_snapshot_delta();
+        assert!(m.protect(0x3000, 0x1000, flags::R));
+        assert_eq!(m.snapshot_pending(), &[3]);
+        assert!(m.dirty_pages().is_empty());
+    }
+
+    #[test]
+    fn restore_page_round_trip() {
+        let mut m = Memory::new(1 << 24).unwrap();
+        m.map(0x1000, 0x2000, flags::R | flags::W);
+        m.write_u64(0x1008, 7).unwrap();
+        let saved: Vec<u8> = m.page_state(1).unwrap().1.to_vec();
+        m.write_u64(0x1008, 9).unwrap();
+        m.unmap(0x2000, 0x1000);
+        m.clear_dirty();
+        m.take_snapshot_delta();
+        assert!(m.restore_page(1, Some((flags::R | flags::W, &saved))));
+        assert!(m.restore_page(2, Some((flags::R, &[0u8; 4096]))));
+        assert!(!m.restore_page(1, Some((flags::R | flags::W, &saved))));
+        assert_eq!(m.read_u64(0x1008).unwrap(), 7);
+        assert!(m.write_u8(0x2000, 1).is_err());
+        assert_eq!(m.mapped_bytes(), 0x2000);
+        assert_eq!(m.dirty_pages(), vec![0x1000, 0x2000]);
+        assert!(m.restore_page(2, None));
+        assert_eq!(m.mapped_bytes(), 0x1000);
+        assert!(m.read_u8(0x2000).is_err());
+        // Writes after a restore take the slow path again and are listed.
+        m.take_snapshot_delta();
+        m.write_u8(0x1000, 1).unwrap();
+        assert_eq!(m.snapshot_pending(), &[1]);
     }
 }

@@ -238,6 +238,7 @@ struct ChunkRef {
 
 /// The events of a log in order, decoded as they are taken. Owns (a share of) the log's
 /// bytes, so it may outlive the `Log`.
+#[derive(Clone)]
 pub struct Events {
     body: Arc<Body>,
     chunk: usize,

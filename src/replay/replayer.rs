@@ -6,7 +6,7 @@
 use super::event::{EndKind, Event};
 use super::log::{Events, Log, Positioned};
 use super::recorder::input_digest;
-use crate::world::{Divergence, EndStatus, HostCall, World};
+use crate::world::{Divergence, EndStatus, HostCall, LogPosition, World};
 use std::io::Write;
 
 pub struct Replayer {
@@ -30,7 +30,17 @@ pub struct Replayer {
     last_good: Option<(u64, u64)>,
     /// Reported once taken, then kept so later calls stay inert.
     diverged: bool,
+    /// Number of events taken so far (the log position the debugger saves and restores).
+    pos: usize,
+    /// Events before this position have had their output re-emitted already: after a seek
+    /// back (reverse execution), output is not printed a second time.
+    emitted: usize,
+    /// Cursor copies every `MARK_EVERY` events, so a seek decodes at most that many.
+    marks: Vec<(usize, Events, Option<Positioned>)>,
 }
+
+/// Distance between saved cursor copies for seeking.
+const MARK_EVERY: usize = 256;
 
 /// Describe an event for a divergence report.
 pub fn describe(ev: &Event) -> String {
@@ -78,7 +88,11 @@ impl Replayer {
             div: None,
             last_good: None,
             diverged: false,
+            pos: 0,
+            emitted: 0,
+            marks: Vec::new(),
         };
+        r.marks.push((0, r.events.clone(), None));
         r.advance();
         r
     }
@@ -86,6 +100,10 @@ impl Replayer {
     /// Take the next event: decode up to the following one that is not a progress marker.
     fn advance(&mut self) {
         self.next = self.events.by_ref().find(|p| p.event != Event::Icount);
+        self.pos += 1;
+        if self.pos.is_multiple_of(MARK_EVERY) && self.marks.last().is_some_and(|m| m.0 < self.pos) {
+            self.marks.push((self.pos, self.events.clone(), self.next.clone()));
+        }
     }
 
     /// The next event (never a progress marker).
@@ -208,7 +226,10 @@ impl World for Replayer {
             // SAFETY: data.len() <= o.len, checked above; o is a live buffer (platform contract).
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), o.ptr, data.len()) };
         }
-        self.reemit(call, ret);
+        if self.pos > self.emitted {
+            self.reemit(call, ret);
+            self.emitted = self.pos;
+        }
         ret
     }
 
@@ -342,6 +363,35 @@ impl World for Replayer {
             Some(_) => None,
             None => self.cut_at,
         }
+    }
+
+    fn log_position(&self) -> Option<LogPosition> {
+        Some(LogPosition { event: self.pos, last_good: self.last_good })
+    }
+
+    /// Back (or forward) to a position taken earlier; a divergence seen since is forgotten,
+    /// since the execution that caused it is being replaced.
+    fn seek_log(&mut self, pos: &LogPosition) -> bool {
+        let Some(m) = self.marks.iter().rev().find(|m| m.0 <= pos.event).cloned() else { return false };
+        if m.0 == 0 {
+            self.events = m.1;
+            self.pos = 0;
+            self.advance();
+        } else {
+            self.pos = m.0;
+            self.events = m.1;
+            self.next = m.2;
+        }
+        while self.pos < pos.event {
+            if self.next.is_none() {
+                return false;
+            }
+            self.advance();
+        }
+        self.last_good = pos.last_good;
+        self.div = None;
+        self.diverged = false;
+        true
     }
 
     fn divergence(&mut self) -> Option<Divergence> {

@@ -1,7 +1,7 @@
 //! Record and replay sessions: what `deja record` and `deja replay` do, as library calls.
 
 use super::event::{EndKind, Event};
-use super::log::{self, Header, Log, LogError, LogWriter};
+use super::log::{self, Header, Log, LogError, LogWriter, Positioned};
 use super::recorder::Recorder;
 use super::replayer::Replayer;
 use crate::arch::Arch;
@@ -9,6 +9,7 @@ use crate::linux::process::{Options, RunError};
 use crate::linux::{Outcome, Process, StartError};
 use crate::world::{EndStatus, RealWorld};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Default checkpoint interval (instructions).
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 10_000_000;
@@ -113,6 +114,16 @@ fn run_guarded<A: Arch>(p: &mut Process<A>) -> Result<Outcome, RunError> {
     }
 }
 
+/// Run to icount `n` (`Err(IcountLimit(n))` once there), or to the end if that comes first.
+fn run_partial<A: Arch>(p: &mut Process<A>, n: u64) -> Result<Outcome, RunError> {
+    use crate::linux::process::Advance;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.advance(n, &[]))) {
+        Ok(Advance::Ended(r)) => p.finish(r),
+        Ok(_) => Err(RunError::IcountLimit(n)),
+        Err(_) => Err(RunError::Internal(format!("internal error at pc={:#x} icount={}", A::pc(&p.m.cpu), p.m.icount))),
+    }
+}
+
 pub struct ReplayOptions {
     pub quiet: bool,
     /// Stop at this icount (before the recorded end).
@@ -129,8 +140,21 @@ pub struct Replayed<A: Arch> {
     pub recorded_end: Option<(EndKind, i32, u64)>,
 }
 
-/// Replay a log: re-execute the guest with every outside input taken from the log.
-pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, SessionError> {
+/// A replay ready to run: the process at its first instruction, with a replaying world.
+pub struct PreparedReplay<A: Arch> {
+    pub process: Process<A>,
+    /// The recorded end: kind, value, final icount (None for a log cut short).
+    pub recorded_end: Option<(EndKind, i32, u64)>,
+    /// The log's events (shared with the replaying world).
+    pub events: Arc<Vec<Positioned>>,
+    /// The executable as recorded (path) and its image.
+    pub exe_path: PathBuf,
+    pub image: Vec<u8>,
+}
+
+/// Open a log and prepare its replay without running it (the debugger runs it step by step;
+/// `opts.to_icount` is for the caller to apply).
+pub fn prepare_replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<PreparedReplay<A>, SessionError> {
     let log = Log::open(path)?;
     let name = log.path.clone();
     match log.header.isa {
@@ -166,18 +190,30 @@ pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, 
     }
     let mut replayer = Replayer::new(&log, opts.quiet);
     replayer.stop_at = opts.to_icount;
+    // The debugger lists events around the current icount (`monitor events`).
+    let events: Arc<Vec<Positioned>> = Arc::new(log.events().collect());
     let recorded_end = replayer.recorded_end();
     let mut run = opts.run;
     // A recording the emulator stopped ends at its recorded icount; replay stops there too.
     if let Some((EndKind::Stopped, _, at)) = recorded_end {
         run.max_icount = Some(at);
     }
-    if let Some(n) = opts.to_icount {
-        run.max_icount = Some(run.max_icount.map_or(n, |m| m.min(n)));
-    }
     let exe_name = recorded_exe.display().to_string();
-    let mut p = crate::linux::start_image(&exe_name, &image, &recorded_exe, &h.argv, &h.envp, Box::new(replayer), run)?;
-    let result = run_guarded(&mut p);
+    let process =
+        crate::linux::start_image(&exe_name, &image, &recorded_exe, &h.argv, &h.envp, Box::new(replayer), run)?;
+    Ok(PreparedReplay { process, recorded_end, events, exe_path: recorded_exe, image })
+}
+
+/// Replay a log: re-execute the guest with every outside input taken from the log.
+pub fn replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Replayed<A>, SessionError> {
+    let stop_at = opts.to_icount;
+    let PreparedReplay { process: mut p, recorded_end, .. } = prepare_replay(path, opts)?;
+    let result = match stop_at {
+        // Stopping before the recorded end: the rest of the log is simply not replayed
+        // (telling the world the run ended here would be a divergence).
+        Some(n) if recorded_end.is_none_or(|(_, _, at)| n < at) => run_partial(&mut p, n),
+        _ => run_guarded(&mut p),
+    };
     Ok(Replayed { process: p, result, recorded_end })
 }
 
