@@ -400,6 +400,67 @@ mod tests {
         (out.exit_code(), seen)
     }
 
+    /// Stop addresses inside blocks: every stop is reached in the same state (registers and
+    /// icount) with specialised handlers as with the reference ones, although the blocks that
+    /// hold them otherwise run with skipped flag writes.
+    #[test]
+    fn stops_inside_blocks_see_the_same_state() {
+        use crate::linux::process::Advance;
+        let image = crate::demo::demo_elf().unwrap();
+        let start = |specialize: bool| {
+            let world = Box::new(Quiet(Virtual::new(RealWorld, 0, 7)));
+            let mut p = crate::linux::start_image::<crate::linux::arch_x86_64::X86_64>(
+                "demo",
+                &image,
+                Path::new("/demo"),
+                &[b"demo".to_vec()],
+                &[],
+                world,
+                Options::default(),
+            )
+            .unwrap();
+            p.engine.set_specialize(specialize);
+            p
+        };
+        // Stop at each cmp/test that follows a flag-writing instruction in the first 400
+        // from the entry point: the flags of that instruction are dead when its block runs to
+        // its end, and observable at the stop.
+        let mut p = start(true);
+        let mut code = vec![0u8; 4096];
+        let entry = p.m.cpu.rip;
+        p.m.mem.peek(entry, &mut code).unwrap();
+        let insns: Vec<_> = iced_x86::Decoder::with_ip(64, &code, entry, iced_x86::DecoderOptions::NONE)
+            .into_iter()
+            .take(400)
+            .collect();
+        use iced_x86::Mnemonic as Mn;
+        let mut stops: Vec<u64> = insns
+            .windows(2)
+            .filter(|w| {
+                matches!(w[1].mnemonic(), Mn::Cmp | Mn::Test)
+                    && matches!(w[0].mnemonic(), Mn::Add | Mn::Sub | Mn::Inc | Mn::Dec | Mn::And | Mn::Or | Mn::Xor)
+            })
+            .map(|w| w[1].ip())
+            .collect();
+        assert!(!stops.is_empty());
+        stops.sort_unstable();
+        let mut r = start(false);
+        for n in 0..20_000 {
+            let (a, b) = (p.advance(u64::MAX, &stops), r.advance(u64::MAX, &stops));
+            assert_eq!((p.m.icount, p.m.cpu), (r.m.icount, r.m.cpu), "state at stop {n}");
+            match (a, b) {
+                (Advance::Stop, Advance::Stop) => {}
+                (Advance::Ended(x), Advance::Ended(y)) => {
+                    assert_eq!(x.unwrap(), y.unwrap());
+                    assert!(n > 100, "only {n} stops");
+                    return;
+                }
+                _ => panic!("runs disagree at stop {n}"),
+            }
+        }
+        assert!(p.m.icount > 50_000, "stopped at icount {}", p.m.icount);
+    }
+
     /// Specialised handlers (and the flag writes they skip) are an optimisation only: a whole
     /// guest run passes through the same states, at every budget boundary, with them and
     /// without them. The checkpoint interval, a prime, makes budgets end at every position
