@@ -174,16 +174,28 @@ impl InterpX86 {
 
     /// Run at most `budget` instructions (design §2).
     pub fn run(&mut self, m: &mut M, budget: u64) -> Exit {
+        self.run_inner::<false>(m, budget, &[])
+    }
+
+    /// Like `run`, but return `Exit::Budget` before executing an instruction whose address
+    /// is in `stops` (sorted), the first one included: the debugger's breakpoints, checked
+    /// once per block (a block holding a stop address runs only up to it).
+    pub fn run_stops(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
+        self.run_inner::<true>(m, budget, stops)
+    }
+
+    #[inline(always)]
+    fn run_inner<const STOPS: bool>(&mut self, m: &mut M, budget: u64, stops: &[u64]) -> Exit {
         m.limit = m.icount.saturating_add(budget);
         if self.trace {
-            self.run_blocks::<true>(m)
+            self.run_blocks::<true, STOPS>(m, stops)
         } else {
-            self.run_blocks::<false>(m)
+            self.run_blocks::<false, STOPS>(m, stops)
         }
     }
 
     #[inline(always)]
-    fn run_blocks<const TRACE: bool>(&mut self, m: &mut M) -> Exit {
+    fn run_blocks<const TRACE: bool, const STOPS: bool>(&mut self, m: &mut M, stops: &[u64]) -> Exit {
         // The block that ran last (to follow or make its link to the next) and its epoch.
         let (mut prev, mut prev_epoch) = (NO_BLOCK, self.epoch);
         loop {
@@ -206,12 +218,25 @@ impl InterpX86 {
                 },
             };
             let ops = &self.blocks[id as usize].ops[..];
+            let mut room = (m.limit - m.icount).min(ops.len() as u64) as usize;
+            if STOPS {
+                // Run only up to the first instruction of the block at a stop address.
+                let end = ops[room - 1].ins.next_ip();
+                for &stop in stops[stops.partition_point(|&a| a < pc)..].iter().take_while(|&&a| a < end) {
+                    if let Some(k) = ops[..room].iter().position(|op| op.ins.ip() == stop) {
+                        if k == 0 {
+                            return Exit::Budget;
+                        }
+                        room = k;
+                        break;
+                    }
+                }
+            }
             // A block that runs to its end may skip flag writes proven dead within it
-            // (`Op::lite`); one cut short by the budget runs every write (`Op::fast`).
-            let r = if (m.limit - m.icount) >= ops.len() as u64 && !TRACE {
+            // (`Op::lite`); one cut short (budget, stop address) runs every write (`Op::fast`).
+            let r = if room == ops.len() && !TRACE {
                 run_ops::<false>(m, ops, |op| op.lite)
             } else {
-                let room = (m.limit - m.icount).min(ops.len() as u64) as usize;
                 run_ops::<TRACE>(m, &ops[..room], |op| op.fast)
             };
             if let Err(exit) = r {
@@ -373,6 +398,67 @@ mod tests {
         let out = p.run().unwrap();
         let seen = seen.lock().unwrap().clone();
         (out.exit_code(), seen)
+    }
+
+    /// Stop addresses inside blocks: every stop is reached in the same state (registers and
+    /// icount) with specialised handlers as with the reference ones, although the blocks that
+    /// hold them otherwise run with skipped flag writes.
+    #[test]
+    fn stops_inside_blocks_see_the_same_state() {
+        use crate::linux::process::Advance;
+        let image = crate::demo::demo_elf().unwrap();
+        let start = |specialize: bool| {
+            let world = Box::new(Quiet(Virtual::new(RealWorld, 0, 7)));
+            let mut p = crate::linux::start_image::<crate::linux::arch_x86_64::X86_64>(
+                "demo",
+                &image,
+                Path::new("/demo"),
+                &[b"demo".to_vec()],
+                &[],
+                world,
+                Options::default(),
+            )
+            .unwrap();
+            p.engine.set_specialize(specialize);
+            p
+        };
+        // Stop at each cmp/test that follows a flag-writing instruction in the first 400
+        // from the entry point: the flags of that instruction are dead when its block runs to
+        // its end, and observable at the stop.
+        let mut p = start(true);
+        let mut code = vec![0u8; 4096];
+        let entry = p.m.cpu.rip;
+        p.m.mem.peek(entry, &mut code).unwrap();
+        let insns: Vec<_> = iced_x86::Decoder::with_ip(64, &code, entry, iced_x86::DecoderOptions::NONE)
+            .into_iter()
+            .take(400)
+            .collect();
+        use iced_x86::Mnemonic as Mn;
+        let mut stops: Vec<u64> = insns
+            .windows(2)
+            .filter(|w| {
+                matches!(w[1].mnemonic(), Mn::Cmp | Mn::Test)
+                    && matches!(w[0].mnemonic(), Mn::Add | Mn::Sub | Mn::Inc | Mn::Dec | Mn::And | Mn::Or | Mn::Xor)
+            })
+            .map(|w| w[1].ip())
+            .collect();
+        assert!(!stops.is_empty());
+        stops.sort_unstable();
+        let mut r = start(false);
+        for n in 0..20_000 {
+            let (a, b) = (p.advance(u64::MAX, &stops), r.advance(u64::MAX, &stops));
+            assert_eq!((p.m.icount, p.m.cpu), (r.m.icount, r.m.cpu), "state at stop {n}");
+            match (a, b) {
+                (Advance::Stop, Advance::Stop) => {}
+                (Advance::Ended(x), Advance::Ended(y)) => {
+                    assert_eq!(x.unwrap(), y.unwrap());
+                    assert!(n > 100, "only {n} stops");
+                    return;
+                }
+                _ => panic!("runs disagree at stop {n}"),
+            }
+        }
+        assert!(p.m.icount > 50_000, "stopped at icount {}", p.m.icount);
     }
 
     /// Specialised handlers (and the flag writes they skip) are an optimisation only: a whole

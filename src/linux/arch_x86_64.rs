@@ -40,6 +40,10 @@ impl Arch for X86_64 {
         engine.run(m, budget)
     }
 
+    fn run_stops(engine: &mut InterpX86, m: &mut Machine<X86State>, budget: u64, stops: &[u64]) -> Exit {
+        engine.run_stops(m, budget, stops)
+    }
+
     fn pc(c: &X86State) -> u64 {
         c.rip
     }

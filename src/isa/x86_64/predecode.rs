@@ -50,7 +50,7 @@ pub struct Spec {
     /// The handler instantiated for the op's form: exactly the table handler's behaviour.
     pub exact: FastHandler,
     /// The same with every flag write dropped ([`NoFlags`]), for handlers that write flags:
-    /// usable only where the block analysis proves the flags dead (interp_x86.rs).
+    /// usable only where [`elide_dead_flags`] proves the flags dead.
     pub no_flags: Option<FastHandler>,
 }
 
