@@ -39,6 +39,8 @@ pub struct Options {
     /// Most guest memory (bytes mapped) the guest may have (`--max-memory`); beyond it,
     /// mmap/brk/mremap fail with ENOMEM as they would under RLIMIT_AS.
     pub max_memory: Option<u64>,
+    /// The engine that executes guest code (`--engine`).
+    pub engine: crate::engine::EngineKind,
 }
 
 /// An emulator error that ends the run (not a guest fault).
@@ -115,7 +117,7 @@ pub struct Process<A: Arch> {
 
 impl<A: Arch> Process<A> {
     pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process<A> {
-        let engine = A::new_engine(opts.trace);
+        let engine = A::new_engine(opts.engine, opts.trace);
         let info = super::syscall::proc::ProcInfo::new(&exe);
         Process {
             m: Machine { cpu: A::Cpu::default(), mem, icount: 0, limit: 0 },
