@@ -24,7 +24,7 @@ use std::mem::offset_of;
 /// optional `k`/`m` suffix).
 pub const DEFAULT_CACHE_SIZE: usize = 32 << 20;
 /// Smallest code cache (a block of the longest kind must fit).
-pub const MIN_CACHE_SIZE: usize = 64 << 10;
+pub const MIN_CACHE_SIZE: usize = 12 << 10;
 /// Blocks kept before everything is flushed (bounds the ops' memory too).
 const MAX_BLOCKS: usize = 1 << 17;
 
@@ -110,6 +110,11 @@ impl JitX86 {
     /// Times the code cache was flushed because it was full (or too many blocks).
     pub fn flushes(&self) -> u64 {
         self.cache.flushes
+    }
+
+    /// Size of the code cache in bytes.
+    pub fn capacity(&self) -> usize {
+        self.cache.capacity()
     }
 
     /// Drop every translation.

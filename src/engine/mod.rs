@@ -9,6 +9,8 @@ pub mod interp_x86;
 pub mod jit_x86;
 #[cfg(feature = "jit")]
 mod jit_x86_inline;
+#[cfg(all(test, feature = "jit"))]
+mod jit_x86_tests;
 pub mod x86;
 
 use crate::mem::{Access, MemFault, Memory};
