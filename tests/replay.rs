@@ -182,16 +182,50 @@ fn dump_kind(line: &str) -> &str {
 
 /// Replay `log` (output re-emitted), with some unrelated stdin to show it is not read.
 fn replay(log: &Path, cwd: Option<&Path>) -> RunOutput {
-    let o = deja(&[OsString::from("replay"), log.into()], b"this is not the recorded stdin\n", cwd);
-    assert_clean(&format!("deja replay {}", log.display()), &o);
+    replay_with(log, cwd, "interp")
+}
+
+/// [`replay`] under `--engine ENGINE`.
+fn replay_with(log: &Path, cwd: Option<&Path>, engine: &str) -> RunOutput {
+    let o = deja(
+        &[OsString::from("replay"), "--engine".into(), engine.into(), log.into()],
+        b"this is not the recorded stdin\n",
+        cwd,
+    );
+    assert_clean(&format!("deja replay --engine {engine} {}", log.display()), &o);
     o
 }
 
-/// Replay `log` and check it reproduces the recorded run `rec` exactly: stdout, the guest's
-/// stderr, exit status, final icount and digest (against `deja info` and `deja dump`).
-/// Returns the verdict (icount, how, digest).
+/// Replay `log` under every engine (a recording made with one engine replays with any,
+/// design §3) and check each replay reproduces the recorded run `rec` exactly: stdout, the
+/// guest's stderr, exit status, final icount and digest (against `deja info` and `deja
+/// dump`; checkpoint digests are compared during the replay). Returns the verdict (icount,
+/// how, digest).
 fn assert_replays(what: &str, log: &Path, rec: &RunOutput, cwd: Option<&Path>) -> (u64, String, String) {
-    let rep = replay(log, cwd);
+    let mut verdicts = Vec::new();
+    for engine in common::engines() {
+        let what = format!("{what} (--engine {engine})");
+        verdicts.push(assert_replays_with(&what, log, rec, cwd, &engine));
+    }
+    let first = verdicts[0].clone();
+    assert!(verdicts.iter().all(|v| *v == first), "{what}: engines disagree: {verdicts:?}");
+    first
+}
+
+/// [`assert_replays`] with the interpreter only: AArch64 guests, which the JIT runs on the
+/// interpreter anyway.
+fn assert_replays_interp(what: &str, log: &Path, rec: &RunOutput, cwd: Option<&Path>) -> (u64, String, String) {
+    assert_replays_with(what, log, rec, cwd, "interp")
+}
+
+fn assert_replays_with(
+    what: &str,
+    log: &Path,
+    rec: &RunOutput,
+    cwd: Option<&Path>,
+    engine: &str,
+) -> (u64, String, String) {
+    let rep = replay_with(log, cwd, engine);
     let verdict = replay_ok(what, &rep);
     if let Some(d) = first_diff(&rec.stdout, &rep.stdout) {
         panic!("{what}: replay stdout differs from the recorded run's: {d}\nreplay stderr:\n{}", text(&rep.stderr));
@@ -273,9 +307,11 @@ fn time_random(libc: Libc, mode: &str) {
     let mut rng = Rng::new(time_seed("DEJA_TEST_SEED"));
     std::fs::write(&input, rng.bytes(70_000)).unwrap();
     let stdin = rng.bytes(150_000);
-    let record = |log: &Path| {
+    let record = |log: &Path, engine: &str| {
         let args: Vec<OsString> = vec![
             "record".into(),
+            "--engine".into(),
+            engine.into(),
             "--checkpoint-every".into(),
             "1000000".into(),
             "-o".into(),
@@ -289,7 +325,7 @@ fn time_random(libc: Libc, mode: &str) {
         assert_clean(&format!("{what}: record"), &o);
         o
     };
-    let rec = record(&log);
+    let rec = record(&log, "interp");
     let out = text(&rec.stdout);
     assert_eq!(rec.status.0, 0, "{what}: recording failed\nstdout:\n{out}\nstderr:\n{}", text(&rec.stderr));
     assert!(out.contains("stdin: 150000 bytes"), "{what}: stdin not read whole:\n{out}");
@@ -341,7 +377,11 @@ fn time_random(libc: Libc, mode: &str) {
     assert_eq!(first, assert_replays(&format!("{what}: replay, file deleted"), &log, &rec, Some(dir.path())));
 
     // A second recording sees other times and random bytes: the test cannot pass trivially.
-    let rec2 = record(&dir.path().join("t2.deja"));
+    // (Made with the last engine: a JIT recording replays under every engine.)
+    let engines = common::engines();
+    let log2 = dir.path().join("t2.deja");
+    let rec2 = record(&log2, engines.last().unwrap());
+    assert_replays(&format!("{what}: second recording"), &log2, &rec2, Some(dir.path()));
     let out2 = text(&rec2.stdout);
     for key in ["realtime:", "monotonic:", "rdtsc:", "getrandom:", "at_random:"] {
         let line = |s: &str| s.lines().find(|l| l.starts_with(key)).map(str::to_string);
@@ -1545,9 +1585,9 @@ fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
         assert!(out.contains(e.alarm), "{what}: no SIGALRM:\n{out}");
         assert!(dumped.iter().any(|l| l.contains("asynchronous SIGALRM")), "{what}: no SIGALRM event in the log");
     }
-    let first = assert_replays(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
+    let first = assert_replays_interp(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
     for i in 2..=3 {
-        assert_eq!(first, assert_replays(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path())));
+        assert_eq!(first, assert_replays_interp(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path())));
     }
     let rec2 = record(&dir.path().join("b.deja"));
     let out2 = text(&rec2.stdout);
@@ -1588,9 +1628,9 @@ fn a64_exit_and_crash() {
         let rec = deja(&record_args(&log, &bin, &[mode]), b"", None);
         assert_clean(&format!("die_signal {mode}: record"), &rec);
         assert_eq!(rec.status.0, status, "die_signal {mode}: {}", text(&rec.stderr));
-        let v = assert_replays(&format!("die_signal {mode} [aarch64]"), &log, &rec, None);
+        let v = assert_replays_interp(&format!("die_signal {mode} [aarch64]"), &log, &rec, None);
         for _ in 2..=3 {
-            assert_eq!(v, assert_replays(&format!("die_signal {mode} [aarch64] again"), &log, &rec, None));
+            assert_eq!(v, assert_replays_interp(&format!("die_signal {mode} [aarch64] again"), &log, &rec, None));
         }
     }
 }
@@ -1609,9 +1649,9 @@ fn a64_busybox() {
         let rec = deja(&record_args(&log, &bb, args), &stdin, None);
         assert_clean(&format!("busybox {args:?}: record"), &rec);
         assert_eq!(rec.status.0, 0, "busybox {args:?}: recording failed\n{}", text(&rec.stderr));
-        let v = assert_replays(&format!("busybox {args:?} [aarch64]"), &log, &rec, None);
+        let v = assert_replays_interp(&format!("busybox {args:?} [aarch64]"), &log, &rec, None);
         for _ in 2..=3 {
-            assert_eq!(v, assert_replays(&format!("busybox {args:?} [aarch64] again"), &log, &rec, None));
+            assert_eq!(v, assert_replays_interp(&format!("busybox {args:?} [aarch64] again"), &log, &rec, None));
         }
         let info = deja(&[OsString::from("info"), log.clone().into()], b"", None);
         assert!(text(&info.stdout).contains("isa:          aarch64"), "{}", text(&info.stdout));

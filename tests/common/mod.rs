@@ -306,10 +306,28 @@ pub fn arm64_busybox() -> Option<PathBuf> {
         .clone()
 }
 
+/// The engines every x86-64 guest test runs under: the interpreter, and the JIT when this
+/// build has it (cargo feature `jit`). `DEJA_TEST_ENGINES` (comma-separated) overrides.
+pub fn engines() -> Vec<String> {
+    if let Ok(v) = std::env::var("DEJA_TEST_ENGINES") {
+        return v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    }
+    let mut v = vec!["interp".to_string()];
+    if cfg!(feature = "jit") {
+        v.push("jit".to_string());
+    }
+    v
+}
+
 /// Run the program under `deja run -- PROG ARGS…`.
 pub fn run_deja(inv: &Invocation) -> RunOutput {
+    run_deja_with(inv, "interp")
+}
+
+/// Run the program under `deja run --engine ENGINE -- PROG ARGS…`.
+pub fn run_deja_with(inv: &Invocation, engine: &str) -> RunOutput {
     let mut cmd = Command::new(deja_bin());
-    cmd.arg("run").arg("--").arg(&inv.program).args(&inv.args);
+    cmd.arg("run").args(["--engine", engine]).arg("--").arg(&inv.program).args(&inv.args);
     configure(&mut cmd, inv);
     let timeout = deja_timeout();
     // A guest killed by a signal shows up as deja's exit code 128+N; `host_signal` set here
