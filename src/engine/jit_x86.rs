@@ -15,7 +15,8 @@ use super::{Exit, GuestFault};
 use crate::isa::x86_64::predecode::Op;
 use crate::isa::x86_64::{X86State, M};
 use crate::mem::PAGE_SIZE;
-use deja_jit::emit::{Asm, Layout};
+use deja_jit::dynasmrt::{dynasm, DynasmApi};
+use deja_jit::emit::{Asm, Guest, Layout};
 use deja_jit::{new_slots, Block, Blocks, CodeCache, Ctx, Lookup, EXIT_DISPATCH, EXIT_TRAP};
 use iced_x86::{FlowControl, OpKind};
 use std::mem::offset_of;
@@ -40,6 +41,22 @@ pub(super) mod off {
     pub const fn gpr(n: u8) -> i32 {
         (CPU + offset_of!(X86State, gpr) + 8 * (n as usize & 15)) as i32
     }
+}
+
+/// What the backend needs of this translator: where icount, limit and rip live, and the
+/// guest flags kept in `r15` (see `jit_x86_inline.rs`).
+pub(super) const GUEST: Guest = Guest {
+    layout: Layout { icount: off::ICOUNT, limit: off::LIMIT, pc: off::RIP },
+    spill: spill_flags,
+    reload: reload_flags,
+};
+
+fn spill_flags(a: &mut Asm) {
+    dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::RFLAGS], r15);
+}
+
+fn reload_flags(a: &mut Asm) {
+    dynasm!(a.ops ; .arch x64 ; mov r15, QWORD [rbx + off::RFLAGS]);
 }
 
 /// The run's context: the backend's [`Ctx`] first (translated code's `r14` points here),
@@ -93,7 +110,7 @@ impl JitX86 {
 
     /// A JIT whose code cache holds `bytes` (at least [`MIN_CACHE_SIZE`]).
     pub fn with_cache_size(bytes: usize) -> JitX86 {
-        let cache = CodeCache::new(bytes.max(MIN_CACHE_SIZE)).expect("map the JIT code cache");
+        let cache = CodeCache::new(bytes.max(MIN_CACHE_SIZE), &GUEST).expect("map the JIT code cache");
         let mut lookup = Lookup::new();
         let ctx = Ctx {
             host_base: 0,
@@ -204,7 +221,7 @@ impl JitX86 {
         let pages: Vec<u64> = d.pages().collect();
         let ops: Meta = d.ops.into_boxed_slice();
         let slots = new_slots(2);
-        let (code, stubs) = translate_block(&ops, &slots);
+        let (code, stubs) = translate_block(pc, &ops, &slots);
         let entry = match self.cache.install(&code) {
             Some(e) => e,
             None => {
@@ -223,9 +240,9 @@ impl JitX86 {
 }
 
 /// Translate one block: returns its code and the offsets of its slots' stubs.
-fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Vec<usize>) {
-    let mut a = Asm::new(Layout { icount: off::ICOUNT, limit: off::LIMIT });
-    a.entry_check(ops.len() as u32);
+fn translate_block(pc: u64, ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Vec<usize>) {
+    let mut a = Asm::new(&GUEST);
+    a.entry_check(ops.len() as u32, pc);
     let mut t = inline::Translator::new();
     let (last, body) = ops.split_last().expect("a block has an instruction");
     for op in body {
@@ -249,7 +266,7 @@ fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Ve
         _ => vec![],
     };
     t.end(&mut a, last, !native_branch, slots, &succ);
-    let stubs = slots.iter().map(|_| a.link_stub()).collect();
+    let stubs = (0..slots.len()).map(|i| a.link_stub(succ.get(i).copied().unwrap_or(0))).collect();
     (a.finish(), stubs)
 }
 

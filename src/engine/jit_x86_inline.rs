@@ -3,8 +3,10 @@
 //! the guest flags. Everything else is a call to the interpreter's handler.
 //!
 //! Guest registers stay in `X86State` (addressed from `rbx`); values pass through `rdx`
-//! (first operand, result) and `rcx` (second operand), addresses through `rax`. Flags are
-//! captured into the guest `rflags` (with `pushfq`) only when live: an op whose `lite`
+//! (first operand, result) and `rcx` (second operand), addresses through `rax`. The guest
+//! rflags live in `r15` inside translated code (the backend writes them back at helper
+//! calls and exits: `GUEST` in `jit_x86.rs`). Flags are captured into it (with `pushfq`)
+//! only when live: an op whose `lite`
 //! handler differs from its `fast` one has its flags proven dead by `elide_dead_flags`, and
 //! a block is entered only when it runs to its end, where that proof holds. Flags the SDM
 //! leaves undefined are never taken from the host: they get the interpreter's fixed values
@@ -346,7 +348,6 @@ impl Translator {
         match op.ins.mnemonic() {
             Mn::Jmp if k0 == IMM => {
                 self.sync_icount_plus(a, 1);
-                store_rip(a, op.imm);
                 a.jump_slot(slots[0].as_ptr());
             }
             Mn::Jmp => {
@@ -364,7 +365,6 @@ impl Translator {
                 let (_, resume) = self.cur.take().expect("call has a memory access");
                 let pending = self.pending;
                 self.sync_icount_plus(a, 1);
-                store_rip(a, op.imm);
                 a.jump_slot(slots[0].as_ptr());
                 // Slow path: the helper did the call (rip set); leave like the fast path.
                 a.bind(resume);
@@ -399,10 +399,8 @@ impl Translator {
                 self.sync_icount_plus(a, 1);
                 let taken = a.label();
                 jump_if(a, op.cc, taken);
-                store_rip(a, op.next_ip);
                 a.jump_slot(slots[1].as_ptr());
                 a.bind(taken);
-                store_rip(a, op.imm);
                 a.jump_slot(slots[0].as_ptr());
             }
         }
@@ -598,7 +596,7 @@ macro_rules! alu_ri {
 fn alu(a: &mut Asm, mn: Mn, size: u32, imm: Option<i64>) {
     if matches!(mn, Mn::Adc | Mn::Sbb) {
         // The guest CF into the host CF (nothing below changes flags before the op).
-        dynasm!(a.ops ; .arch x64 ; bt QWORD [rbx + off::RFLAGS], 0);
+        dynasm!(a.ops ; .arch x64 ; bt r15, 0);
     }
     macro_rules! both {
         ($($mn:tt)+) => {
@@ -661,9 +659,9 @@ fn shift(a: &mut Asm, mn: Mn, size: u32, c: i8) {
     }
 }
 
-/// Guest rflags: the bits `which` replaced by the host's flags masked with `host`, plus
+/// Guest rflags (in r15): the bits `which` replaced by the host's flags masked with `host`, plus
 /// `set`. Must follow the host instruction with only flag-preserving instructions between.
-/// Clobbers rcx, r8.
+/// Clobbers rcx.
 fn capture(a: &mut Asm, which: u64, host: u64, set: u64, _flip_cf: bool) {
     dynasm!(a.ops
         ; .arch x64
@@ -682,10 +680,8 @@ fn capture(a: &mut Asm, which: u64, host: u64, set: u64, _flip_cf: bool) {
     }
     dynasm!(a.ops
         ; .arch x64
-        ; mov r8, QWORD [rbx + off::RFLAGS]
-        ; and r8, !(which as i32)
-        ; or r8, rcx
-        ; mov QWORD [rbx + off::RFLAGS], r8
+        ; and r15, !(which as i32)
+        ; or r15, rcx
     );
 }
 
@@ -711,21 +707,18 @@ fn capture_shift(a: &mut Asm, host: u64, of_formula: bool) {
     }
     dynasm!(a.ops
         ; .arch x64
-        ; mov r8, QWORD [rbx + off::RFLAGS]
-        ; and r8, !(fl::STATUS as i32)
-        ; or r8, rcx
-        ; mov QWORD [rbx + off::RFLAGS], r8
+        ; and r15, !(fl::STATUS as i32)
+        ; or r15, rcx
     );
 }
 
-/// Jump to `to` if condition `cc` (hardware encoding) holds for the guest rflags in memory.
+/// Jump to `to` if condition `cc` (hardware encoding) holds for the guest rflags (r15).
 /// Clobbers rax, rcx.
 fn jump_if(a: &mut Asm, cc: u8, to: DynamicLabel) {
-    let o = off::RFLAGS;
     match (cc >> 1) & 7 {
         6 => dynasm!(a.ops
             ; .arch x64
-            ; mov eax, DWORD [rbx + o]
+            ; mov eax, r15d
             ; mov ecx, eax
             ; shr ecx, 4
             ; xor eax, ecx
@@ -733,7 +726,7 @@ fn jump_if(a: &mut Asm, cc: u8, to: DynamicLabel) {
         ),
         7 => dynasm!(a.ops
             ; .arch x64
-            ; mov eax, DWORD [rbx + o]
+            ; mov eax, r15d
             ; mov ecx, eax
             ; shr ecx, 4
             ; xor ecx, eax
@@ -743,7 +736,7 @@ fn jump_if(a: &mut Asm, cc: u8, to: DynamicLabel) {
         ),
         p => {
             let bits = [fl::OF, fl::CF, fl::ZF, fl::CF | fl::ZF, fl::SF, fl::PF][p as usize];
-            dynasm!(a.ops ; .arch x64 ; test DWORD [rbx + o], bits as i32);
+            dynasm!(a.ops ; .arch x64 ; test r15d, bits as i32);
         }
     }
     if cc & 1 == 0 {
