@@ -51,8 +51,18 @@ pub(super) const GUEST: Guest = Guest {
     reload: reload_flags,
 };
 
+/// Only r15's status bits are the guest's (captures load the whole host rflags into it).
 fn spill_flags(a: &mut Asm) {
-    dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::RFLAGS], r15);
+    use crate::isa::x86_64::state::fl::STATUS;
+    dynasm!(a.ops
+        ; .arch x64
+        ; mov rcx, QWORD [rbx + off::RFLAGS]
+        ; and rcx, !(STATUS as i32)
+        ; mov rdx, r15
+        ; and edx, STATUS as i32
+        ; or rcx, rdx
+        ; mov QWORD [rbx + off::RFLAGS], rcx
+    );
 }
 
 fn reload_flags(a: &mut Asm) {
@@ -76,6 +86,9 @@ pub struct JitX86 {
     blocks: Blocks<Meta>,
     lookup: Lookup,
     rc: Box<RunCtx>,
+    /// `DEJA_JIT_PERFMAP` set: where each block's host code is, for `perf report`
+    /// (`/tmp/perf-PID.map`).
+    perf_map: Option<std::fs::File>,
     /// Blocks translated since the engine was made (statistics).
     pub translated: u64,
 }
@@ -121,7 +134,18 @@ impl JitX86 {
             link: 0,
             user: 0,
         };
-        JitX86 { cache, blocks: Blocks::new(), lookup, rc: Box::new(RunCtx { ctx, trap: None }), translated: 0 }
+        let perf_map = std::env::var_os("DEJA_JIT_PERFMAP").filter(|v| !v.is_empty() && v != "0").and_then(|_| {
+            let path = format!("/tmp/perf-{}.map", std::process::id());
+            std::fs::OpenOptions::new().create(true).append(true).open(path).ok()
+        });
+        JitX86 {
+            cache,
+            blocks: Blocks::new(),
+            lookup,
+            rc: Box::new(RunCtx { ctx, trap: None }),
+            perf_map,
+            translated: 0,
+        }
     }
 
     /// Times the code cache was flushed because it was full (or too many blocks).
@@ -230,6 +254,10 @@ impl JitX86 {
             }
         };
         let stubs: Box<[usize]> = stubs.iter().map(|&o| entry as usize + o).collect();
+        if let Some(f) = &mut self.perf_map {
+            use std::io::Write;
+            let _ = writeln!(f, "{:x} {:x} guest_{pc:x}", entry as usize, code.len());
+        }
         let len = ops.len() as u32;
         let b = Block { start: pc, entry, len, slots, stubs, meta: ops };
         b.unchain();
