@@ -12,6 +12,9 @@ use std::io;
 
 const PAGE: usize = 4096;
 
+/// The entry trampoline's signature.
+type EnterFn = unsafe extern "sysv64" fn(*mut u8, *mut Ctx, *const u8) -> u32;
+
 /// Executable memory for translated blocks.
 pub struct CodeCache {
     ptr: *mut u8,
@@ -21,7 +24,7 @@ pub struct CodeCache {
     /// Bytes the trampolines take (kept across flushes).
     reserved: usize,
     /// The entry trampoline: `extern "sysv64" fn(state, ctx, entry) -> u32`.
-    enter: unsafe extern "sysv64" fn(*mut u8, *mut Ctx, *const u8) -> u32,
+    enter: EnterFn,
     exit: usize,
     /// Times the cache was flushed because it was full.
     pub flushes: u64,
@@ -55,7 +58,7 @@ impl CodeCache {
         let at = c.install(&code).ok_or_else(|| io::Error::other("code cache too small for the trampolines"))?;
         // SAFETY: `at` is the start of the trampoline code just installed, whose entry point
         // follows the SysV ABI with this signature (see `emit::trampolines`).
-        c.enter = unsafe { std::mem::transmute::<*const u8, _>(at) };
+        c.enter = unsafe { std::mem::transmute::<*const u8, EnterFn>(at) };
         c.exit = at as usize + exit_off;
         c.reserved = c.used;
         Ok(c)

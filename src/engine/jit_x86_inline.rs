@@ -18,6 +18,9 @@
 //! handler (which does the full access and may fault), then resumes after it. Nothing is
 //! written before the check passes, so the re-execution is exact.
 
+// dynasm! expands dynamic registers (`Rq(h)`) into `h.into()`, a no-op on a u8.
+#![allow(clippy::useless_conversion)]
+
 use super::jit_x86::{helper_op, off};
 use crate::isa::x86_64::predecode::{kind_of, size_of, Op, IMM, MEM, NONE, NO_FORM, REG};
 use crate::isa::x86_64::state::{fl, reg};
@@ -467,7 +470,7 @@ fn inlinable(op: &Op) -> bool {
             let c = (op.imm as u32) & if s0 == 8 { 0x3f } else { 0x1f };
             sized(s0) && k0 == REG && k1 == IMM && c < s0 * 8
         }
-        Mn::Push => (k0 == REG && s0 == 8) || (k0 == IMM && s0 == 8),
+        Mn::Push => s0 == 8 && matches!(k0, REG | IMM),
         Mn::Pop => k0 == REG && s0 == 8,
         _ if op.ins.condition_code() != iced_x86::ConditionCode::None => {
             let setcc = format!("{mn:?}").starts_with("Set");
