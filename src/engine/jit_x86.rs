@@ -51,22 +51,40 @@ pub(super) const GUEST: Guest = Guest {
     reload: reload_flags,
 };
 
-/// Only r15's status bits are the guest's (captures load the whole host rflags into it).
+/// r15 holds the guest status flags in `lahf`/`seto` layout (`jit_x86_inline::F_*`): merge
+/// them into the guest rflags.
 fn spill_flags(a: &mut Asm) {
-    use crate::isa::x86_64::state::fl::STATUS;
+    use crate::isa::x86_64::state::fl::{OF, STATUS};
     dynasm!(a.ops
         ; .arch x64
-        ; mov rcx, QWORD [rbx + off::RFLAGS]
-        ; and rcx, !(STATUS as i32)
-        ; mov rdx, r15
-        ; and edx, STATUS as i32
-        ; or rcx, rdx
-        ; mov QWORD [rbx + off::RFLAGS], rcx
+        ; mov ecx, r15d
+        ; shr ecx, 8
+        ; and ecx, (STATUS & !OF) as i32
+        ; mov edx, r15d
+        ; and edx, 1
+        ; shl edx, OF.trailing_zeros() as i8
+        ; or ecx, edx
+        ; mov rdx, QWORD [rbx + off::RFLAGS]
+        ; and rdx, !(STATUS as i32)
+        ; or rdx, rcx
+        ; mov QWORD [rbx + off::RFLAGS], rdx
     );
 }
 
+/// The guest status flags into r15, in `lahf`/`seto` layout.
 fn reload_flags(a: &mut Asm) {
-    dynasm!(a.ops ; .arch x64 ; mov r15, QWORD [rbx + off::RFLAGS]);
+    use crate::isa::x86_64::state::fl::{OF, STATUS};
+    dynasm!(a.ops
+        ; .arch x64
+        ; mov rcx, QWORD [rbx + off::RFLAGS]
+        ; mov edx, ecx
+        ; and edx, (STATUS & !OF) as i32
+        ; shl edx, 8
+        ; shr ecx, OF.trailing_zeros() as i8
+        ; and ecx, 1
+        ; or edx, ecx
+        ; mov r15d, edx
+    );
 }
 
 /// The run's context: the backend's [`Ctx`] first (translated code's `r14` points here),
@@ -271,7 +289,7 @@ impl JitX86 {
 fn translate_block(pc: u64, ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Vec<usize>) {
     let mut a = Asm::new(&GUEST);
     a.entry_check(ops.len() as u32, pc);
-    let mut t = inline::Translator::new();
+    let mut t = inline::Translator::new(&mut a, ops);
     let (last, body) = ops.split_last().expect("a block has an instruction");
     for op in body {
         if !t.inline(&mut a, op) {

@@ -41,6 +41,8 @@ struct Slow {
     resume: DynamicLabel,
     op: *const Op,
     pending: i32,
+    /// Cached guest registers not yet written back there.
+    dirty: u16,
 }
 
 /// Translation state within one block.
@@ -56,11 +58,29 @@ pub struct Translator {
     /// Do the host flags equal the guest status flags (the last instruction emitted
     /// captured them)? A jcc right after then branches on them directly.
     host_flags: bool,
+    /// Guest registers kept in host registers within the block.
+    cache: Cache,
 }
 
 impl Translator {
-    pub fn new() -> Translator {
-        Translator { pending: 0, slow: Vec::new(), cur: None, rip_current: false, host_flags: false }
+    /// A translator for the block `ops`; loads the guest registers it caches (the caller
+    /// has emitted the entry check).
+    pub fn new(a: &mut Asm, ops: &[Op]) -> Translator {
+        let cache = Cache::for_block(ops);
+        cache.load(a);
+        Translator { pending: 0, slow: Vec::new(), cur: None, rip_current: false, host_flags: false, cache }
+    }
+
+    /// Write the cached guest registers changed since they were loaded back to the guest
+    /// state (flag-preserving: plain moves).
+    fn writeback(&mut self, a: &mut Asm) {
+        self.cache.store(a, self.cache.dirty);
+        self.cache.dirty = 0;
+    }
+
+    /// [`Translator::writeback`], keeping them marked changed (for a path that rejoins).
+    fn writeback_keep(&mut self, a: &mut Asm) {
+        self.cache.store(a, self.cache.dirty);
     }
 
     /// Bring the icount in memory up to date.
@@ -69,10 +89,12 @@ impl Translator {
         self.pending = 0;
     }
 
-    /// Run `op` through its interpreter handler.
+    /// Run `op` through its interpreter handler (with the guest registers in memory).
     pub fn helper(&mut self, a: &mut Asm, op: &Op) {
+        self.writeback(a);
         self.sync_icount(a);
         a.call_helper(helper_op as *const () as usize, op as *const Op as u64);
+        self.cache.load(a);
         self.rip_current = true;
         self.host_flags = false;
     }
@@ -108,13 +130,16 @@ impl Translator {
             if !self.rip_current {
                 store_rip(a, last.next_ip);
             }
+            self.writeback(a);
             self.sync_icount(a);
             exit_to(a, succ, slots);
         }
         for s in std::mem::take(&mut self.slow) {
             a.bind(s.entry);
+            self.cache.store(a, s.dirty);
             a.add_icount(s.pending);
             a.call_helper(helper_op as *const () as usize, s.op as u64);
+            self.cache.load(a);
             a.add_icount(-(s.pending + 1));
             dynasm!(a.ops ; .arch x64 ; jmp =>s.resume);
         }
@@ -140,7 +165,7 @@ impl Translator {
             Some(x) => x,
             None => {
                 let x = (a.label(), a.label());
-                self.slow.push(Slow { entry: x.0, resume: x.1, op, pending: self.pending });
+                self.slow.push(Slow { entry: x.0, resume: x.1, op, pending: self.pending, dirty: self.cache.dirty });
                 self.cur = Some(x);
                 x
             }
@@ -172,18 +197,18 @@ impl Translator {
             Mn::Mov => {
                 // Source into A.
                 match k1 {
-                    REG => ld_gpr(a, A, op.r[1], s1),
+                    REG => ld_gpr(a, &self.cache, A, op.r[1], s1),
                     IMM => ld_imm(a, A, op.imm, s0),
                     _ => {
-                        ea(a, op);
+                        ea(a, &self.cache, op);
                         self.guard(a, op, s1, flags::R);
                         ld_mem(a, A, s1, false);
                     }
                 }
                 if k0 == REG {
-                    st_gpr(a, op.r[0], s0, A);
+                    st_gpr(a, &mut self.cache, op.r[0], s0, A);
                 } else {
-                    ea(a, op);
+                    ea(a, &self.cache, op);
                     self.guard(a, op, s0, flags::FASTW);
                     st_mem(a, s0, A);
                 }
@@ -191,34 +216,34 @@ impl Translator {
             Mn::Movzx | Mn::Movsx | Mn::Movsxd => {
                 let sx = mn != Mn::Movzx;
                 if k1 == REG {
-                    ld_gpr(a, A, op.r[1], s1);
+                    ld_gpr(a, &self.cache, A, op.r[1], s1);
                 } else {
-                    ea(a, op);
+                    ea(a, &self.cache, op);
                     self.guard(a, op, s1, flags::R);
                     ld_mem(a, A, s1, false);
                 }
                 if sx {
                     sext(a, A, s1);
                 }
-                st_gpr(a, op.r[0], s0, A);
+                st_gpr(a, &mut self.cache, op.r[0], s0, A);
             }
             Mn::Lea => {
-                ea(a, op);
-                st_gpr(a, op.r[0], s0, 0);
+                ea(a, &self.cache, op);
+                st_gpr(a, &mut self.cache, op.r[0], s0, 0);
             }
             Mn::Add | Mn::Sub | Mn::And | Mn::Or | Mn::Xor | Mn::Cmp | Mn::Test | Mn::Adc | Mn::Sbb => {
                 let writes = !matches!(mn, Mn::Cmp | Mn::Test);
                 // First operand into A (through memory: address kept in rax).
                 if k0 == REG {
-                    ld_gpr(a, A, op.r[0], s0);
+                    ld_gpr(a, &self.cache, A, op.r[0], s0);
                 } else {
-                    ea(a, op);
+                    ea(a, &self.cache, op);
                     self.guard(a, op, s0, if writes { flags::R | flags::FASTW } else { flags::R });
                     ld_mem(a, A, s0, false);
                 }
                 let imm = match k1 {
                     REG => {
-                        ld_gpr(a, B, op.r[1], s1);
+                        ld_gpr(a, &self.cache, B, op.r[1], s1);
                         None
                     }
                     IMM if s0 < 8 || op.imm as i64 == op.imm as i32 as i64 => Some(op.imm as i64),
@@ -227,7 +252,7 @@ impl Translator {
                         None
                     }
                     _ => {
-                        ea(a, op);
+                        ea(a, &self.cache, op);
                         self.guard(a, op, s1, flags::R);
                         ld_mem(a, B, s1, false);
                         None
@@ -243,7 +268,7 @@ impl Translator {
                 }
                 if writes {
                     if k0 == REG {
-                        st_gpr(a, op.r[0], s0, A);
+                        st_gpr(a, &mut self.cache, op.r[0], s0, A);
                     } else {
                         st_mem(a, s0, A);
                     }
@@ -254,20 +279,20 @@ impl Translator {
             }
             Mn::Inc | Mn::Dec | Mn::Neg | Mn::Not => {
                 if k0 == REG {
-                    ld_gpr(a, A, op.r[0], s0);
+                    ld_gpr(a, &self.cache, A, op.r[0], s0);
                 } else {
-                    ea(a, op);
+                    ea(a, &self.cache, op);
                     self.guard(a, op, s0, flags::R | flags::FASTW);
                     ld_mem(a, A, s0, false);
                 }
                 let live = live && mn != Mn::Not;
                 if live && matches!(mn, Mn::Inc | Mn::Dec) {
                     // inc/dec keep CF: give the host the guest's, so all its flags are right.
-                    dynasm!(a.ops ; .arch x64 ; bt r15, 0);
+                    dynasm!(a.ops ; .arch x64 ; bt r15d, F_CF.trailing_zeros() as i8);
                 }
                 unary(a, mn, s0);
                 if k0 == REG {
-                    st_gpr(a, op.r[0], s0, A);
+                    st_gpr(a, &mut self.cache, op.r[0], s0, A);
                 } else {
                     st_mem(a, s0, A);
                 }
@@ -277,38 +302,37 @@ impl Translator {
             }
             Mn::Shl | Mn::Sal | Mn::Shr | Mn::Sar => {
                 let c = (op.imm as u32) & if s0 == 8 { 0x3f } else { 0x1f };
-                ld_gpr(a, A, op.r[0], s0);
+                ld_gpr(a, &self.cache, A, op.r[0], s0);
                 if c == 0 {
                     // Flags unchanged; a 32-bit register is still written (zero-extended).
-                    st_gpr(a, op.r[0], s0, A);
+                    st_gpr(a, &mut self.cache, op.r[0], s0, A);
                     return;
                 }
                 shift(a, mn, s0, c as i8);
-                st_gpr(a, op.r[0], s0, A);
+                st_gpr(a, &mut self.cache, op.r[0], s0, A);
                 if live {
-                    // SF ZF PF CF from the host; AF = 1; OF from the host for a count of
-                    // 1, else shl: MSB(result) ^ CF, shr/sar: 0 (the interpreter's values).
-                    let host = fl::CF | fl::PF | fl::ZF | fl::SF | if c == 1 { fl::OF } else { 0 };
-                    capture_shift(a, host, c > 1 && matches!(mn, Mn::Shl | Mn::Sal));
+                    capture_shift(a, c, matches!(mn, Mn::Shl | Mn::Sal));
                 }
             }
             Mn::Push => {
-                dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::gpr(reg::RSP as u8)] ; sub rax, 8);
+                ld_gpr(a, &self.cache, 0, reg::RSP as u8, 8);
+                dynasm!(a.ops ; .arch x64 ; sub rax, 8);
                 self.guard(a, op, 8, flags::FASTW);
                 if k0 == REG {
-                    ld_gpr(a, A, op.r[0], 8);
+                    ld_gpr(a, &self.cache, A, op.r[0], 8);
                 } else {
                     ld_imm(a, A, op.imm, 8);
                 }
                 st_mem(a, 8, A);
-                dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::gpr(reg::RSP as u8)], rax);
+                st_gpr(a, &mut self.cache, reg::RSP as u8, 8, 0);
             }
             Mn::Pop => {
-                dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::gpr(reg::RSP as u8)]);
+                ld_gpr(a, &self.cache, 0, reg::RSP as u8, 8);
                 self.guard(a, op, 8, flags::R);
                 ld_mem(a, A, 8, false);
-                dynasm!(a.ops ; .arch x64 ; add rax, 8 ; mov QWORD [rbx + off::gpr(reg::RSP as u8)], rax);
-                st_gpr(a, op.r[0], 8, A);
+                dynasm!(a.ops ; .arch x64 ; add rax, 8);
+                st_gpr(a, &mut self.cache, reg::RSP as u8, 8, 0);
+                st_gpr(a, &mut self.cache, op.r[0], 8, A);
             }
             Mn::Setb
             | Mn::Setae
@@ -329,28 +353,28 @@ impl Translator {
                 let yes = a.label();
                 let done = a.label();
                 jump_if(a, op.cc, yes);
-                dynasm!(a.ops ; .arch x64 ; mov BYTE [rbx + off::gpr(op.r[0])], 0 ; jmp =>done ; =>yes
-                    ; mov BYTE [rbx + off::gpr(op.r[0])], 1 ; =>done);
+                dynasm!(a.ops ; .arch x64 ; mov edx, 0 ; jmp =>done ; =>yes ; mov edx, 1 ; =>done);
+                st_gpr(a, &mut self.cache, op.r[0], 1, A);
             }
             _ if op.ins.condition_code() != iced_x86::ConditionCode::None => {
                 // cmovcc r, r/m: the source is read (and may fault) whatever the condition;
                 // a 32-bit destination is zero-extended even when the condition is false.
                 // (jump_if clobbers rax and rcx: the value goes through rdx.)
                 if k1 == REG {
-                    ld_gpr(a, A, op.r[1], s1);
+                    ld_gpr(a, &self.cache, A, op.r[1], s1);
                 } else {
-                    ea(a, op);
+                    ea(a, &self.cache, op);
                     self.guard(a, op, s1, flags::R);
                     ld_mem(a, A, s1, false);
                 }
                 let keep = a.label();
                 let done = a.label();
                 jump_if(a, op.cc ^ 1, keep);
-                st_gpr(a, op.r[0], s0, A);
+                st_gpr(a, &mut self.cache, op.r[0], s0, A);
                 dynasm!(a.ops ; .arch x64 ; jmp =>done ; =>keep);
                 if s0 == 4 {
-                    dynasm!(a.ops ; .arch x64 ; mov edx, DWORD [rbx + off::gpr(op.r[0])]);
-                    st_gpr(a, op.r[0], 4, A);
+                    ld_gpr(a, &self.cache, A, op.r[0], 4);
+                    st_gpr(a, &mut self.cache, op.r[0], 4, A);
                 }
                 a.bind(done);
             }
@@ -363,43 +387,52 @@ impl Translator {
         let k0 = kind_of(op.form, 0);
         match op.ins.mnemonic() {
             Mn::Jmp if k0 == IMM => {
+                self.writeback(a);
                 self.sync_icount_plus(a, 1);
                 a.jump_slot(slots[0].as_ptr());
             }
             Mn::Jmp => {
+                ld_gpr(a, &self.cache, 0, op.r[0], 8);
+                dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::RIP], rax);
+                self.writeback(a);
                 self.sync_icount_plus(a, 1);
-                dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::gpr(op.r[0])] ; mov QWORD [rbx + off::RIP], rax);
+                dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::RIP]);
                 a.jump_lookup();
             }
             Mn::Call => {
                 self.cur = None;
-                dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::gpr(reg::RSP as u8)] ; sub rax, 8);
+                ld_gpr(a, &self.cache, 0, reg::RSP as u8, 8);
+                dynasm!(a.ops ; .arch x64 ; sub rax, 8);
                 self.guard(a, op, 8, flags::FASTW);
                 ld_imm(a, A, op.next_ip, 8);
                 st_mem(a, 8, A);
-                dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::gpr(reg::RSP as u8)], rax);
+                st_gpr(a, &mut self.cache, reg::RSP as u8, 8, 0);
                 let (_, resume) = self.cur.take().expect("call has a memory access");
                 let pending = self.pending;
+                self.writeback_keep(a);
                 self.sync_icount_plus(a, 1);
                 a.jump_slot(slots[0].as_ptr());
-                // Slow path: the helper did the call (rip set); leave like the fast path.
+                // Slow path: the helper did the call (rip set, registers reloaded); leave
+                // like the fast path.
                 a.bind(resume);
                 a.add_icount(pending + 1);
                 a.jump_slot(slots[0].as_ptr());
+                self.cache.dirty = 0;
             }
             Mn::Ret => {
                 self.cur = None;
-                dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::gpr(reg::RSP as u8)]);
+                ld_gpr(a, &self.cache, 0, reg::RSP as u8, 8);
                 self.guard(a, op, 8, flags::R);
                 dynasm!(a.ops
                     ; .arch x64
                     ; mov rdx, QWORD [r12 + rax]
                     ; add rax, 8
-                    ; mov QWORD [rbx + off::gpr(reg::RSP as u8)], rax
                     ; mov QWORD [rbx + off::RIP], rdx
                 );
+                st_gpr(a, &mut self.cache, reg::RSP as u8, 8, 0);
                 let (_, resume) = self.cur.take().expect("ret has a memory access");
                 let pending = self.pending;
+                self.writeback(a);
                 a.add_icount(pending + 1);
                 let join = a.label();
                 a.bind(join);
@@ -413,6 +446,7 @@ impl Translator {
             _ => {
                 // jcc: on the host flags when the instruction before computed them (and
                 // had no slow path, which rejoins with other host flags).
+                self.writeback(a);
                 self.sync_icount_plus(a, 1);
                 let taken = a.label();
                 if self.host_flags {
@@ -495,7 +529,16 @@ fn store_rip(a: &mut Asm, pc: u64) {
 }
 
 /// Host register `h` = guest GPR `n`'s low `size` bytes, zero-extended.
-fn ld_gpr(a: &mut Asm, h: u8, n: u8, size: u32) {
+fn ld_gpr(a: &mut Asm, c: &Cache, h: u8, n: u8, size: u32) {
+    if let Some(r) = c.host[n as usize & 15] {
+        match size {
+            8 => dynasm!(a.ops ; .arch x64 ; mov Rq(h), Rq(r)),
+            4 => dynasm!(a.ops ; .arch x64 ; mov Rd(h), Rd(r)),
+            2 => dynasm!(a.ops ; .arch x64 ; movzx Rd(h), Rw(r)),
+            _ => dynasm!(a.ops ; .arch x64 ; movzx Rd(h), Rb(r)),
+        }
+        return;
+    }
     let o = off::gpr(n);
     match size {
         8 => dynasm!(a.ops ; .arch x64 ; mov Rq(h), QWORD [rbx + o]),
@@ -505,15 +548,89 @@ fn ld_gpr(a: &mut Asm, h: u8, n: u8, size: u32) {
     }
 }
 
-/// Guest GPR `n` = host register `h` with x86's write rules: a 4-byte write zero-extends
-/// (host `h` holds a zero-extended 32-bit value), 1- and 2-byte writes merge.
-fn st_gpr(a: &mut Asm, n: u8, size: u32, h: u8) {
+/// Guest GPR `n` = host register `h` with x86's write rules: a 4-byte write zero-extends,
+/// 1- and 2-byte writes merge (the host's own partial writes do both). Flag-preserving.
+fn st_gpr(a: &mut Asm, c: &mut Cache, n: u8, size: u32, h: u8) {
+    if let Some(r) = c.host[n as usize & 15] {
+        match size {
+            8 => dynasm!(a.ops ; .arch x64 ; mov Rq(r), Rq(h)),
+            4 => dynasm!(a.ops ; .arch x64 ; mov Rd(r), Rd(h)),
+            2 => dynasm!(a.ops ; .arch x64 ; mov Rw(r), Rw(h)),
+            _ => dynasm!(a.ops ; .arch x64 ; mov Rb(r), Rb(h)),
+        }
+        c.dirty |= 1 << (n & 15);
+        return;
+    }
     let o = off::gpr(n);
     match size {
         8 => dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + o], Rq(h)),
         4 => dynasm!(a.ops ; .arch x64 ; mov Rd(h), Rd(h) ; mov QWORD [rbx + o], Rq(h)),
         2 => dynasm!(a.ops ; .arch x64 ; mov WORD [rbx + o], Rw(h)),
         _ => dynasm!(a.ops ; .arch x64 ; mov BYTE [rbx + o], Rb(h)),
+    }
+}
+
+/// Host registers that hold guest GPRs within a block: caller-saved ones no inline sequence
+/// uses as scratch (helper calls write them back first and load them again after).
+const CACHE_REGS: [u8; 6] = [6, 7, 8, 9, 10, 11]; // rsi rdi r8 r9 r10 r11
+
+/// Which guest GPRs a block keeps in host registers, and which of them it has changed.
+struct Cache {
+    /// Host register of each guest GPR, if cached.
+    host: [Option<u8>; 16],
+    /// Cached guest GPRs written since they were last stored to the guest state.
+    dirty: u16,
+}
+
+impl Cache {
+    /// The guest GPRs the block's inlined ops use most, up to one per cache register.
+    fn for_block(ops: &[Op]) -> Cache {
+        let mut uses = [0u32; 16];
+        for op in ops.iter().filter(|op| op.form != NO_FORM && (inlinable(op) || Translator::is_inline_branch(op))) {
+            for i in 0..3 {
+                if kind_of(op.form, i) == REG {
+                    uses[op.r[i as usize] as usize & 15] += 1;
+                }
+            }
+            if (0..3).any(|i| kind_of(op.form, i) == MEM) {
+                if op.base_mask != 0 {
+                    uses[op.base as usize & 15] += 1;
+                }
+                if op.index_mask != 0 {
+                    uses[op.index as usize & 15] += 1;
+                }
+            }
+            if matches!(op.ins.mnemonic(), Mn::Push | Mn::Pop | Mn::Call | Mn::Ret) {
+                uses[reg::RSP] += 1;
+            }
+        }
+        let mut order: Vec<usize> = (0..16).filter(|&g| uses[g] > 0).collect();
+        order.sort_by_key(|&g| std::cmp::Reverse(uses[g]));
+        let mut host = [None; 16];
+        for (&g, &r) in order.iter().zip(CACHE_REGS.iter()) {
+            host[g] = Some(r);
+        }
+        Cache { host, dirty: 0 }
+    }
+
+    /// Load every cached guest GPR from the guest state.
+    fn load(&self, a: &mut Asm) {
+        for (g, r) in self.host.iter().enumerate() {
+            if let Some(r) = *r {
+                dynasm!(a.ops ; .arch x64 ; mov Rq(r), QWORD [rbx + off::gpr(g as u8)]);
+            }
+        }
+    }
+
+    /// Store the cached guest GPRs in `mask` to the guest state.
+    fn store(&self, a: &mut Asm, mask: u16) {
+        for (g, r) in self.host.iter().enumerate() {
+            if let Some(r) = *r {
+                if mask & (1 << g) != 0 {
+                    dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::gpr(g as u8)], Rq(r));
+                }
+            }
+        }
     }
 }
 
@@ -559,7 +676,7 @@ fn sext(a: &mut Asm, h: u8, from: u32) {
 
 /// rax = the effective address of `op`'s memory operand (no segment: the form excludes
 /// fs/gs and 32-bit addressing). Clobbers rcx.
-fn ea(a: &mut Asm, op: &Op) {
+fn ea(a: &mut Asm, c: &Cache, op: &Op) {
     let has_base = op.base_mask != 0;
     let has_index = op.index_mask != 0;
     let disp = op.disp as i64;
@@ -569,10 +686,10 @@ fn ea(a: &mut Asm, op: &Op) {
         return;
     }
     if has_base {
-        dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::gpr(op.base)]);
+        ld_gpr(a, c, 0, op.base, 8);
     }
     if has_index {
-        dynasm!(a.ops ; .arch x64 ; mov rcx, QWORD [rbx + off::gpr(op.index)]);
+        ld_gpr(a, c, B, op.index, 8);
         if op.shift & 3 != 0 {
             dynasm!(a.ops ; .arch x64 ; shl rcx, (op.shift & 3) as i8);
         }
@@ -617,7 +734,7 @@ macro_rules! alu_ri {
 fn alu(a: &mut Asm, mn: Mn, size: u32, imm: Option<i64>) {
     if matches!(mn, Mn::Adc | Mn::Sbb) {
         // The guest CF into the host CF (nothing below changes flags before the op).
-        dynasm!(a.ops ; .arch x64 ; bt r15, 0);
+        dynasm!(a.ops ; .arch x64 ; bt r15d, F_CF.trailing_zeros() as i8);
     }
     macro_rules! both {
         ($($mn:tt)+) => {
@@ -681,73 +798,78 @@ fn shift(a: &mut Asm, mn: Mn, size: u32, c: i8) {
     }
 }
 
-/// The guest status flags (in r15) = the host's, right after the host instruction that
-/// computed them (only flag-preserving instructions between). r15's other bits become the
-/// host's: only its status bits mean anything (the backend's spill merges just those).
-/// Returns whether the host flags still equal the guest's afterwards.
+/// The guest status flags as r15 holds them inside translated code: the host's `lahf`
+/// byte (SF ZF - AF - PF 1 CF) in bits 8-15 and OF in bit 0 (`seto`), so that capturing
+/// them is `lahf; seto al; movzx r15d, ax`: three cheap instructions that leave the host
+/// flags alone (`pushfq` is microcoded and several times slower). `spill_flags` and
+/// `reload_flags` in `jit_x86.rs` convert from and to the guest rflags.
+pub(super) const F_CF: u32 = 1 << 8;
+pub(super) const F_PF: u32 = 1 << 10;
+pub(super) const F_ZF: u32 = 1 << 14;
+pub(super) const F_SF: u32 = 1 << 15;
+pub(super) const F_OF: u32 = 1;
+
+/// The guest status flags (r15) = the host's, right after the host instruction that
+/// computed them (only flag-preserving instructions between). Clobbers rax. Returns whether
+/// the host flags still equal the guest's afterwards.
 fn capture(a: &mut Asm, _flip_cf: bool) -> bool {
-    dynasm!(a.ops ; .arch x64 ; pushfq ; pop r15);
+    dynasm!(a.ops ; .arch x64 ; lahf ; seto al ; movzx r15d, ax);
     #[cfg(feature = "broken-engine")]
     if _flip_cf {
         // Test only (`broken-engine`): the JIT gets CF of sub/cmp wrong, so that engine
         // comparisons (deja check) can be shown to catch it.
-        dynasm!(a.ops ; .arch x64 ; xor r15d, 1);
+        dynasm!(a.ops ; .arch x64 ; xor r15d, F_CF as i32);
         return false;
     }
     true
 }
 
-/// [`capture`] for a shift: AF = 1, OF = SF ^ CF when `of_formula` (shl by more than 1).
-fn capture_shift(a: &mut Asm, host: u64, of_formula: bool) {
-    dynasm!(a.ops
-        ; .arch x64
-        ; pushfq
-        ; pop rcx
-        ; and ecx, host as i32
-        ; or ecx, fl::AF as i32
-    );
-    if of_formula {
-        dynasm!(a.ops
-            ; .arch x64
-            ; mov r8d, ecx
-            ; shr r8d, 7
-            ; xor r8d, ecx
-            ; and r8d, 1
-            ; shl r8d, 11
-            ; or ecx, r8d
-        );
+/// [`capture`] for a shift by `count` (1 ≤ count < width): AF = 1; OF from the host for a
+/// count of 1, else shl: MSB(result) ^ CF = SF ^ CF, shr/sar: 0 (the interpreter's values).
+fn capture_shift(a: &mut Asm, count: u32, shl: bool) {
+    dynasm!(a.ops ; .arch x64 ; lahf ; seto al ; or ah, fl::AF as i8);
+    if count > 1 {
+        if shl {
+            dynasm!(a.ops
+                ; .arch x64
+                ; mov cl, ah
+                ; shr cl, 7
+                ; xor cl, ah
+                ; and cl, 1
+                ; mov al, cl
+            );
+        } else {
+            dynasm!(a.ops ; .arch x64 ; mov al, 0);
+        }
     }
-    dynasm!(a.ops
-        ; .arch x64
-        ; and r15, !(fl::STATUS as i32)
-        ; or r15, rcx
-    );
+    dynasm!(a.ops ; .arch x64 ; movzx r15d, ax);
 }
 
-/// Jump to `to` if condition `cc` (hardware encoding) holds for the guest rflags (r15).
+/// Jump to `to` if condition `cc` (hardware encoding) holds for the guest flags (r15).
 /// Clobbers rax, rcx.
 fn jump_if(a: &mut Asm, cc: u8, to: DynamicLabel) {
     match (cc >> 1) & 7 {
+        // l: SF != OF (bits 15 and 0).
         6 => dynasm!(a.ops
             ; .arch x64
             ; mov eax, r15d
-            ; mov ecx, eax
-            ; shr ecx, 4
-            ; xor eax, ecx
-            ; test eax, fl::SF as i32
+            ; shr eax, 15
+            ; xor eax, r15d
+            ; test eax, F_OF as i32
         ),
+        // le: ZF or SF != OF.
         7 => dynasm!(a.ops
             ; .arch x64
             ; mov eax, r15d
-            ; mov ecx, eax
-            ; shr ecx, 4
-            ; xor ecx, eax
-            ; and ecx, fl::SF as i32
-            ; and eax, fl::ZF as i32
+            ; shr eax, 15
+            ; xor eax, r15d
+            ; and eax, F_OF as i32
+            ; mov ecx, r15d
+            ; and ecx, F_ZF as i32
             ; or eax, ecx
         ),
         p => {
-            let bits = [fl::OF, fl::CF, fl::ZF, fl::CF | fl::ZF, fl::SF, fl::PF][p as usize];
+            let bits = [F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF][p as usize];
             dynasm!(a.ops ; .arch x64 ; test r15d, bits as i32);
         }
     }
