@@ -41,6 +41,10 @@ pub(super) mod off {
     pub const fn gpr(n: u8) -> i32 {
         (CPU + offset_of!(X86State, gpr) + 8 * (n as usize & 15)) as i32
     }
+    /// Guest XMM register `n`.
+    pub const fn xmm(n: usize) -> i32 {
+        (CPU + offset_of!(X86State, xmm) + 16 * (n & 15)) as i32
+    }
 }
 
 /// What the backend needs of this translator: where icount, limit and rip live, and the

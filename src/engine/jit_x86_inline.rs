@@ -2,11 +2,12 @@
 //! x86, so the host instruction computes the guest result and, where the block needs them,
 //! the guest flags. Everything else is a call to the interpreter's handler.
 //!
-//! Guest registers stay in `X86State` (addressed from `rbx`); values pass through `rdx`
-//! (first operand, result) and `rcx` (second operand), addresses through `rax`. The guest
-//! rflags live in `r15` inside translated code (the backend writes them back at helper
-//! calls and exits: `GUEST` in `jit_x86.rs`). Flags are captured into it (with `pushfq`)
-//! only when live: an op whose `lite`
+//! The guest GPRs a block uses most stay in host registers within it ([`Cache`]: `rsi`,
+//! `rdi`, `r8`-`r11`; written back before helper calls, slow paths and exits), the others in
+//! `X86State` (addressed from `rbx`); values pass through `rdx` (first operand, result) and
+//! `rcx` (second operand), addresses through `rax`. The guest status flags live in `r15` in
+//! `lahf`/`seto` layout ([`F_CF`] …; the backend writes them back at helper calls and exits:
+//! `GUEST` in `jit_x86.rs`). Flags are captured into it only when live: an op whose `lite`
 //! handler differs from its `fast` one has its flags proven dead by `elide_dead_flags`, and
 //! a block is entered only when it runs to its end, where that proof holds. Flags the SDM
 //! leaves undefined are never taken from the host: they get the interpreter's fixed values
@@ -102,13 +103,17 @@ impl Translator {
     /// Emit `op` natively if it is one of the inlined forms (not a branch: see
     /// [`Translator::end`]); false leaves it to a helper (nothing was emitted).
     pub fn inline(&mut self, a: &mut Asm, op: &Op) -> bool {
-        if op.form == NO_FORM || !inlinable(op) {
+        let xmm = xmm_move(op);
+        if xmm.is_none() && (op.form == NO_FORM || !inlinable(op)) {
             return false;
         }
         self.cur = None;
         self.host_flags = false;
         let start = self.pending;
-        self.emit(a, op);
+        match xmm {
+            Some(mv) => self.emit_xmm_move(a, op, mv),
+            None => self.emit(a, op),
+        }
         if let Some((_, resume)) = self.cur.take() {
             // The slow path rejoins here with other host flags.
             self.host_flags = false;
@@ -153,7 +158,7 @@ impl Translator {
         let k0 = kind_of(op.form, 0);
         match op.ins.mnemonic() {
             Mn::Jmp => k0 == IMM || (k0 == REG && size_of(op.form, 0) == 8),
-            Mn::Call => k0 == IMM,
+            Mn::Call => k0 == IMM || (k0 == REG && size_of(op.form, 0) == 8),
             Mn::Ret => op.form == 0,
             _ => op.ins.is_jcc_short_or_near(),
         }
@@ -184,6 +189,40 @@ impl Translator {
                 ; jne =>entry
             );
         }
+    }
+
+    /// movdqa/movaps/movapd/movdqu/movups/movupd between XMM registers and memory.
+    fn emit_xmm_move(&mut self, a: &mut Asm, op: &Op, mv: XmmMove) {
+        match mv {
+            XmmMove::RegReg(d, s) => dynasm!(a.ops
+                ; .arch x64
+                ; movdqu xmm0, [rbx + off::xmm(s)]
+                ; movdqu [rbx + off::xmm(d)], xmm0
+            ),
+            XmmMove::Load(d, m) => {
+                ea_parts(a, &self.cache, m);
+                self.guard(a, op, 16, flags::R);
+                if m.aligned {
+                    self.misaligned_is_slow(a);
+                }
+                dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [r12 + rax] ; movdqu [rbx + off::xmm(d)], xmm0);
+            }
+            XmmMove::Store(m, s) => {
+                ea_parts(a, &self.cache, m);
+                self.guard(a, op, 16, flags::FASTW);
+                if m.aligned {
+                    self.misaligned_is_slow(a);
+                }
+                dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + off::xmm(s)] ; movdqu [r12 + rax], xmm0);
+            }
+        }
+    }
+
+    /// A 16-byte access at rax that is not 16-byte aligned takes the current op's slow
+    /// path (whose handler raises the #GP).
+    fn misaligned_is_slow(&mut self, a: &mut Asm) {
+        let (entry, _) = self.cur.expect("the memory check made the slow path");
+        dynasm!(a.ops ; .arch x64 ; test al, 15 ; jnz =>entry);
     }
 
     fn emit(&mut self, a: &mut Asm, op: &Op) {
@@ -398,6 +437,32 @@ impl Translator {
                 self.sync_icount_plus(a, 1);
                 dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::RIP]);
                 a.jump_lookup();
+            }
+            Mn::Call if k0 == REG => {
+                // call r64: the target is read before the push (call rsp calls the old rsp).
+                self.cur = None;
+                ld_gpr(a, &self.cache, A, op.r[0], 8);
+                ld_gpr(a, &self.cache, 0, reg::RSP as u8, 8);
+                dynasm!(a.ops ; .arch x64 ; sub rax, 8);
+                self.guard(a, op, 8, flags::FASTW);
+                ld_imm(a, B, op.next_ip, 8);
+                st_mem(a, 8, B);
+                st_gpr(a, &mut self.cache, reg::RSP as u8, 8, 0);
+                dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::RIP], rdx);
+                let (_, resume) = self.cur.take().expect("call has a memory access");
+                let pending = self.pending;
+                self.writeback_keep(a);
+                a.add_icount(pending + 1);
+                let join = a.label();
+                a.bind(join);
+                dynasm!(a.ops ; .arch x64 ; mov rax, QWORD [rbx + off::RIP]);
+                a.jump_lookup();
+                // Slow path: the helper did the call (rip set, registers reloaded).
+                a.bind(resume);
+                a.add_icount(pending + 1);
+                dynasm!(a.ops ; .arch x64 ; jmp =>join);
+                self.cache.dirty = 0;
+                self.pending = 0;
             }
             Mn::Call => {
                 self.cur = None;
@@ -674,26 +739,48 @@ fn sext(a: &mut Asm, h: u8, from: u32) {
     }
 }
 
+/// A memory operand without segment, in 64-bit addressing: base and index GPRs, the index
+/// scale as a shift, the displacement (absolute for rip-relative operands).
+#[derive(Clone, Copy)]
+struct MemOp {
+    base: Option<u8>,
+    index: Option<u8>,
+    shift: u8,
+    disp: u64,
+    /// A 16-byte operand that must be 16-byte aligned (movdqa and the like).
+    aligned: bool,
+}
+
 /// rax = the effective address of `op`'s memory operand (no segment: the form excludes
 /// fs/gs and 32-bit addressing). Clobbers rcx.
 fn ea(a: &mut Asm, c: &Cache, op: &Op) {
-    let has_base = op.base_mask != 0;
-    let has_index = op.index_mask != 0;
-    let disp = op.disp as i64;
+    let m = MemOp {
+        base: (op.base_mask != 0).then_some(op.base),
+        index: (op.index_mask != 0).then_some(op.index),
+        shift: op.shift & 3,
+        disp: op.disp,
+        aligned: false,
+    };
+    ea_parts(a, c, m);
+}
+
+/// rax = the address of `m`. Clobbers rcx.
+fn ea_parts(a: &mut Asm, c: &Cache, m: MemOp) {
+    let disp = m.disp as i64;
     let small = disp == disp as i32 as i64;
-    if !has_base && !has_index {
+    if m.base.is_none() && m.index.is_none() {
         dynasm!(a.ops ; .arch x64 ; mov rax, QWORD disp);
         return;
     }
-    if has_base {
-        ld_gpr(a, c, 0, op.base, 8);
+    if let Some(b) = m.base {
+        ld_gpr(a, c, 0, b, 8);
     }
-    if has_index {
-        ld_gpr(a, c, B, op.index, 8);
-        if op.shift & 3 != 0 {
-            dynasm!(a.ops ; .arch x64 ; shl rcx, (op.shift & 3) as i8);
+    if let Some(x) = m.index {
+        ld_gpr(a, c, B, x, 8);
+        if m.shift != 0 {
+            dynasm!(a.ops ; .arch x64 ; shl rcx, m.shift as i8);
         }
-        if has_base {
+        if m.base.is_some() {
             dynasm!(a.ops ; .arch x64 ; add rax, rcx);
         } else {
             dynasm!(a.ops ; .arch x64 ; mov rax, rcx);
@@ -705,6 +792,55 @@ fn ea(a: &mut Asm, c: &Cache, op: &Op) {
         } else {
             dynasm!(a.ops ; .arch x64 ; mov rcx, QWORD disp ; add rax, rcx);
         }
+    }
+}
+
+/// An inlined 128-bit move: XMM numbers and the memory operand.
+#[derive(Clone, Copy)]
+enum XmmMove {
+    RegReg(usize, usize),
+    Load(usize, MemOp),
+    Store(MemOp, usize),
+}
+
+/// Is `op` a full-register SSE move this translator inlines?
+fn xmm_move(op: &Op) -> Option<XmmMove> {
+    use iced_x86::{OpKind, Register};
+    let ins = &op.ins;
+    let aligned = match ins.mnemonic() {
+        Mn::Movdqa | Mn::Movaps | Mn::Movapd => true,
+        Mn::Movdqu | Mn::Movups | Mn::Movupd => false,
+        _ => return None,
+    };
+    if ins.op_count() != 2 || ins.has_lock_prefix() {
+        return None;
+    }
+    let xmm = |i: u32| {
+        let r = ins.op_register(i);
+        (ins.op_kind(i) == OpKind::Register && r.is_xmm()).then(|| r as usize - Register::XMM0 as usize)
+    };
+    let mem = || {
+        let (b, x) = (ins.memory_base(), ins.memory_index());
+        let gpr64 = |r: Register| r.is_gpr64();
+        let seg_ok = !matches!(ins.segment_prefix(), Register::FS | Register::GS);
+        let ok = seg_ok
+            && ins.memory_size().size() == 16
+            && (b == Register::None || b == Register::RIP || gpr64(b))
+            && (x == Register::None || gpr64(x));
+        let num = |r: Register| crate::isa::x86_64::operands::gpr_info(r).0 as u8;
+        ok.then(|| MemOp {
+            base: (b != Register::None && b != Register::RIP).then(|| num(b)),
+            index: (x != Register::None).then(|| num(x)),
+            shift: ins.memory_index_scale().trailing_zeros() as u8,
+            disp: ins.memory_displacement64(),
+            aligned,
+        })
+    };
+    match (ins.op_kind(0), ins.op_kind(1)) {
+        (OpKind::Register, OpKind::Register) => Some(XmmMove::RegReg(xmm(0)?, xmm(1)?)),
+        (OpKind::Register, OpKind::Memory) => Some(XmmMove::Load(xmm(0)?, mem()?)),
+        (OpKind::Memory, OpKind::Register) => Some(XmmMove::Store(mem()?, xmm(1)?)),
+        _ => None,
     }
 }
 
