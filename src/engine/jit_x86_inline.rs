@@ -215,6 +215,24 @@ impl Translator {
                 }
                 dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + off::xmm(s)] ; movdqu [r12 + rax], xmm0);
             }
+            XmmMove::Binop(d, src) => {
+                match src {
+                    XmmSrc::Reg(s) => dynasm!(a.ops ; .arch x64 ; movdqu xmm1, [rbx + off::xmm(s)]),
+                    XmmSrc::Mem(m) => {
+                        ea_parts(a, &self.cache, m);
+                        self.guard(a, op, 16, flags::R);
+                        self.misaligned_is_slow(a);
+                        dynasm!(a.ops ; .arch x64 ; movdqu xmm1, [r12 + rax]);
+                    }
+                }
+                dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + off::xmm(d)]);
+                (sse_int_op(op.ins.mnemonic()).expect("xmm_move admitted it"))(a);
+                dynasm!(a.ops ; .arch x64 ; movdqu [rbx + off::xmm(d)], xmm0);
+            }
+            XmmMove::Movmsk(g, s) => {
+                dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + off::xmm(s)] ; pmovmskb edx, xmm0);
+                st_gpr(a, &mut self.cache, g, 8, A);
+            }
         }
     }
 
@@ -801,15 +819,53 @@ enum XmmMove {
     RegReg(usize, usize),
     Load(usize, MemOp),
     Store(MemOp, usize),
+    /// An SSE integer operation `xmm_d = xmm_d OP src` (the mnemonic in the op).
+    Binop(usize, XmmSrc),
+    /// pmovmskb r32/r64, xmm.
+    Movmsk(u8, usize),
+}
+
+/// The second operand of an SSE integer operation.
+#[derive(Clone, Copy)]
+enum XmmSrc {
+    Reg(usize),
+    Mem(MemOp),
+}
+
+/// Emit `OP xmm0, xmm1` for an inlined SSE integer operation (no flags, no MXCSR: the host
+/// computes exactly what the interpreter's `sse_int::compute` does). None: not inlined.
+fn sse_int_op(mn: Mn) -> Option<fn(&mut Asm)> {
+    macro_rules! ops {
+        ($($m:ident => $ins:ident),* $(,)?) => {
+            match mn {
+                $(Mn::$m => Some(|a: &mut Asm| dynasm!(a.ops ; .arch x64 ; $ins xmm0, xmm1)),)*
+                _ => None,
+            }
+        };
+    }
+    ops! {
+        Pxor => pxor, Por => por, Pand => pand, Pandn => pandn,
+        Pcmpeqb => pcmpeqb, Pcmpeqw => pcmpeqw, Pcmpeqd => pcmpeqd,
+        Pcmpgtb => pcmpgtb, Pcmpgtw => pcmpgtw, Pcmpgtd => pcmpgtd,
+        Pminub => pminub, Pmaxub => pmaxub, Pminsw => pminsw, Pmaxsw => pmaxsw,
+        Paddb => paddb, Paddw => paddw, Paddd => paddd, Paddq => paddq,
+        Psubb => psubb, Psubw => psubw, Psubd => psubd, Psubq => psubq,
+        Punpcklbw => punpcklbw, Punpcklwd => punpcklwd, Punpckldq => punpckldq, Punpcklqdq => punpcklqdq,
+        Punpckhbw => punpckhbw, Punpckhwd => punpckhwd, Punpckhdq => punpckhdq, Punpckhqdq => punpckhqdq,
+    }
 }
 
 /// Is `op` a full-register SSE move this translator inlines?
 fn xmm_move(op: &Op) -> Option<XmmMove> {
     use iced_x86::{OpKind, Register};
     let ins = &op.ins;
+    let is_binop = sse_int_op(ins.mnemonic()).is_some();
     let aligned = match ins.mnemonic() {
         Mn::Movdqa | Mn::Movaps | Mn::Movapd => true,
         Mn::Movdqu | Mn::Movups | Mn::Movupd => false,
+        // Legacy SSE m128 operands must be aligned (sse_int reads them so).
+        _ if is_binop => true,
+        Mn::Pmovmskb => false,
         _ => return None,
     };
     if ins.op_count() != 2 || ins.has_lock_prefix() {
@@ -836,6 +892,22 @@ fn xmm_move(op: &Op) -> Option<XmmMove> {
             aligned,
         })
     };
+    if is_binop || ins.mnemonic() == Mn::Pmovmskb {
+        if ins.mnemonic() == Mn::Pmovmskb {
+            let r = ins.op0_register();
+            if ins.op_kind(0) != OpKind::Register || !(r.is_gpr32() || r.is_gpr64()) {
+                return None;
+            }
+            let g = crate::isa::x86_64::operands::gpr_info(r).0 as u8;
+            return Some(XmmMove::Movmsk(g, xmm(1)?));
+        }
+        let d = xmm(0)?;
+        return match ins.op_kind(1) {
+            OpKind::Register => Some(XmmMove::Binop(d, XmmSrc::Reg(xmm(1)?))),
+            OpKind::Memory => Some(XmmMove::Binop(d, XmmSrc::Mem(mem()?))),
+            _ => None,
+        };
+    }
     match (ins.op_kind(0), ins.op_kind(1)) {
         (OpKind::Register, OpKind::Register) => Some(XmmMove::RegReg(xmm(0)?, xmm(1)?)),
         (OpKind::Register, OpKind::Memory) => Some(XmmMove::Load(xmm(0)?, mem()?)),
