@@ -7,6 +7,7 @@
 
 pub mod arch;
 pub mod bench;
+pub mod check;
 pub mod debug;
 pub mod demo;
 pub mod engine;
