@@ -42,7 +42,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 /// Default instructions between compared boundaries.
-pub const DEFAULT_EVERY: u64 = 16_384;
+pub const DEFAULT_EVERY: u64 = 4096;
 /// Points compared per bisection round: each round divides the interval by this.
 const FANOUT: u64 = 16;
 /// A snapshot is kept at an agreeing boundary at least this often (instructions), so a
@@ -407,7 +407,12 @@ fn dummy() -> Landing {
 }
 
 /// Narrow (lo, hi] — both sides agree at `lo` and differ at `hi` — down to one instruction.
-fn bisect<A: CheckArch>(pair: &mut Pair<A>, mut lo: u64, mut hi: u64, r: &mut Report) -> Result<Difference, CheckError> {
+fn bisect<A: CheckArch>(
+    pair: &mut Pair<A>,
+    mut lo: u64,
+    mut hi: u64,
+    r: &mut Report,
+) -> Result<Difference, CheckError> {
     let window = (lo, hi);
     let nd = |what: String| Err(CheckError::NonDeterministic(what));
     loop {
@@ -548,7 +553,11 @@ impl fmt::Display for Report {
                 if d.before_first {
                     writeln!(f, "  the initial states differ (before the first instruction, pc={:#x})", d.pc)?;
                 } else {
-                    writeln!(f, "  first instruction whose effects differ: icount {} pc={:#x}: {}", d.icount, d.pc, d.disasm)?;
+                    writeln!(
+                        f,
+                        "  first instruction whose effects differ: icount {} pc={:#x}: {}",
+                        d.icount, d.pc, d.disasm
+                    )?;
                     writeln!(
                         f,
                         "  (states agree at icount {} and differ at {}; found between compared states {} and {})",
@@ -651,7 +660,8 @@ mod tests {
             let exe = dir.join("demo");
             std::fs::write(&exe, crate::demo::demo_elf().unwrap()).unwrap();
             let out = dir.join("demo.deja");
-            let opts = RecordOptions { out: out.clone(), checkpoint_every: 50_000, embed_exe: true, run: Options::default() };
+            let opts =
+                RecordOptions { out: out.clone(), checkpoint_every: 50_000, embed_exe: true, run: Options::default() };
             let rec = session::record::<X86_64>(&exe, &[b"demo".to_vec()], &[], opts).unwrap();
             assert_eq!(rec.result.unwrap(), Outcome::Exited(0));
             out

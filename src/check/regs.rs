@@ -74,8 +74,7 @@ const FSW_BITS: &[(u8, &str)] = &[
     (15, "B"),
 ];
 const NZCV_BITS: &[(u8, &str)] = &[(31, "N"), (30, "Z"), (29, "C"), (28, "V")];
-const FPSR_BITS: &[(u8, &str)] =
-    &[(0, "IOC"), (1, "DZC"), (2, "OFC"), (3, "UFC"), (4, "IXC"), (7, "IDC"), (27, "QC")];
+const FPSR_BITS: &[(u8, &str)] = &[(0, "IOC"), (1, "DZC"), (2, "OFC"), (3, "UFC"), (4, "IXC"), (7, "IDC"), (27, "QC")];
 const FPCR_BITS: &[(u8, &str)] = &[(19, "FZ16"), (22, "RMode0"), (23, "RMode1"), (24, "FZ"), (25, "DN"), (26, "AHP")];
 
 const X86_GPR: [&str; 16] =
