@@ -526,7 +526,9 @@ fn cmd_check(log: &std::path::Path, opts: &deja::check::CheckOptions) -> ExitCod
     };
     match r {
         Ok(report) => {
-            print!("{report}");
+            use std::io::Write;
+            // A closed pipe (`| head`) must not turn the verdict into a panic.
+            let _ = write!(std::io::stdout().lock(), "{report}");
             ExitCode::from(report.exit_code())
         }
         Err(e @ deja::check::CheckError::Session(_)) => {

@@ -46,8 +46,9 @@ pub const DEFAULT_EVERY: u64 = 4096;
 /// Points compared per bisection round: each round divides the interval by this.
 const FANOUT: u64 = 16;
 /// A snapshot is kept at an agreeing boundary at least this often (instructions), so a
-/// bisection re-executes at most about this many to get back to where it starts.
-const SNAP_EVERY: u64 = 1 << 20;
+/// bisection re-executes at most about this many to get back to where it starts (~30 ms
+/// with the interpreter). Only the last few are kept (`Snapshots::take_trailing`).
+const SNAP_EVERY: u64 = 1 << 22;
 /// During bisection, agreeing points at least this far apart get a snapshot.
 const SNAP_MIN_GAP: u64 = 4096;
 
@@ -320,9 +321,15 @@ impl<'a, A: Arch> Lane<'a, A> {
         self.land(t)
     }
 
-    fn snapshot(&mut self) {
+    /// Keep a snapshot here: a trailing one (only the last few are kept) while going
+    /// forward in lockstep, a fine one while bisecting.
+    fn snapshot(&mut self, trailing: bool) {
         if !self.ended && self.snaps.at_or_before(self.icount()) != self.icount() {
-            self.snaps.take_fine(self.side.process_mut());
+            if trailing {
+                self.snaps.take_trailing(self.side.process_mut());
+            } else {
+                self.snaps.take_fine(self.side.process_mut());
+            }
         }
     }
 }
@@ -338,9 +345,9 @@ impl<A: Arch> Pair<'_, A> {
     fn goto(&mut self, t: u64) -> [Landing; 2] {
         [self.lanes[0].goto(t), self.lanes[1].goto(t)]
     }
-    fn snapshot(&mut self) {
-        self.lanes[0].snapshot();
-        self.lanes[1].snapshot();
+    fn snapshot(&mut self, trailing: bool) {
+        self.lanes[0].snapshot(trailing);
+        self.lanes[1].snapshot(trailing);
     }
     /// The pc of side a and the instruction there.
     fn instruction(&self) -> (u64, String) {
@@ -392,7 +399,7 @@ pub fn check_sides<A: CheckArch>(
             }
             cur = l[0].icount();
             if cur - last_snap >= SNAP_EVERY {
-                pair.snapshot();
+                pair.snapshot(true);
                 last_snap = cur;
             }
         }
@@ -424,7 +431,7 @@ fn bisect<A: CheckArch>(
             ));
         }
         if lo - pair.snapshot_at_or_before(lo) >= SNAP_MIN_GAP.min(hi - lo) {
-            pair.snapshot();
+            pair.snapshot(false);
         }
         if hi - lo == 1 {
             break;
@@ -446,7 +453,7 @@ fn bisect<A: CheckArch>(
             }
             p = t;
             if g >= SNAP_MIN_GAP {
-                pair.snapshot();
+                pair.snapshot(false);
             }
         }
     }
@@ -761,5 +768,44 @@ mod tests {
         assert_eq!(d.icount, 19_999);
         assert_eq!(d.regs.iter().map(|r| r.name).collect::<Vec<_>>(), vec!["r15"]);
         assert!(r.bisect_points < 200, "{} points", r.bisect_points);
+    }
+
+    /// A side that panics on the instruction at icount `at`.
+    struct Panics {
+        p: Process<X86_64>,
+        at: u64,
+    }
+
+    impl Side<X86_64> for Panics {
+        fn process(&self) -> &Process<X86_64> {
+            &self.p
+        }
+        fn process_mut(&mut self) -> &mut Process<X86_64> {
+            &mut self.p
+        }
+        fn advance(&mut self, until: u64) -> Advance {
+            if self.p.m.icount <= self.at && self.at < until {
+                match self.p.advance(self.at, &[]) {
+                    Advance::Reached => panic!("boom at {}", self.at),
+                    other => return other,
+                }
+            }
+            self.p.advance(until, &[])
+        }
+    }
+
+    /// An engine that panics is a difference like any other: the report names the
+    /// instruction and how that side ended it, and going back over the panic works.
+    #[test]
+    fn a_panicking_engine_is_a_difference() {
+        let mut a = replay();
+        let mut b = Panics { p: replay(), at: 77_777 };
+        let r = check_sides::<X86_64>(&mut a, &mut b, names(), &settings(DEFAULT_EVERY)).unwrap();
+        let d = r.difference().unwrap_or_else(|| panic!("{r}"));
+        assert_eq!((d.icount, d.pc), (77_777, instruction_at(77_777).0), "{r}");
+        assert!(matches!(d.after[0], Landing::At { icount: 77_778, .. }), "{r}");
+        let Landing::Ended { icount: 77_777, end: End::Error(e), .. } = &d.after[1] else { panic!("{r}") };
+        assert!(e.contains("panicked: boom at 77777"), "{e}");
+        assert!(r.to_string().contains("broken  stopped with an error: the engine panicked: boom at 77777"), "{r}");
     }
 }
