@@ -95,6 +95,8 @@ pub struct Process<A: Arch> {
     /// Program break: start (end of the loaded image) and current value.
     pub brk_start: u64,
     pub brk: u64,
+    /// Guest address range of the loaded executable image (for /proc/self/maps).
+    pub image: (u64, u64),
     /// Next address to try for top-down mmap placement.
     pub mmap_next: u64,
     pub sig: SignalState,
@@ -126,6 +128,7 @@ impl<A: Arch> Process<A> {
             exe,
             brk_start: 0,
             brk: 0,
+            image: (0, 0),
             mmap_next: super::layout::MMAP_TOP,
             sig: SignalState::default(),
             clear_child_tid: 0,
