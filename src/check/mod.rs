@@ -159,6 +159,10 @@ pub struct Difference {
     pub after: [Landing; 2],
     pub regs: Vec<RegDiff>,
     pub mem: MemDiffs,
+    /// The icount both sides were run to, in one run from `icount`, when they differed:
+    /// `icount + 1` for engines exact under every budget; the end of its block for an engine
+    /// that runs whole blocks only (the instruction's effect showed only then).
+    pub run_to: u64,
     /// The compared boundaries around it: the last that agreed and the first that differed.
     pub window: (u64, u64),
 }
@@ -381,7 +385,7 @@ pub fn check_sides<A: CheckArch>(
     report.compared += 1;
     let verdict = if start[0] != start[1] {
         let ins = pair.instruction();
-        Verdict::Differ(Box::new(difference::<A>(&pair, ia, true, ins, start, (ia, ia))))
+        Verdict::Differ(Box::new(difference::<A>(&pair, ia, true, ins, start, ia, (ia, ia))))
     } else if start[0].ended() {
         Verdict::Agree(start[0].clone())
     } else {
@@ -413,7 +417,21 @@ fn dummy() -> Landing {
     Landing::At { icount: 0, digest: 0 }
 }
 
-/// Narrow (lo, hi] — both sides agree at `lo` and differ at `hi` — down to one instruction.
+/// Narrow (lo, hi] down to the instruction to blame. Invariant throughout: both sides agree
+/// at `lo`, and one run (one `advance`) from `lo` to `hi` makes them differ.
+///
+/// An engine may behave differently for different budgets and still be right (a JIT enters
+/// a block only when the budget covers it and leaves the rest to the interpreter), so the
+/// way a state is reached matters; every step keeps a run that is known to differ:
+///
+/// 1. While the interval is long, run from `lo` to `hi` in `FANOUT` steps: the first step
+///    that differs starts at an agreeing state and is the new interval. (If no step differs,
+///    the difference needed the longer run: go on to 2.)
+/// 2. The shortest run from `lo` that differs: binary search over runs from `lo` to `t`.
+/// 3. The last start that still differs: the largest `i` such that the sides agree at `i`
+///    (one run from `lo`) and one run from `i` to `hi` differs, while from `i + 1` it
+///    agrees. The instruction at `i` is the one to blame. For an engine exact under every
+///    budget, `hi = i + 1`; a JIT's block may make `hi` its end.
 fn bisect<A: CheckArch>(
     pair: &mut Pair<A>,
     mut lo: u64,
@@ -421,50 +439,110 @@ fn bisect<A: CheckArch>(
     r: &mut Report,
 ) -> Result<Difference, CheckError> {
     let window = (lo, hi);
-    let nd = |what: String| Err(CheckError::NonDeterministic(what));
-    loop {
-        let at = pair.goto(lo);
-        if at[0] != at[1] || at[0].ended() {
-            return nd(format!(
-                "both sides agreed at icount {lo} and no longer do after going back there: {} and {}",
-                at[0], at[1]
-            ));
-        }
-        if lo - pair.snapshot_at_or_before(lo) >= SNAP_MIN_GAP.min(hi - lo) {
-            pair.snapshot(false);
-        }
-        if hi - lo == 1 {
-            break;
-        }
+    // 1. Chained steps.
+    while hi - lo > FANOUT {
+        back_to(pair, lo, hi)?;
         let g = (hi - lo).div_ceil(FANOUT);
         let mut p = lo;
-        loop {
+        let found = loop {
             let t = (p + g).min(hi);
             let l = pair.land(t);
             r.bisect_points += 1;
             if l[0] != l[1] {
-                (lo, hi) = (p, t);
-                break;
+                break Some((p, t));
             }
             if t == hi || l[0].ended() {
-                return nd(format!(
-                    "both sides differed at icount {hi} and agree there when run again from icount {lo}"
-                ));
+                break None;
             }
             p = t;
             if g >= SNAP_MIN_GAP {
                 pair.snapshot(false);
             }
+        };
+        match found {
+            Some(w) => (lo, hi) = w,
+            None => break,
         }
     }
-    // Both sides are at `lo` with equal states: execute the one instruction.
-    let (pc, disasm) = pair.instruction();
-    let after = pair.land(lo + 1);
-    r.bisect_points += 1;
-    if after[0] == after[1] {
-        return nd(format!("both sides differed after the instruction at icount {lo} and agree when run again"));
+    loop {
+        // 2. The shortest run from `lo` that differs (`bad`); known: the run to `hi` does.
+        let (mut ok, mut bad) = (lo, hi);
+        while bad - ok > 1 {
+            let mid = ok + (bad - ok) / 2;
+            back_to(pair, lo, hi)?;
+            let l = pair.land(mid);
+            r.bisect_points += 1;
+            if l[0] != l[1] {
+                bad = mid;
+            } else {
+                ok = mid;
+            }
+        }
+        hi = bad;
+        // 3. The last start that differs: try `hi - 1` first (an engine exact under every
+        // budget), then binary search.
+        let (mut good_start, mut agree_start) = (lo, hi);
+        let mut shorter = None;
+        let mut first = true;
+        while agree_start - good_start > 1 {
+            let mid = if first { agree_start - 1 } else { good_start + (agree_start - good_start) / 2 };
+            first = false;
+            back_to(pair, lo, hi)?;
+            let at = pair.land(mid);
+            r.bisect_points += 1;
+            if at[0] != at[1] {
+                // An even shorter run from `lo` differs: start again with it.
+                shorter = Some(mid);
+                break;
+            }
+            if mid - pair.snapshot_at_or_before(mid) >= SNAP_MIN_GAP {
+                pair.snapshot(false);
+            }
+            let after = pair.land(hi);
+            r.bisect_points += 1;
+            if after[0] != after[1] {
+                good_start = mid;
+            } else {
+                agree_start = mid;
+            }
+        }
+        if let Some(s) = shorter {
+            hi = s;
+            continue;
+        }
+        // Both sides to `good_start` (one run from `lo`), then one run to `hi`.
+        let i = good_start;
+        back_to(pair, lo, hi)?;
+        let at = pair.land(i);
+        if at[0] != at[1] {
+            hi = i;
+            continue;
+        }
+        let (pc, disasm) = pair.instruction();
+        let after = pair.land(hi);
+        r.bisect_points += 2;
+        if after[0] == after[1] {
+            return Err(CheckError::NonDeterministic(format!(
+                "one run from icount {i} to {hi} made the sides differ, and agrees when run again"
+            )));
+        }
+        return Ok(difference::<A>(pair, i, false, (pc, disasm), after, hi, window));
     }
-    Ok(difference::<A>(pair, lo, false, (pc, disasm), after, window))
+}
+
+/// Bring both sides back to `lo`, where they agreed, and keep a snapshot there.
+fn back_to<A: Arch>(pair: &mut Pair<A>, lo: u64, hi: u64) -> Result<(), CheckError> {
+    let at = pair.goto(lo);
+    if at[0] != at[1] || at[0].ended() {
+        return Err(CheckError::NonDeterministic(format!(
+            "both sides agreed at icount {lo} and no longer do after going back there: {} and {}",
+            at[0], at[1]
+        )));
+    }
+    if lo - pair.snapshot_at_or_before(lo) >= SNAP_MIN_GAP.min(hi - lo) {
+        pair.snapshot(false);
+    }
+    Ok(())
 }
 
 /// Describe how the two sides differ now, after the instruction at `icount`, at `pc`.
@@ -474,6 +552,7 @@ fn difference<A: CheckArch>(
     before_first: bool,
     (pc, disasm): (u64, String),
     after: [Landing; 2],
+    run_to: u64,
     window: (u64, u64),
 ) -> Difference {
     let (pa, pb) = (pair.lanes[0].side.process(), pair.lanes[1].side.process());
@@ -487,6 +566,7 @@ fn difference<A: CheckArch>(
         after,
         regs: regs::reg_diffs::<A>(&pa.m.cpu, &pb.m.cpu),
         mem: regs::mem_diffs(&pa.m.mem, &pb.m.mem, &pages),
+        run_to,
         window,
     }
 }
@@ -565,14 +645,20 @@ impl fmt::Display for Report {
                         "  first instruction whose effects differ: icount {} pc={:#x}: {}",
                         d.icount, d.pc, d.disasm
                     )?;
-                    writeln!(
-                        f,
-                        "  (states agree at icount {} and differ at {}; found between compared states {} and {})",
-                        d.icount,
-                        d.icount + 1,
-                        d.window.0,
-                        d.window.1
-                    )?;
+                    let (i, to) = (d.icount, d.run_to);
+                    if to == i + 1 {
+                        writeln!(f, "  (states agree at icount {i} and differ at {to};")?;
+                    } else {
+                        // A block-granular engine: the instruction's effect shows only when
+                        // the run goes on to the end of its block.
+                        writeln!(
+                            f,
+                            "  (states agree at icount {i}; one run from icount {i} to {to} makes them differ, one \
+                             from {} to {to} does not;",
+                            i + 1
+                        )?;
+                    }
+                    writeln!(f, "   found between compared states {} and {})", d.window.0, d.window.1)?;
                 }
                 let w = a.len().max(b.len());
                 for (name, l) in [a, b].iter().zip(&d.after) {
@@ -807,5 +893,51 @@ mod tests {
         let Landing::Ended { icount: 77_777, end: End::Error(e), .. } = &d.after[1] else { panic!("{r}") };
         assert!(e.contains("panicked: boom at 77777"), "{e}");
         assert!(r.to_string().contains("broken  stopped with an error: the engine panicked: boom at 77777"), "{r}");
+    }
+
+    /// A side that behaves like a JIT with a bug in one instruction of a block: the
+    /// instruction at icount `c` goes wrong (r15 changed after it) only when the run that
+    /// executes it goes on to the end of its block, `end`: a run cut shorter (by its budget)
+    /// is right, as a JIT that leaves what a budget does not cover to the interpreter.
+    struct BlockBroken {
+        p: Process<X86_64>,
+        c: u64,
+        end: u64,
+    }
+
+    impl Side<X86_64> for BlockBroken {
+        fn process(&self) -> &Process<X86_64> {
+            &self.p
+        }
+        fn process_mut(&mut self) -> &mut Process<X86_64> {
+            &mut self.p
+        }
+        fn advance(&mut self, until: u64) -> Advance {
+            if self.p.m.icount <= self.c && until >= self.end {
+                match self.p.advance(self.c + 1, &[]) {
+                    Advance::Reached => self.p.m.cpu.gpr[15] ^= 0x100,
+                    other => return other,
+                }
+            }
+            self.p.advance(until, &[])
+        }
+    }
+
+    /// The bisection does not assume that a state is the same however it was reached: with
+    /// a block-granular bug it still names the instruction, and the run that shows it ends
+    /// at the block's end.
+    #[test]
+    fn a_bug_seen_only_in_whole_blocks_is_found() {
+        for every in [DEFAULT_EVERY, 100_000, 1 << 30] {
+            let (c, end) = (50_001, 50_006);
+            let mut a = replay();
+            let mut b = BlockBroken { p: replay(), c, end };
+            let r = check_sides::<X86_64>(&mut a, &mut b, names(), &settings(every)).unwrap();
+            let d = r.difference().unwrap_or_else(|| panic!("every {every}: {r}"));
+            assert_eq!((d.icount, d.pc), (c, instruction_at(c).0), "every {every}: {r}");
+            assert_eq!(d.after[0].icount(), end, "{r}");
+            assert_eq!(d.regs.iter().map(|r| r.name).collect::<Vec<_>>(), vec!["r15"], "{r}");
+            assert!(r.to_string().contains(&format!("one run from icount {c} to {end}")), "{r}");
+        }
     }
 }
