@@ -141,8 +141,8 @@ enum Cmd {
         /// engine twice (`interp,interp`) checks that replay is deterministic.
         #[arg(long, value_delimiter = ',', value_name = "A,B")]
         engines: Vec<String>,
-        /// Compare the two states every N instructions (1: after every instruction, slow
-        /// but exact about the first difference).
+        /// Compare the two states every N instructions (keep it above the engines' block
+        /// length: shorter runs leave the JIT's work to the interpreter).
         #[arg(long, value_name = "N", default_value_t = deja::check::DEFAULT_EVERY,
               value_parser = clap::value_parser!(u64).range(1..))]
         every: u64,

@@ -9,18 +9,22 @@
 //! also checks the log's own checkpoints, so an engine that goes wrong is caught by the log
 //! too; that is one more way for the two sides to differ.
 //!
-//! At the first boundary that differs, the interval since the last agreeing one is bisected:
-//! both sides go back to its start (snapshots: `debug::snapshot`, the debugger's machinery)
-//! and run forward again with budgets, comparing at `FANOUT` evenly spaced points; the first
-//! point that differs narrows the interval, until it is one instruction long. That
-//! instruction is the report: its icount (instructions retired before it, as `--trace` and
-//! divergence reports count), pc and disassembly, how each side ended it, the registers that
-//! differ with both values (and the flag bits by name), and the memory bytes that differ.
+//! At the first boundary that differs, the interval since the last agreeing one is bisected
+//! (`bisect`): both sides go back to its start (snapshots: `debug::snapshot`, the debugger's
+//! machinery) and run forward again with budgets until the interval is cut down to the
+//! instruction to blame. That instruction is the report: its icount (instructions retired
+//! before it, as `--trace` and divergence reports count), pc and disassembly, how each side
+//! ended the run, the registers that differ with both values (and the flag bits by name),
+//! and the memory bytes that differ. An engine may run whole blocks only (a JIT enters a
+//! block when the budget covers it), so the bisection never assumes that a state is the
+//! same however it was reached: the run that shows the difference may have to go on to the
+//! end of the instruction's block (`Difference::run_to`).
 //!
-//! "First" is as seen at the compared points: a difference undone before the next point
-//! (a wrong flag overwritten by the next compare) is seen only if a point falls inside it;
-//! `every = 1` compares after every instruction. The instruction found is always a real
-//! witness: from one and the same state, the two engines left different states.
+//! "First" is as seen at the compared points: a difference undone before the next boundary
+//! (a wrong flag overwritten by the next compare) in an interval whose ends agree is not
+//! seen; inside the first interval that differs every run length is tried. The instruction
+//! found is always a real witness: from one and the same state, one run of the two engines
+//! left different states.
 //!
 //! The two sides are `Side`s: a process and how it advances. A test wraps one to inject a
 //! divergence (e.g. flip a flag after the Nth instruction) without a second engine.
