@@ -27,7 +27,7 @@ pub enum GdbAarch64 {}
 /// The register file in gdb's order (register numbers): x0–x30 (0–30), sp (31), pc (32),
 /// cpsr (33, 32 bits), v0–v31 (34–65, 128 bits), fpsr (66), fpcr (67) (32 bits each),
 /// tpidr (68).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Regs {
     pub x: [u64; 31],
     pub sp: u64,
@@ -37,12 +37,6 @@ pub struct Regs {
     pub fpsr: u32,
     pub fpcr: u32,
     pub tpidr: u64,
-}
-
-impl Default for Regs {
-    fn default() -> Regs {
-        Regs { x: [0; 31], sp: 0, pc: 0, cpsr: 0, v: [0; 32], fpsr: 0, fpcr: 0, tpidr: 0 }
-    }
 }
 
 /// Size in bytes of the `g` packet's register block.
