@@ -16,3 +16,6 @@ pub mod mem;
 pub mod replay;
 pub mod report;
 pub mod world;
+
+#[cfg(test)]
+pub(crate) mod testrng;

@@ -1,7 +1,8 @@
 //! The deja command line.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use deja::arch::Arch;
+use deja::engine::EngineKind;
 use deja::linux::arch_aarch64::Aarch64;
 use deja::linux::arch_x86_64::X86_64;
 use deja::linux::loader::Isa;
@@ -22,18 +23,12 @@ struct Cli {
     cmd: Cmd,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum Engine {
-    /// The reference interpreter.
-    Interp,
-}
-
 /// Options shared by the commands that execute a guest.
 #[derive(clap::Args, Clone)]
 struct ExecArgs {
-    /// Execution engine.
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
-    engine: Engine,
+    /// Execution engine: `interp` (the reference interpreter) or `jit` when built with it.
+    #[arg(long, value_parser = parse_engine, default_value = "interp")]
+    engine: EngineKind,
     /// Print retired instructions, MIPS and peak memory to stderr at exit.
     #[arg(long)]
     stats: bool,
@@ -51,8 +46,15 @@ struct ExecArgs {
 
 impl ExecArgs {
     fn options(&self) -> Options {
-        Options { max_icount: self.max_icount, trace: self.trace, max_memory: self.max_memory }
+        Options { max_icount: self.max_icount, trace: self.trace, max_memory: self.max_memory, engine: self.engine }
     }
+}
+
+fn parse_engine(s: &str) -> Result<EngineKind, String> {
+    EngineKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown engine `{s}` (this build has: {})", names.join(", "))
+    })
 }
 
 /// `123`, `64K`, `512M`, `2G`.

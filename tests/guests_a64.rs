@@ -267,6 +267,7 @@ guest_tests! {
     wchar_ctype: "wchar_ctype";
     struct_switch: "struct_switch";
     clock: "clock";
+    procmaps: "procmaps";
     // AArch64-only programs (tests/guests_a64/).
     sigframe: "sigframe";
     sigframe_altstack: "sigframe" ["altstack"];

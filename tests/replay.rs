@@ -729,6 +729,27 @@ fn failed_writes_are_not_reemitted() {
     assert_eq!(guest_stderr(&rep), text(&common::strip_deja_lines(&rec.stderr)));
 }
 
+/// Output the guest redirected away from stdout (dup2 onto a file, an fcntl alias) is not
+/// re-emitted on replay, and output through duplicates of stdout/stderr is, to the right
+/// stream. Oracle: the same program run natively.
+#[test]
+fn redirected_output_is_reemitted_where_it_went() {
+    let Some(bin) = guest("redirect", Libc::Glibc) else { return };
+    let dir = TempDir::new("rr-redirect");
+    let native = Command::new(&bin).arg(dir.path().join("native.txt")).output().expect("run natively");
+    assert_eq!(native.status.code(), Some(0));
+    let log = dir.path().join("r.deja");
+    let file = dir.path().join("deja.txt");
+    let rec = deja(&record_args(&log, &bin, &[file.to_str().unwrap()]), b"", None);
+    assert_eq!(rec.status.0, 0, "record: {}", text(&rec.stderr));
+    assert_eq!(text(&rec.stdout), text(&native.stdout), "recorded stdout vs native");
+    assert_eq!(guest_stderr(&rec), text(&native.stderr), "recorded stderr vs native");
+    assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(dir.path().join("native.txt")).unwrap());
+    std::fs::remove_file(&file).unwrap();
+    assert_replays("redirect", &log, &rec, None);
+    assert!(!file.exists(), "the replay wrote the file");
+}
+
 // ---------------------------------------------------------------------------------------
 // c. Logs that are not (entirely) right
 

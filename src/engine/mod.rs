@@ -8,6 +8,32 @@ pub mod interp_x86;
 
 use crate::mem::{Access, MemFault, Memory};
 
+/// Which engine executes guest code (`--engine`). Every kind obeys the same contract
+/// (design §2); the interpreter is the reference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// The reference interpreter.
+    #[default]
+    Interp,
+}
+
+impl EngineKind {
+    /// Every engine this build has, reference first.
+    pub const ALL: &'static [EngineKind] = &[EngineKind::Interp];
+
+    /// The name used on the command line, in reports and in bench output.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Interp => "interp",
+        }
+    }
+
+    /// The engine called `name`, if this build has it.
+    pub fn from_name(name: &str) -> Option<EngineKind> {
+        EngineKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
 /// A guest machine: ISA state, memory and the instruction count.
 pub struct Machine<C> {
     pub cpu: C,

@@ -44,7 +44,8 @@ impl Arch for Aarch64 {
     const SYSCALL_LEN: u64 = 4;
     const ABI: Abi = Abi::Arm64;
 
-    fn new_engine(trace: bool) -> InterpA64 {
+    fn new_engine(kind: crate::engine::EngineKind, trace: bool) -> InterpA64 {
+        let crate::engine::EngineKind::Interp = kind;
         let mut e = InterpA64::new();
         e.trace = trace;
         e

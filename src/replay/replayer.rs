@@ -35,6 +35,10 @@ pub struct Replayer {
     /// Events before this position have had their output re-emitted already: after a seek
     /// back (reverse execution), output is not printed a second time.
     emitted: usize,
+    /// Guest fds that refer to the recording's stdout (1) or stderr (2), followed through
+    /// dup/dup2/dup3/fcntl(F_DUPFD)/close, so that output re-emits to the stream the guest
+    /// wrote to, and a file the guest redirected fd 1 to is not echoed to the terminal.
+    streams: Vec<(u64, u8)>,
     /// Cursor copies every `MARK_EVERY` events, so a seek decodes at most that many.
     marks: Vec<(usize, Events, Option<Positioned>)>,
 }
@@ -90,6 +94,7 @@ impl Replayer {
             diverged: false,
             pos: 0,
             emitted: 0,
+            streams: vec![(1, 1), (2, 2)],
             marks: Vec::new(),
         };
         r.marks.push((0, r.events.clone(), None));
@@ -147,12 +152,12 @@ impl Replayer {
         if self.quiet || ret <= 0 {
             return;
         }
-        let fd = call.args[0];
-        if fd != 1 && fd != 2 {
+        let Some(stream) = self.stream_of(call.args[0]) else {
             return;
-        }
+        };
         let mut left = ret as usize;
-        let mut out: Box<dyn Write> = if fd == 1 { Box::new(std::io::stdout()) } else { Box::new(std::io::stderr()) };
+        let mut out: Box<dyn Write> =
+            if stream == 1 { Box::new(std::io::stdout()) } else { Box::new(std::io::stderr()) };
         match call.nr {
             libc::SYS_write => {
                 let n = left.min(call.args[2] as usize);
@@ -179,6 +184,39 @@ impl Replayer {
             _ => {}
         }
         let _ = out.flush();
+    }
+}
+
+impl Replayer {
+    /// The recording's stream (1 stdout, 2 stderr) that guest fd `fd` refers to.
+    fn stream_of(&self, fd: u64) -> Option<u8> {
+        self.streams.iter().find(|&&(f, _)| f == fd).map(|&(_, s)| s)
+    }
+
+    /// Follow what a successful host call did to the fds that refer to stdout/stderr.
+    fn track_streams(&mut self, call: &HostCall, ret: i64) {
+        if ret < 0 {
+            return;
+        }
+        let a = call.args;
+        let (from, to) = match call.nr {
+            libc::SYS_close => (None, Some(a[0])),
+            libc::SYS_dup => (Some(a[0]), Some(ret as u64)),
+            libc::SYS_dup2 | libc::SYS_dup3 if a[0] != a[1] => (Some(a[0]), Some(a[1])),
+            libc::SYS_fcntl if matches!(a[1] as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) => {
+                (Some(a[0]), Some(ret as u64))
+            }
+            // Any other call that returns a new fd (open, socket, pipe…) takes a free number,
+            // which by then refers to nothing we track.
+            _ => return,
+        };
+        let stream = from.and_then(|f| self.stream_of(f));
+        if let Some(to) = to {
+            self.streams.retain(|&(f, _)| f != to);
+            if let Some(s) = stream {
+                self.streams.push((to, s));
+            }
+        }
     }
 }
 
@@ -228,6 +266,8 @@ impl World for Replayer {
         }
         if self.pos > self.emitted {
             self.reemit(call, ret);
+            // Events up to `emitted` were tracked already (a seek back replays them again).
+            self.track_streams(call, ret);
             self.emitted = self.pos;
         }
         ret
