@@ -276,6 +276,8 @@ guest_tests! {
     sysregs: "sysregs";
     // Every HWCAP bit agrees with its ID register field, and each advertised feature runs.
     sysregs_idregs: "sysregs" ["idregs"];
+    // CNTVCT_EL0 ticks at CNTFRQ_EL0 in a live run (deja: CLOCK_MONOTONIC nanoseconds).
+    sysregs_counter: "sysregs" ["counter"];
     fs_structs: "fs_structs" [TMPDIR];
 }
 

@@ -240,6 +240,13 @@ impl World for Replayer {
         }
     }
 
+    fn counter_ns(&mut self, icount: u64) -> u64 {
+        match self.expect(icount, super::event::kind::TSC, || "counter read (cntvct_el0)".into()) {
+            Some(Event::Tsc { value }) => value,
+            _ => 0,
+        }
+    }
+
     fn random(&mut self, icount: u64, buf: &mut [u8]) {
         let n = buf.len();
         if let Some(Event::Random { bytes }) =

@@ -5,12 +5,16 @@
  * (TPIDR_EL0, NZCV, FPCR, FPSR) read back what was written.
  *
  *   sysregs            the above
- *   sysregs idregs     ID registers (HWCAP_CPUID: emulated by the kernel) */
+ *   sysregs idregs     ID registers (HWCAP_CPUID: emulated by the kernel)
+ *   sysregs counter    the virtual counter ticks at CNTFRQ_EL0: over a 100 ms nanosleep,
+ *                      CNTVCT_EL0 advances by 0.1 s worth of ticks, and by as much as
+ *                      CLOCK_MONOTONIC read around it (generous bounds: shared machines) */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #define MRS(reg) ({ uint64_t v_; __asm__ volatile("mrs %0, " reg : "=r"(v_)); v_; })
 #define MSR(reg, v) __asm__ volatile("msr " reg ", %0" : : "r"((uint64_t)(v)))
@@ -109,8 +113,38 @@ static int idregs(void) {
     return fail;
 }
 
+static double mono(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int counter(void) {
+    uint64_t freq = MRS("cntfrq_el0");
+    double m0 = mono();
+    uint64_t c0 = MRS("cntvct_el0");
+    struct timespec d = {0, 100 * 1000 * 1000};
+    nanosleep(&d, 0);
+    uint64_t c1 = MRS("cntvct_el0");
+    double m1 = mono();
+    double secs = (double)(c1 - c0) / (double)freq;
+    /* The counter's interval lies inside the clock's, so the ratio is at most 1 (plus rounding);
+     * preemption between the reads can lower it. A counter at another rate than CNTFRQ_EL0
+     * says (e.g. a host TSC of a few GHz) is off by a large factor. */
+    double ratio = secs / (m1 - m0);
+    int ok_secs = secs >= 0.099 && secs < 2.0;
+    int ok_ratio = ratio > 0.8 && ratio < 1.001;
+    printf("cntvct over a 100 ms nanosleep: delta/cntfrq in [0.099, 2) s %d, within 20%% of CLOCK_MONOTONIC %d\n",
+           ok_secs, ok_ratio);
+    if (!ok_secs || !ok_ratio)
+        printf("cntfrq %lu, delta %lu ticks = %.6f s, CLOCK_MONOTONIC %.6f s\n", (unsigned long)freq,
+               (unsigned long)(c1 - c0), secs, m1 - m0);
+    return !(ok_secs && ok_ratio);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "idregs")) return idregs();
+    if (argc > 1 && !strcmp(argv[1], "counter")) return counter();
     /* The counter. */
     uint64_t freq = MRS("cntfrq_el0");
     uint64_t t0 = MRS("cntvct_el0");
