@@ -80,7 +80,7 @@ mod asm {
         if imm < 4096 {
             imm << 10
         } else {
-            assert!(imm % 4096 == 0 && imm < 1 << 24, "add/sub immediate {imm} is not encodable");
+            assert!(imm.is_multiple_of(4096) && imm < 1 << 24, "add/sub immediate {imm} is not encodable");
             1 << 22 | (imm >> 12) << 10
         }
     }
@@ -793,13 +793,19 @@ mod tests {
         let path = std::path::Path::new("/bench");
         let (outcome, icount) = match isa {
             Isa::Aarch64 => {
-                let mut p = crate::linux::start_image::<Aarch64>(&w.name, &w.image, path, &argv, &[], world, opts)
-                    .unwrap();
+                let mut p =
+                    crate::linux::start_image::<Aarch64>(&w.name, &w.image, path, &argv, &[], world, opts).unwrap();
                 (p.run().unwrap(), p.m.icount)
             }
             Isa::X86_64 => {
                 let mut p = crate::linux::start_image::<crate::linux::arch_x86_64::X86_64>(
-                    &w.name, &w.image, path, &argv, &[], world, opts,
+                    &w.name,
+                    &w.image,
+                    path,
+                    &argv,
+                    &[],
+                    world,
+                    opts,
                 )
                 .unwrap();
                 (p.run().unwrap(), p.m.icount)

@@ -338,7 +338,8 @@ mod tests {
         assert_eq!(Aarch64::hwcap(), (HWCAP, HWCAP2));
         // Nothing deja does not implement: half precision, SVE, SHA3/SHA512/SM*, FHM, flag
         // manipulation, RNG (RNDR is recorded but FEAT_RNG is not advertised), BTI, PAC, MTE.
-        for not in [FPHP, ASIMDHP, SVE, SHA3, SHA512, SM3, SM4, ASIMDFHM, FLAGM, DCPOP, SB, PACA, PACG, USCAT, SSBS, DIT]
+        for not in
+            [FPHP, ASIMDHP, SVE, SHA3, SHA512, SM3, SM4, ASIMDFHM, FLAGM, DCPOP, SB, PACA, PACG, USCAT, SSBS, DIT]
         {
             assert_eq!(HWCAP & not, 0, "{not:#x}");
         }
