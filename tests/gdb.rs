@@ -284,6 +284,22 @@ monitor events 2
     check(nums(&out, "START ") == nums(&out, "BACK "), "back at the entry point", &out, &server);
     check(server.stderr().contains("replay reached the recorded end"), "end verified against the log", &out, &server);
     check(out.contains("checkpoint") && out.contains("> #"), "monitor events lists the log", &out, &server);
+    // At icount 0 the marked event is the first not yet replayed: the one listed before it
+    // (if any) happened at icount 0 (during loading), none after the mark did.
+    let rows: Vec<(bool, u64)> = out
+        .lines()
+        .filter(|l| l.starts_with("> #") || l.starts_with("  #"))
+        .filter_map(|l| {
+            Some((l.starts_with('>'), l.split_whitespace().nth(if l.starts_with('>') { 2 } else { 1 })?.parse().ok()?))
+        })
+        .collect();
+    let mark = rows.iter().position(|r| r.0);
+    check(
+        mark.is_some_and(|k| rows[..k].iter().all(|r| r.1 == 0)),
+        "monitor events marks the next event",
+        &out,
+        &server,
+    );
 }
 
 #[test]
