@@ -251,14 +251,13 @@ fn main() -> ExitCode {
         Cmd::Replay { log, quiet, to_icount, exe, gdb, snapshot_every, snapshot_budget, exec } => {
             let opts = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
             match (deja::replay::log::Log::open(&log).map(|l| l.header.isa), gdb) {
-                (Ok(deja::replay::log::ISA_AARCH64), Some(_)) => {
-                    eprintln!("deja: --gdb: debugging AArch64 replays is not implemented yet (x86-64 only)");
-                    ExitCode::from(EXIT_CANNOT_START)
-                }
-                (Ok(_), Some(listen)) => {
+                (Ok(isa), Some(listen)) => {
                     let budget = snapshot_budget.saturating_mul(1 << 20);
                     let d = deja::debug::DebugOptions { listen, snapshot_every, snapshot_budget: budget, replay: opts };
-                    cmd_debug::<X86_64>(&log, d)
+                    match isa {
+                        deja::replay::log::ISA_AARCH64 => cmd_debug::<Aarch64>(&log, d),
+                        _ => cmd_debug::<X86_64>(&log, d),
+                    }
                 }
                 (Ok(deja::replay::log::ISA_AARCH64), None) => cmd_replay::<Aarch64>(&log, opts, &exec),
                 (Ok(_), None) => cmd_replay::<X86_64>(&log, opts, &exec),

@@ -624,7 +624,7 @@ mod tests {
         assert_eq!((s.fault_address, s.fault_code), (0x1001, 0x9200_0021));
         note_fault(&mut s, &GuestFault::new(libc::SIGTRAP, 1, 0x40_0000));
         assert_eq!((s.fault_address, s.fault_code), (0x1001, 0x9200_0021));
-        note_fault(&mut s, &GuestFault::new(libc::SIGILL, 2, 0x40_0000));
+        note_fault(&mut s, &GuestFault::new(libc::SIGILL, crate::engine::sig::ILL_ILLOPC, 0x40_0000));
         assert_eq!((s.fault_address, s.fault_code), (0, 0));
     }
 
