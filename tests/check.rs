@@ -344,3 +344,18 @@ fn cut_short_log_is_not_ok() {
     assert!(out.contains("the engines agree, but the log does not replay"), "{out}");
     assert!(out.contains("the recording stops here"), "{out}");
 }
+
+/// A recording the emulator stopped (`--max-icount`): both replays stop where it stopped,
+/// its end event matches, and that is agreement.
+#[test]
+fn stopped_recording_agrees() {
+    let Some(bin) = guest("hash", Isa::X86) else { return };
+    let dir = TempDir::new("check-stopped");
+    let (log, n) = record(&bin, &[], dir.path(), &["--max-icount", "300001"]);
+    assert_eq!(n, 300_001);
+    let o = deja(&[OsString::from("check"), "--engines".into(), engines().into(), log.into()], dir.path());
+    let out = text(&o.stdout);
+    assert_eq!(o.status.0, 0, "{out}{}", text(&o.stderr));
+    assert_eq!(agreed_over(&out), n, "{out}");
+    assert!(out.contains("both stopped where the recording was stopped"), "{out}");
+}
