@@ -1,0 +1,936 @@
+//! Native translation of the hot A64 instructions for the JIT (`jit_a64.rs`). Everything
+//! else is a call to the interpreter's handler.
+//!
+//! Instructions are recognised from their encoding (the Arm ARM's fields, as loadstore.rs
+//! reads them); only the forms below are inlined, every other encoding of a class (and
+//! everything the Arm ARM leaves unallocated) goes to the handler:
+//! - MOVZ MOVN MOVK; ADR ADRP;
+//! - ADD ADDS SUB SUBS (immediate, shifted register, extended register), so CMP CMN, MOV
+//!   to/from SP; AND ORR EOR ANDS (immediate, shifted register, with the inverted forms BIC
+//!   ORN EON BICS), so TST MOV MVN;
+//! - CSEL CSINC CSINV CSNEG (CSET CSETM CINC CINV CNEG); SBFM UBFM (ASR LSL LSR SXTB SXTH
+//!   SXTW UXTB UXTH SBFX UBFX SBFIZ UBFIZ); LSLV LSRV ASRV RORV; MADD MSUB (MUL MNEG);
+//! - B BL B.cond CBZ CBNZ TBZ TBNZ BR BLR RET;
+//! - LDR/STR of general registers (1, 2, 4, 8 bytes, sign- and zero-extending) with unsigned
+//!   offset, unscaled offset, pre/post-index, register offset and literal addresses; LDP STP
+//!   LDPSW LDNP STNP of general registers; PRFM/PRFUM (no effect).
+//!
+//! Flags: A64 NZCV from the host's flags after the same host operation: N = SF, Z = ZF, V =
+//! OF, and C = CF after an addition but **not** CF after a subtraction (A64's C is "no
+//! borrow", x86's CF is "borrow"), so subtractions complement CF (`cmc`) first. `lahf`/`seto`
+//! gather SF ZF CF OF, and one multiply moves them to bits 31..28.
+//!
+//! Memory (design §6): the address is computed as the handler computes it; then one inline
+//! check (inside the window, not crossing a page, the page's flags byte has R for a load,
+//! FASTW for a store) leads to one host access at `host_base + address`. Anything else (an
+//! SP base not 16-byte aligned, a tagged address, a fault, a page needing bookkeeping such
+//! as a code page) takes the slow path: a call to the instruction's handler, which performs
+//! the whole instruction as the interpreter does and may fault. Nothing architectural is
+//! written before the check, so the slow path starts from the instruction's own state.
+
+use super::interp_a64::Op;
+use super::jit_a64::off;
+use crate::mem::flags;
+use deja_jit::dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
+use deja_jit::emit::Asm;
+use std::cell::Cell;
+
+// Host registers (x86-64 numbering).
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+const RSI: u8 = 6;
+const RDI: u8 = 7;
+
+/// An out-of-line slow path: call the handler of `op` with the icount brought up to date,
+/// then rejoin the fast path at `back`.
+struct Slow {
+    label: DynamicLabel,
+    back: DynamicLabel,
+    op: *const Op,
+    pending: i32,
+}
+
+/// Translation state within one block.
+pub struct Translator<'s> {
+    /// Inlined instructions retired since the icount in memory was last brought up to date.
+    pending: i32,
+    /// The block's exits are emitted (its last instruction was an inlined branch).
+    ended: bool,
+    /// The last instruction ran through its handler (so the pc in guest state is current).
+    pc_current: bool,
+    slots: &'s [Cell<usize>],
+    helper: usize,
+    slow: Vec<Slow>,
+}
+
+fn sext(v: u64, bits: u32) -> u64 {
+    let s = 64 - bits;
+    (((v << s) as i64) >> s) as u64
+}
+
+// ---- guest register access ----
+
+/// Host register `r` = guest register `n` (31: SP when `sp31`, else zero); W reads
+/// zero-extend.
+fn load(a: &mut Asm, r: u8, n: u32, sf: bool, sp31: bool) {
+    if n == 31 && !sp31 {
+        dynasm!(a.ops ; .arch x64 ; xor Rd(r), Rd(r));
+        return;
+    }
+    let o = if n == 31 { off::SP } else { off::x(n) };
+    if sf {
+        dynasm!(a.ops ; .arch x64 ; mov Rq(r), QWORD [rbx + o]);
+    } else {
+        dynasm!(a.ops ; .arch x64 ; mov Rd(r), DWORD [rbx + o]);
+    }
+}
+
+/// Guest register `n` (31: SP when `sp31`, else discarded) = host register `r`; a W write
+/// zero-extends.
+fn store(a: &mut Asm, r: u8, n: u32, sf: bool, sp31: bool) {
+    if n == 31 && !sp31 {
+        return;
+    }
+    let o = if n == 31 { off::SP } else { off::x(n) };
+    if !sf {
+        dynasm!(a.ops ; .arch x64 ; mov Rd(r), Rd(r));
+    }
+    dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + o], Rq(r));
+}
+
+/// Guest register `n` (31 = zero register: discarded) = constant `v`.
+fn store_const(a: &mut Asm, n: u32, v: u64) {
+    if n == 31 {
+        return;
+    }
+    let o = off::x(n);
+    if v as i64 == v as i32 as i64 {
+        dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + o], v as i32);
+    } else {
+        dynasm!(a.ops
+            ; .arch x64
+            ; mov rax, QWORD v as i64
+            ; mov QWORD [rbx + o], rax
+        );
+    }
+}
+
+/// Host register `r` = constant `v`.
+fn mov_const(a: &mut Asm, r: u8, v: u64) {
+    if v <= u32::MAX as u64 {
+        dynasm!(a.ops ; .arch x64 ; mov Rd(r), v as i32);
+    } else {
+        dynasm!(a.ops ; .arch x64 ; mov Rq(r), QWORD v as i64);
+    }
+}
+
+/// Shift host register `r` of width 64 (`sf`) or 32 by a constant: 0 LSL, 1 LSR, 2 ASR, 3 ROR.
+fn shift_const(a: &mut Asm, r: u8, kind: u32, amount: u32, sf: bool) {
+    if amount == 0 {
+        return;
+    }
+    let n = amount as i8;
+    match (kind, sf) {
+        (0, true) => dynasm!(a.ops ; .arch x64 ; shl Rq(r), n),
+        (0, false) => dynasm!(a.ops ; .arch x64 ; shl Rd(r), n),
+        (1, true) => dynasm!(a.ops ; .arch x64 ; shr Rq(r), n),
+        (1, false) => dynasm!(a.ops ; .arch x64 ; shr Rd(r), n),
+        (2, true) => dynasm!(a.ops ; .arch x64 ; sar Rq(r), n),
+        (2, false) => dynasm!(a.ops ; .arch x64 ; sar Rd(r), n),
+        (_, true) => dynasm!(a.ops ; .arch x64 ; ror Rq(r), n),
+        (_, false) => dynasm!(a.ops ; .arch x64 ; ror Rd(r), n),
+    }
+}
+
+/// ExtendReg: option 0 UXTB 1 UXTH 2 UXTW 3 UXTX 4 SXTB 5 SXTH 6 SXTW 7 SXTX, then `<< amount`.
+fn extend(a: &mut Asm, r: u8, option: u32, amount: u32) {
+    match option {
+        0 => dynasm!(a.ops ; .arch x64 ; movzx Rd(r), Rb(r)),
+        1 => dynasm!(a.ops ; .arch x64 ; movzx Rd(r), Rw(r)),
+        2 => dynasm!(a.ops ; .arch x64 ; mov Rd(r), Rd(r)),
+        4 => dynasm!(a.ops ; .arch x64 ; movsx Rq(r), Rb(r)),
+        5 => dynasm!(a.ops ; .arch x64 ; movsx Rq(r), Rw(r)),
+        6 => dynasm!(a.ops ; .arch x64 ; movsxd Rq(r), Rd(r)),
+        _ => {}
+    }
+    if amount != 0 {
+        dynasm!(a.ops ; .arch x64 ; shl Rq(r), amount as i8);
+    }
+}
+
+/// rcx = rcx op rdx at the width: 0 add, 1 sub, 2 and, 3 or, 4 xor.
+fn alu(a: &mut Asm, op: u32, sf: bool) {
+    match (op, sf) {
+        (0, true) => dynasm!(a.ops ; .arch x64 ; add rcx, rdx),
+        (0, false) => dynasm!(a.ops ; .arch x64 ; add ecx, edx),
+        (1, true) => dynasm!(a.ops ; .arch x64 ; sub rcx, rdx),
+        (1, false) => dynasm!(a.ops ; .arch x64 ; sub ecx, edx),
+        (2, true) => dynasm!(a.ops ; .arch x64 ; and rcx, rdx),
+        (2, false) => dynasm!(a.ops ; .arch x64 ; and ecx, edx),
+        (3, true) => dynasm!(a.ops ; .arch x64 ; or rcx, rdx),
+        (3, false) => dynasm!(a.ops ; .arch x64 ; or ecx, edx),
+        (_, true) => dynasm!(a.ops ; .arch x64 ; xor rcx, rdx),
+        (_, false) => dynasm!(a.ops ; .arch x64 ; xor ecx, edx),
+    }
+}
+
+/// NZCV = the host flags of the operation just done: N = SF, Z = ZF, C = CF (after a
+/// subtraction NOT CF: A64's carry is "no borrow"), V = OF. Clobbers rax.
+fn nzcv_from_host(a: &mut Asm, sub: bool) {
+    if sub {
+        dynasm!(a.ops ; .arch x64 ; cmc);
+    }
+    // ah = SF ZF 0 AF 0 PF 1 CF, al = OF: eax bits 15 (N), 14 (Z), 8 (C), 0 (V) after the
+    // mask; the multiply moves them to 31, 30, 29, 28 (bit 15 << 16, 14 << 16, 8 << 21,
+    // 0 << 28; the other products land below bit 28 or above bit 31).
+    dynasm!(a.ops
+        ; .arch x64
+        ; lahf
+        ; seto al
+        ; and eax, 0xc101
+        ; imul eax, eax, 0x1021_0000
+        ; and eax, 0xf000_0000u32 as i32
+        ; mov QWORD [rbx + off::NZCV], rax
+    );
+}
+
+/// Evaluate A64 condition `c` on NZCV in guest state into the host's ZF: returns `None`
+/// when it always holds, else whether it holds when ZF is set. Clobbers rax, rcx.
+fn cond(a: &mut Asm, c: u32) -> Option<bool> {
+    if c >= 14 {
+        return None;
+    }
+    dynasm!(a.ops ; .arch x64 ; mov eax, DWORD [rbx + off::NZCV]);
+    let holds_on_zf = match c >> 1 {
+        0 => {
+            dynasm!(a.ops ; .arch x64 ; test eax, 1 << 30);
+            false
+        }
+        1 => {
+            dynasm!(a.ops ; .arch x64 ; test eax, 1 << 29);
+            false
+        }
+        2 => {
+            dynasm!(a.ops ; .arch x64 ; test eax, 0x8000_0000u32 as i32);
+            false
+        }
+        3 => {
+            dynasm!(a.ops ; .arch x64 ; test eax, 1 << 28);
+            false
+        }
+        4 => {
+            // HI: C set and Z clear.
+            dynasm!(a.ops
+                ; .arch x64
+                ; and eax, 0x6000_0000
+                ; cmp eax, 0x2000_0000
+            );
+            true
+        }
+        5 => {
+            // GE: N == V.
+            dynasm!(a.ops
+                ; .arch x64
+                ; mov ecx, eax
+                ; shr ecx, 3
+                ; xor ecx, eax
+                ; test ecx, 1 << 28
+            );
+            true
+        }
+        _ => {
+            // GT: Z clear and N == V.
+            dynasm!(a.ops
+                ; .arch x64
+                ; mov ecx, eax
+                ; shr ecx, 3
+                ; xor ecx, eax
+                ; and ecx, 1 << 28
+                ; and eax, 1 << 30
+                ; or ecx, eax
+            );
+            true
+        }
+    };
+    Some(if c & 1 == 1 { !holds_on_zf } else { holds_on_zf })
+}
+
+/// Jump to `l` when the condition evaluated by [`cond`] holds (`holds_on_zf`).
+fn jump_if(a: &mut Asm, holds_on_zf: bool, l: DynamicLabel) {
+    if holds_on_zf {
+        dynasm!(a.ops ; .arch x64 ; jz =>l);
+    } else {
+        dynasm!(a.ops ; .arch x64 ; jnz =>l);
+    }
+}
+
+/// DecodeBitMasks (Arm ARM) for a logical immediate: the `wmask`, or None if reserved.
+fn bit_masks(n: u32, imms: u32, immr: u32, sf: bool) -> Option<u64> {
+    let v = (n << 6) | (!imms & 0x3f);
+    if v <= 1 {
+        return None;
+    }
+    let len = 31 - v.leading_zeros();
+    let levels = (1u32 << len) - 1;
+    if imms & levels == levels {
+        return None;
+    }
+    let s = imms & levels;
+    let r = immr & levels;
+    let esize = 1u32 << len;
+    let emask = if esize == 64 { u64::MAX } else { (1u64 << esize) - 1 };
+    let welem = (1u64 << (s + 1)) - 1;
+    let rot = if r == 0 { welem } else { ((welem >> r) | (welem << (esize - r))) & emask };
+    let mut v = 0u64;
+    let mut i = 0;
+    while i < 64 {
+        v |= rot << i;
+        i += esize;
+    }
+    Some(if sf { v } else { v & 0xffff_ffff })
+}
+
+/// Kinds of single-register general loads and stores (size:opc of the Arm ARM).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Acc {
+    Store,
+    /// Zero-extending load (W or X: the same for a zero-extended value).
+    Load,
+    /// Sign-extending load into X (`x`) or W.
+    LoadSigned { x: bool },
+    Prefetch,
+}
+
+fn decode_acc(size: u32, opc: u32) -> Option<Acc> {
+    Some(match (opc, size) {
+        (0, _) => Acc::Store,
+        (1, _) => Acc::Load,
+        (2, 3) => Acc::Prefetch,
+        (2, _) => Acc::LoadSigned { x: true },
+        (3, 0 | 1) => Acc::LoadSigned { x: false },
+        _ => return None,
+    })
+}
+
+/// How the address of a single-register access is formed.
+#[derive(Clone, Copy)]
+enum Addr {
+    /// Base register plus a constant; `wb`: 0 none, 1 post-index, 3 pre-index.
+    Imm { n: u32, imm: u64, wb: u32 },
+    /// Base register plus an extended index register.
+    Reg { n: u32, m: u32, option: u32, shift: u32 },
+    /// A constant (PC-relative literal).
+    Const(u64),
+}
+
+impl<'s> Translator<'s> {
+    pub fn new(slots: &'s [Cell<usize>], helper: usize) -> Translator<'s> {
+        Translator { pending: 0, ended: false, pc_current: false, slots, helper, slow: Vec::new() }
+    }
+
+    /// The block's exits are emitted.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Bring the icount in memory up to date.
+    pub fn sync_icount(&mut self, a: &mut Asm) {
+        a.add_icount(self.pending);
+        self.pending = 0;
+    }
+
+    /// Run `op` through its handler.
+    pub fn call(&mut self, a: &mut Asm, op: &Op) {
+        self.sync_icount(a);
+        a.call_helper(self.helper, op as *const Op as u64);
+        self.pc_current = true;
+    }
+
+    /// Emit the slow paths of the block's inlined memory accesses.
+    pub fn slow_paths(&mut self, a: &mut Asm) {
+        for s in std::mem::take(&mut self.slow) {
+            a.bind(s.label);
+            a.add_icount(s.pending);
+            a.call_helper(self.helper, s.op as u64);
+            a.add_icount(-(s.pending + 1));
+            dynasm!(a.ops ; .arch x64 ; jmp =>s.back);
+        }
+    }
+
+    /// Leave through slot `i` to the constant guest pc `target`.
+    fn exit_direct(&mut self, a: &mut Asm, target: u64, i: usize) {
+        if target as i64 == target as i32 as i64 {
+            dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::PC], target as i32);
+        } else {
+            dynasm!(a.ops
+                ; .arch x64
+                ; mov rax, QWORD target as i64
+                ; mov QWORD [rbx + off::PC], rax
+            );
+        }
+        a.jump_slot(self.slots[i].as_ptr());
+    }
+
+    /// Leave after the block's last instruction when it was not an inlined branch: to its
+    /// successor `next` through slot 1, or (after a handler that branched) to the pc in
+    /// guest state through the lookup table.
+    pub fn exit_to_state_pc(&mut self, a: &mut Asm, next: u64) {
+        self.sync_icount(a);
+        if !self.pc_current {
+            self.exit_direct(a, next, 1);
+            return;
+        }
+        let other = a.label();
+        dynasm!(a.ops
+            ; .arch x64
+            ; mov rax, QWORD [rbx + off::PC]
+            ; mov rcx, QWORD next as i64
+            ; cmp rax, rcx
+            ; jne =>other
+        );
+        a.jump_slot(self.slots[1].as_ptr());
+        a.bind(other);
+        a.jump_lookup();
+    }
+
+    /// Emit `op` natively if it is one of the inlined forms; false leaves it to a helper.
+    pub fn inline(&mut self, a: &mut Asm, op: &Op) -> bool {
+        let w = op.d.word;
+        let pc = op.d.pc;
+        if self.branch(a, w, pc) {
+            return true;
+        }
+        let done = self.data_processing(a, w, pc) || self.load_store(a, op);
+        if done {
+            self.pending += 1;
+            self.pc_current = false;
+        }
+        done
+    }
+
+    // ---- data processing ----
+
+    fn data_processing(&mut self, a: &mut Asm, w: u32, pc: u64) -> bool {
+        let sf = w >> 31 == 1;
+        let rd = w & 31;
+        let rn = (w >> 5) & 31;
+        let rm = (w >> 16) & 31;
+        match (w >> 23) & 0x3f {
+            // Add/subtract (immediate).
+            0b100010 => {
+                let sub = (w >> 30) & 1 == 1;
+                let s = (w >> 29) & 1 == 1;
+                let imm = (((w >> 10) & 0xfff) << (12 * ((w >> 22) & 1))) as i32;
+                load(a, RCX, rn, sf, true);
+                if s || imm != 0 {
+                    match (sub, sf) {
+                        (false, true) => dynasm!(a.ops ; .arch x64 ; add rcx, imm),
+                        (false, false) => dynasm!(a.ops ; .arch x64 ; add ecx, imm),
+                        (true, true) => dynasm!(a.ops ; .arch x64 ; sub rcx, imm),
+                        (true, false) => dynasm!(a.ops ; .arch x64 ; sub ecx, imm),
+                    }
+                }
+                if s {
+                    nzcv_from_host(a, sub);
+                }
+                store(a, RCX, rd, sf, !s);
+                return true;
+            }
+            // Logical (immediate).
+            0b100100 => {
+                let opc = (w >> 29) & 3;
+                let Some(imm) = bit_masks((w >> 22) & 1, (w >> 10) & 0x3f, (w >> 16) & 0x3f, sf) else {
+                    return false;
+                };
+                if !sf && (w >> 22) & 1 == 1 {
+                    return false;
+                }
+                load(a, RCX, rn, sf, false);
+                mov_const(a, RDX, imm);
+                alu(a, [2, 3, 4, 2][opc as usize], sf);
+                if opc == 3 {
+                    nzcv_from_host(a, false);
+                }
+                store(a, RCX, rd, sf, opc != 3);
+                return true;
+            }
+            // Move wide (immediate).
+            0b100101 => {
+                let opc = (w >> 29) & 3;
+                let hw = (w >> 21) & 3;
+                if opc == 1 || (!sf && hw >= 2) {
+                    return false;
+                }
+                let imm = ((w >> 5) & 0xffff) as u64;
+                let s = 16 * hw;
+                match opc {
+                    0 => {
+                        let v = !(imm << s);
+                        store_const(a, rd, if sf { v } else { v & 0xffff_ffff });
+                    }
+                    2 => store_const(a, rd, imm << s),
+                    _ => {
+                        if rd != 31 {
+                            let o = off::x(rd) + 2 * hw as i32;
+                            dynasm!(a.ops ; .arch x64 ; mov WORD [rbx + o], imm as i16);
+                            if !sf {
+                                let hi = off::x(rd) + 4;
+                                dynasm!(a.ops ; .arch x64 ; mov DWORD [rbx + hi], 0);
+                            }
+                        }
+                    }
+                }
+                return true;
+            }
+            // Bitfield: SBFM, UBFM (BFM goes to its handler).
+            0b100110 => {
+                let opc = (w >> 29) & 3;
+                let nbit = (w >> 22) & 1;
+                let r = (w >> 16) & 0x3f;
+                let s = (w >> 10) & 0x3f;
+                if (opc != 0 && opc != 2) || nbit != sf as u32 || (!sf && (r >= 32 || s >= 32)) {
+                    return false;
+                }
+                let width = if sf { 64 } else { 32 };
+                load(a, RCX, rn, sf, false);
+                let lsh = 63 - s;
+                let rsh = if s >= r { 63 - s + r } else { 63 - s - (width - r) };
+                if lsh != 0 {
+                    dynasm!(a.ops ; .arch x64 ; shl rcx, lsh as i8);
+                }
+                if rsh != 0 {
+                    if opc == 0 {
+                        dynasm!(a.ops ; .arch x64 ; sar rcx, rsh as i8);
+                    } else {
+                        dynasm!(a.ops ; .arch x64 ; shr rcx, rsh as i8);
+                    }
+                }
+                store(a, RCX, rd, sf, false);
+                return true;
+            }
+            _ => {}
+        }
+        match (w >> 24) & 0x1f {
+            // PC-relative addressing.
+            0b10000 => {
+                let imm = sext(((((w >> 5) & 0x7ffff) << 2) | ((w >> 29) & 3)) as u64, 21);
+                let v = if sf { (pc & !0xfff).wrapping_add(imm << 12) } else { pc.wrapping_add(imm) };
+                store_const(a, rd, v);
+                return true;
+            }
+            // Logical (shifted register).
+            0b01010 => {
+                let opc = (w >> 29) & 3;
+                let shift = (w >> 22) & 3;
+                let imm6 = (w >> 10) & 0x3f;
+                if !sf && imm6 >= 32 {
+                    return false;
+                }
+                load(a, RCX, rn, sf, false);
+                load(a, RDX, rm, sf, false);
+                shift_const(a, RDX, shift, imm6, sf);
+                if (w >> 21) & 1 == 1 {
+                    if sf {
+                        dynasm!(a.ops ; .arch x64 ; not rdx);
+                    } else {
+                        dynasm!(a.ops ; .arch x64 ; not edx);
+                    }
+                }
+                alu(a, [2, 3, 4, 2][opc as usize], sf);
+                if opc == 3 {
+                    nzcv_from_host(a, false);
+                }
+                store(a, RCX, rd, sf, false);
+                return true;
+            }
+            // Add/subtract (shifted register, extended register).
+            0b01011 => {
+                let sub = (w >> 30) & 1 == 1;
+                let s = (w >> 29) & 1 == 1;
+                if (w >> 21) & 1 == 0 {
+                    let shift = (w >> 22) & 3;
+                    let imm6 = (w >> 10) & 0x3f;
+                    if shift == 3 || (!sf && imm6 >= 32) {
+                        return false;
+                    }
+                    load(a, RCX, rn, sf, false);
+                    load(a, RDX, rm, sf, false);
+                    shift_const(a, RDX, shift, imm6, sf);
+                    alu(a, sub as u32, sf);
+                    if s {
+                        nzcv_from_host(a, sub);
+                    }
+                    store(a, RCX, rd, sf, false);
+                } else {
+                    let imm3 = (w >> 10) & 7;
+                    if (w >> 22) & 3 != 0 || imm3 > 4 {
+                        return false;
+                    }
+                    load(a, RCX, rn, sf, true);
+                    load(a, RDX, rm, true, false);
+                    extend(a, RDX, (w >> 13) & 7, imm3);
+                    alu(a, sub as u32, sf);
+                    if s {
+                        nzcv_from_host(a, sub);
+                    }
+                    store(a, RCX, rd, sf, !s);
+                }
+                return true;
+            }
+            _ => {}
+        }
+        // Conditional select.
+        if w & 0x3fe0_0800 == 0x1a80_0000 {
+            let inv = (w >> 30) & 1 == 1;
+            let o2 = (w >> 10) & 1 == 1;
+            load(a, RSI, rn, sf, false);
+            load(a, RDI, rm, sf, false);
+            match (inv, o2, sf) {
+                (false, false, _) => {}
+                (false, true, true) => dynasm!(a.ops ; .arch x64 ; add rdi, 1),
+                (false, true, false) => dynasm!(a.ops ; .arch x64 ; add edi, 1),
+                (true, false, true) => dynasm!(a.ops ; .arch x64 ; not rdi),
+                (true, false, false) => dynasm!(a.ops ; .arch x64 ; not edi),
+                (true, true, true) => dynasm!(a.ops ; .arch x64 ; neg rdi),
+                (true, true, false) => dynasm!(a.ops ; .arch x64 ; neg edi),
+            }
+            match cond(a, (w >> 12) & 15) {
+                None => {}
+                Some(true) => dynasm!(a.ops ; .arch x64 ; cmovnz rsi, rdi),
+                Some(false) => dynasm!(a.ops ; .arch x64 ; cmovz rsi, rdi),
+            }
+            store(a, RSI, rd, sf, false);
+            return true;
+        }
+        // Data-processing (3 source): MADD, MSUB.
+        if w & 0x7fe0_0000 == 0x1b00_0000 {
+            let ra = (w >> 10) & 31;
+            load(a, RCX, rn, sf, false);
+            load(a, RDX, rm, sf, false);
+            load(a, RSI, ra, sf, false);
+            match ((w >> 15) & 1 == 1, sf) {
+                (false, true) => dynasm!(a.ops ; .arch x64 ; imul rcx, rdx ; add rsi, rcx),
+                (false, false) => dynasm!(a.ops ; .arch x64 ; imul ecx, edx ; add esi, ecx),
+                (true, true) => dynasm!(a.ops ; .arch x64 ; imul rcx, rdx ; sub rsi, rcx),
+                (true, false) => dynasm!(a.ops ; .arch x64 ; imul ecx, edx ; sub esi, ecx),
+            }
+            store(a, RSI, rd, sf, false);
+            return true;
+        }
+        // Data-processing (2 source): LSLV LSRV ASRV RORV (the host masks the count by the
+        // width, as A64 does).
+        if w & 0x7fe0_f000 == 0x1ac0_2000 {
+            load(a, RDX, rn, sf, false);
+            load(a, RCX, rm, sf, false);
+            match ((w >> 10) & 3, sf) {
+                (0, true) => dynasm!(a.ops ; .arch x64 ; shl rdx, cl),
+                (0, false) => dynasm!(a.ops ; .arch x64 ; shl edx, cl),
+                (1, true) => dynasm!(a.ops ; .arch x64 ; shr rdx, cl),
+                (1, false) => dynasm!(a.ops ; .arch x64 ; shr edx, cl),
+                (2, true) => dynasm!(a.ops ; .arch x64 ; sar rdx, cl),
+                (2, false) => dynasm!(a.ops ; .arch x64 ; sar edx, cl),
+                (_, true) => dynasm!(a.ops ; .arch x64 ; ror rdx, cl),
+                (_, false) => dynasm!(a.ops ; .arch x64 ; ror edx, cl),
+            }
+            store(a, RDX, rd, sf, false);
+            return true;
+        }
+        false
+    }
+
+    // ---- branches (always the block's last instruction) ----
+
+    fn branch(&mut self, a: &mut Asm, w: u32, pc: u64) -> bool {
+        let next = pc.wrapping_add(4);
+        // B, BL.
+        if w & 0x7c00_0000 == 0x1400_0000 {
+            let target = pc.wrapping_add(sext(((w & 0x3ff_ffff) << 2) as u64, 28));
+            if w >> 31 == 1 {
+                store_const(a, 30, next);
+            }
+            self.pending += 1;
+            self.sync_icount(a);
+            self.exit_direct(a, target, 0);
+            self.ended = true;
+            return true;
+        }
+        // B.cond, CBZ/CBNZ, TBZ/TBNZ.
+        let imm19_target = pc.wrapping_add(sext((((w >> 5) & 0x7ffff) << 2) as u64, 21));
+        if w & 0xff00_0010 == 0x5400_0000 {
+            let target = imm19_target;
+            self.pending += 1;
+            self.sync_icount(a);
+            match cond(a, w & 15) {
+                None => self.exit_direct(a, target, 0),
+                Some(z) => {
+                    let taken = a.label();
+                    jump_if(a, z, taken);
+                    self.exit_direct(a, next, 1);
+                    a.bind(taken);
+                    self.exit_direct(a, target, 0);
+                }
+            }
+            self.ended = true;
+            return true;
+        }
+        if w & 0x7e00_0000 == 0x3400_0000 || w & 0x7e00_0000 == 0x3600_0000 {
+            let nz = (w >> 24) & 1 == 1;
+            let rt = w & 31;
+            let taken = a.label();
+            let target;
+            self.pending += 1;
+            self.sync_icount(a);
+            if w & 0x7e00_0000 == 0x3400_0000 {
+                target = imm19_target;
+                load(a, RCX, rt, w >> 31 == 1, false);
+                dynasm!(a.ops ; .arch x64 ; test rcx, rcx);
+                jump_if(a, !nz, taken);
+            } else {
+                target = pc.wrapping_add(sext((((w >> 5) & 0x3fff) << 2) as u64, 16));
+                let bit = ((w >> 31) << 5) | ((w >> 19) & 31);
+                load(a, RCX, rt, true, false);
+                dynasm!(a.ops ; .arch x64 ; bt rcx, bit as i8);
+                if nz {
+                    dynasm!(a.ops ; .arch x64 ; jc =>taken);
+                } else {
+                    dynasm!(a.ops ; .arch x64 ; jnc =>taken);
+                }
+            }
+            self.exit_direct(a, next, 1);
+            a.bind(taken);
+            self.exit_direct(a, target, 0);
+            self.ended = true;
+            return true;
+        }
+        // BR, BLR, RET.
+        if matches!(w & 0xffff_fc1f, 0xd61f_0000 | 0xd63f_0000 | 0xd65f_0000) {
+            load(a, RAX, (w >> 5) & 31, true, false);
+            if w & 0xffff_fc1f == 0xd63f_0000 {
+                store_const(a, 30, next);
+            }
+            self.pending += 1;
+            self.sync_icount(a);
+            dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::PC], rax);
+            a.jump_lookup();
+            self.ended = true;
+            return true;
+        }
+        false
+    }
+
+    // ---- loads and stores of general registers ----
+
+    fn load_store(&mut self, a: &mut Asm, op: &Op) -> bool {
+        let w = op.d.word;
+        let t = w & 31;
+        let n = (w >> 5) & 31;
+        let size = w >> 30;
+        let opc = (w >> 22) & 3;
+        // Load register (literal), general registers.
+        if w & 0x3f00_0000 == 0x1800_0000 {
+            let addr = op.d.pc.wrapping_add(sext(((w >> 5) & 0x7ffff) as u64, 19) << 2);
+            let (acc, scale) = match size {
+                0 => (Acc::Load, 2),
+                1 => (Acc::Load, 3),
+                2 => (Acc::LoadSigned { x: true }, 2),
+                _ => return true, // PRFM (literal): no effect
+            };
+            return self.single(a, op, acc, scale, t, Addr::Const(addr));
+        }
+        // Unsigned offset.
+        if w & 0x3f00_0000 == 0x3900_0000 {
+            let Some(acc) = decode_acc(size, opc) else { return false };
+            if acc == Acc::Prefetch {
+                return true;
+            }
+            let imm = (((w >> 10) & 0xfff) as u64) << size;
+            return self.single(a, op, acc, size, t, Addr::Imm { n, imm, wb: 0 });
+        }
+        // imm9: unscaled, post-index, pre-index (unprivileged goes to the handler).
+        if w & 0x3f20_0000 == 0x3800_0000 {
+            let mode = (w >> 10) & 3;
+            let Some(acc) = decode_acc(size, opc) else { return false };
+            if mode == 2 || (acc == Acc::Prefetch && mode != 0) {
+                return false;
+            }
+            if acc == Acc::Prefetch {
+                return true;
+            }
+            let imm = sext(((w >> 12) & 0x1ff) as u64, 9);
+            return self.single(a, op, acc, size, t, Addr::Imm { n, imm, wb: mode });
+        }
+        // Register offset.
+        if w & 0x3f20_0c00 == 0x3820_0800 {
+            let option = (w >> 13) & 7;
+            let Some(acc) = decode_acc(size, opc) else { return false };
+            if option & 2 == 0 {
+                return false;
+            }
+            if acc == Acc::Prefetch {
+                return true;
+            }
+            let shift = if (w >> 12) & 1 == 1 { size } else { 0 };
+            return self.single(a, op, acc, size, t, Addr::Reg { n, m: (w >> 16) & 31, option, shift });
+        }
+        // Load/store pair, general registers: opc 101 0 idx L imm7 Rt2 Rn Rt.
+        if w & 0x3e00_0000 == 0x2800_0000 {
+            return self.pair(a, op);
+        }
+        false
+    }
+
+    /// rdx = the base register (31: SP, which must be 16-byte aligned, else the slow path).
+    fn base(&mut self, a: &mut Asm, n: u32, slow: DynamicLabel) {
+        load(a, RDX, n, true, true);
+        if n == 31 {
+            dynasm!(a.ops ; .arch x64 ; test dl, 15 ; jnz =>slow);
+        }
+    }
+
+    fn new_slow(&mut self, a: &mut Asm, op: &Op) -> (DynamicLabel, DynamicLabel) {
+        let (label, back) = (a.label(), a.label());
+        self.slow.push(Slow { label, back, op: op as *const Op, pending: self.pending });
+        (label, back)
+    }
+
+    fn single(&mut self, a: &mut Asm, op: &Op, acc: Acc, scale: u32, t: u32, addr: Addr) -> bool {
+        let (slow, back) = self.new_slow(a, op);
+        let bytes = 1u32 << scale;
+        // rax = address (rdx = base where there is one).
+        match addr {
+            Addr::Const(v) => mov_const(a, RAX, v),
+            Addr::Imm { n, imm, wb } => {
+                self.base(a, n, slow);
+                let imm = imm as i64 as i32;
+                if wb == 1 {
+                    dynasm!(a.ops ; .arch x64 ; mov rax, rdx);
+                } else {
+                    dynasm!(a.ops ; .arch x64 ; lea rax, [rdx + imm]);
+                }
+            }
+            Addr::Reg { n, m, option, shift } => {
+                self.base(a, n, slow);
+                load(a, RCX, m, true, false);
+                extend(a, RCX, option, shift);
+                dynasm!(a.ops ; .arch x64 ; lea rax, [rdx + rcx]);
+            }
+        }
+        let need = if acc == Acc::Store { flags::FASTW } else { flags::R };
+        a.check_access(bytes, need, slow);
+        match acc {
+            Acc::Store => {
+                load(a, RCX, t, true, false);
+                match bytes {
+                    1 => dynasm!(a.ops ; .arch x64 ; mov BYTE [r12 + rax], cl),
+                    2 => dynasm!(a.ops ; .arch x64 ; mov WORD [r12 + rax], cx),
+                    4 => dynasm!(a.ops ; .arch x64 ; mov DWORD [r12 + rax], ecx),
+                    _ => dynasm!(a.ops ; .arch x64 ; mov QWORD [r12 + rax], rcx),
+                }
+            }
+            Acc::Load => {
+                match bytes {
+                    1 => dynasm!(a.ops ; .arch x64 ; movzx ecx, BYTE [r12 + rax]),
+                    2 => dynasm!(a.ops ; .arch x64 ; movzx ecx, WORD [r12 + rax]),
+                    4 => dynasm!(a.ops ; .arch x64 ; mov ecx, DWORD [r12 + rax]),
+                    _ => dynasm!(a.ops ; .arch x64 ; mov rcx, QWORD [r12 + rax]),
+                }
+                store(a, RCX, t, true, false);
+            }
+            Acc::LoadSigned { x } => {
+                match (bytes, x) {
+                    (1, true) => dynasm!(a.ops ; .arch x64 ; movsx rcx, BYTE [r12 + rax]),
+                    (1, false) => dynasm!(a.ops ; .arch x64 ; movsx ecx, BYTE [r12 + rax]),
+                    (2, true) => dynasm!(a.ops ; .arch x64 ; movsx rcx, WORD [r12 + rax]),
+                    (2, false) => dynasm!(a.ops ; .arch x64 ; movsx ecx, WORD [r12 + rax]),
+                    _ => dynasm!(a.ops ; .arch x64 ; movsxd rcx, DWORD [r12 + rax]),
+                }
+                store(a, RCX, t, true, false);
+            }
+            Acc::Prefetch => {}
+        }
+        if let Addr::Imm { n, imm, wb } = addr {
+            // Writeback after the load's register write (the writeback wins when Rt == Rn).
+            if wb == 3 {
+                store(a, RAX, n, true, true);
+            } else if wb == 1 {
+                let imm = imm as i64 as i32;
+                dynasm!(a.ops ; .arch x64 ; lea rdx, [rdx + imm]);
+                store(a, RDX, n, true, true);
+            }
+        }
+        a.bind(back);
+        true
+    }
+
+    /// LDP STP LDPSW LDNP STNP of general registers.
+    fn pair(&mut self, a: &mut Asm, op: &Op) -> bool {
+        let w = op.d.word;
+        let opc = w >> 30;
+        let idx = (w >> 23) & 3;
+        let load_ = (w >> 22) & 1 == 1;
+        let (scale, signed) = match opc {
+            0 => (2, false),
+            2 => (3, false),
+            1 if load_ && idx != 0 => (2, true),
+            _ => return false,
+        };
+        let (t, t2, n) = (w & 31, (w >> 10) & 31, (w >> 5) & 31);
+        let off = (sext(((w >> 15) & 0x7f) as u64, 7) << scale) as i64 as i32;
+        let (slow, back) = self.new_slow(a, op);
+        self.base(a, n, slow);
+        if idx == 1 {
+            dynasm!(a.ops ; .arch x64 ; mov rax, rdx);
+        } else {
+            dynasm!(a.ops ; .arch x64 ; lea rax, [rdx + off]);
+        }
+        let need = if load_ { flags::R } else { flags::FASTW };
+        a.check_access(2 << scale, need, slow);
+        match (load_, scale, signed) {
+            (true, 3, _) => dynasm!(a.ops
+                ; .arch x64
+                ; mov rcx, QWORD [r12 + rax]
+                ; mov rsi, QWORD [r12 + rax + 8]
+            ),
+            (true, _, false) => dynasm!(a.ops
+                ; .arch x64
+                ; mov ecx, DWORD [r12 + rax]
+                ; mov esi, DWORD [r12 + rax + 4]
+            ),
+            (true, _, true) => dynasm!(a.ops
+                ; .arch x64
+                ; movsxd rcx, DWORD [r12 + rax]
+                ; movsxd rsi, DWORD [r12 + rax + 4]
+            ),
+            (false, 3, _) => {
+                load(a, RCX, t, true, false);
+                load(a, RSI, t2, true, false);
+                dynasm!(a.ops
+                    ; .arch x64
+                    ; mov QWORD [r12 + rax], rcx
+                    ; mov QWORD [r12 + rax + 8], rsi
+                );
+            }
+            (false, _, _) => {
+                load(a, RCX, t, true, false);
+                load(a, RSI, t2, true, false);
+                dynasm!(a.ops
+                    ; .arch x64
+                    ; mov DWORD [r12 + rax], ecx
+                    ; mov DWORD [r12 + rax + 4], esi
+                );
+            }
+        }
+        if load_ {
+            // As the handler: Rt2 first, then Rt.
+            store(a, RSI, t2, true, false);
+            store(a, RCX, t, true, false);
+        }
+        if idx & 1 == 1 {
+            dynasm!(a.ops ; .arch x64 ; lea rdx, [rdx + off]);
+            store(a, RDX, n, true, true);
+        }
+        a.bind(back);
+        true
+    }
+}
