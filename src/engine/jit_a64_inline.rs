@@ -300,9 +300,27 @@ enum Acc {
     /// Sign-extending load into X (`x`) or W.
     LoadSigned { x: bool },
     Prefetch,
+    /// Store the low bytes of a V register.
+    VStore,
+    /// Load into a V register, zeroing the rest of it.
+    VLoad,
 }
 
-fn decode_acc(size: u32, opc: u32) -> Option<Acc> {
+/// size:opc (and the V bit) of the single-register classes: the access and log2 of its size.
+fn decode_acc(size: u32, opc: u32, v: bool) -> Option<(Acc, u32)> {
+    if v {
+        return Some(match (opc, size) {
+            (0, _) => (Acc::VStore, size),
+            (1, _) => (Acc::VLoad, size),
+            (2, 0) => (Acc::VStore, 4),
+            (3, 0) => (Acc::VLoad, 4),
+            _ => return None,
+        });
+    }
+    Some((decode_gpr_acc(size, opc)?, size))
+}
+
+fn decode_gpr_acc(size: u32, opc: u32) -> Option<Acc> {
     Some(match (opc, size) {
         (0, _) => Acc::Store,
         (1, _) => Acc::Load,
@@ -603,6 +621,35 @@ impl<'s> Translator<'s> {
             store(a, RSI, rd, sf, false);
             return true;
         }
+        // Conditional compare (register, immediate): CCMN, CCMP.
+        if w & 0x3fe0_0410 == 0x3a40_0000 {
+            let sub = (w >> 30) & 1 == 1;
+            let done = a.label();
+            let other = a.label();
+            let holds = cond(a, (w >> 12) & 15);
+            if let Some(z) = holds {
+                jump_if(a, !z, other);
+            }
+            load(a, RCX, rn, sf, false);
+            if (w >> 11) & 1 == 1 {
+                mov_const(a, RDX, rm as u64);
+            } else {
+                load(a, RDX, rm, sf, false);
+            }
+            alu(a, sub as u32, sf);
+            nzcv_from_host(a, sub);
+            if holds.is_some() {
+                dynasm!(a.ops ; .arch x64 ; jmp =>done ; =>other);
+                let f = ((w & 15) << 28) as i32;
+                dynasm!(a.ops
+                    ; .arch x64
+                    ; mov eax, f
+                    ; mov QWORD [rbx + off::NZCV], rax
+                );
+            }
+            a.bind(done);
+            return true;
+        }
         // Data-processing (3 source): MADD, MSUB.
         if w & 0x7fe0_0000 == 0x1b00_0000 {
             let ra = (w >> 10) & 31;
@@ -727,30 +774,33 @@ impl<'s> Translator<'s> {
         let n = (w >> 5) & 31;
         let size = w >> 30;
         let opc = (w >> 22) & 3;
-        // Load register (literal), general registers.
-        if w & 0x3f00_0000 == 0x1800_0000 {
+        let v = (w >> 26) & 1 == 1;
+        // Load register (literal).
+        if w & 0x3b00_0000 == 0x1800_0000 {
             let addr = op.d.pc.wrapping_add(sext(((w >> 5) & 0x7ffff) as u64, 19) << 2);
-            let (acc, scale) = match size {
-                0 => (Acc::Load, 2),
-                1 => (Acc::Load, 3),
-                2 => (Acc::LoadSigned { x: true }, 2),
-                _ => return true, // PRFM (literal): no effect
+            let (acc, scale) = match (v, size) {
+                (false, 0) => (Acc::Load, 2),
+                (false, 1) => (Acc::Load, 3),
+                (false, 2) => (Acc::LoadSigned { x: true }, 2),
+                (false, _) => return true, // PRFM (literal): no effect
+                (true, 3) => return false,
+                (true, _) => (Acc::VLoad, 2 + size),
             };
             return self.single(a, op, acc, scale, t, Addr::Const(addr));
         }
         // Unsigned offset.
-        if w & 0x3f00_0000 == 0x3900_0000 {
-            let Some(acc) = decode_acc(size, opc) else { return false };
+        if w & 0x3b00_0000 == 0x3900_0000 {
+            let Some((acc, scale)) = decode_acc(size, opc, v) else { return false };
             if acc == Acc::Prefetch {
                 return true;
             }
-            let imm = (((w >> 10) & 0xfff) as u64) << size;
-            return self.single(a, op, acc, size, t, Addr::Imm { n, imm, wb: 0 });
+            let imm = (((w >> 10) & 0xfff) as u64) << scale;
+            return self.single(a, op, acc, scale, t, Addr::Imm { n, imm, wb: 0 });
         }
         // imm9: unscaled, post-index, pre-index (unprivileged goes to the handler).
-        if w & 0x3f20_0000 == 0x3800_0000 {
+        if w & 0x3b20_0000 == 0x3800_0000 {
             let mode = (w >> 10) & 3;
-            let Some(acc) = decode_acc(size, opc) else { return false };
+            let Some((acc, scale)) = decode_acc(size, opc, v) else { return false };
             if mode == 2 || (acc == Acc::Prefetch && mode != 0) {
                 return false;
             }
@@ -758,24 +808,24 @@ impl<'s> Translator<'s> {
                 return true;
             }
             let imm = sext(((w >> 12) & 0x1ff) as u64, 9);
-            return self.single(a, op, acc, size, t, Addr::Imm { n, imm, wb: mode });
+            return self.single(a, op, acc, scale, t, Addr::Imm { n, imm, wb: mode });
         }
         // Register offset.
-        if w & 0x3f20_0c00 == 0x3820_0800 {
+        if w & 0x3b20_0c00 == 0x3820_0800 {
             let option = (w >> 13) & 7;
-            let Some(acc) = decode_acc(size, opc) else { return false };
+            let Some((acc, scale)) = decode_acc(size, opc, v) else { return false };
             if option & 2 == 0 {
                 return false;
             }
             if acc == Acc::Prefetch {
                 return true;
             }
-            let shift = if (w >> 12) & 1 == 1 { size } else { 0 };
-            return self.single(a, op, acc, size, t, Addr::Reg { n, m: (w >> 16) & 31, option, shift });
+            let shift = if (w >> 12) & 1 == 1 { scale } else { 0 };
+            return self.single(a, op, acc, scale, t, Addr::Reg { n, m: (w >> 16) & 31, option, shift });
         }
-        // Load/store pair, general registers: opc 101 0 idx L imm7 Rt2 Rn Rt.
-        if w & 0x3e00_0000 == 0x2800_0000 {
-            return self.pair(a, op);
+        // Load/store pair: opc 101 V 0 idx L imm7 Rt2 Rn Rt.
+        if w & 0x3a00_0000 == 0x2800_0000 {
+            return if v { self.pair_v(a, op) } else { self.pair(a, op) };
         }
         false
     }
@@ -816,7 +866,7 @@ impl<'s> Translator<'s> {
                 dynasm!(a.ops ; .arch x64 ; lea rax, [rdx + rcx]);
             }
         }
-        let need = if acc == Acc::Store { flags::FASTW } else { flags::R };
+        let need = if matches!(acc, Acc::Store | Acc::VStore) { flags::FASTW } else { flags::R };
         a.check_access(bytes, need, slow);
         match acc {
             Acc::Store => {
@@ -846,6 +896,36 @@ impl<'s> Translator<'s> {
                     _ => dynasm!(a.ops ; .arch x64 ; movsxd rcx, DWORD [r12 + rax]),
                 }
                 store(a, RCX, t, true, false);
+            }
+            Acc::VLoad => {
+                let o = off::v(t);
+                match bytes {
+                    1 => dynasm!(a.ops ; .arch x64 ; movzx ecx, BYTE [r12 + rax]),
+                    2 => dynasm!(a.ops ; .arch x64 ; movzx ecx, WORD [r12 + rax]),
+                    4 => dynasm!(a.ops ; .arch x64 ; mov ecx, DWORD [r12 + rax]),
+                    8 => dynasm!(a.ops ; .arch x64 ; mov rcx, QWORD [r12 + rax]),
+                    _ => dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [r12 + rax] ; movdqu [rbx + o], xmm0),
+                }
+                if bytes < 16 {
+                    dynasm!(a.ops
+                        ; .arch x64
+                        ; mov QWORD [rbx + o], rcx
+                        ; mov QWORD [rbx + o + 8], 0
+                    );
+                }
+            }
+            Acc::VStore => {
+                let o = off::v(t);
+                if bytes < 16 {
+                    dynasm!(a.ops ; .arch x64 ; mov rcx, QWORD [rbx + o]);
+                }
+                match bytes {
+                    1 => dynasm!(a.ops ; .arch x64 ; mov BYTE [r12 + rax], cl),
+                    2 => dynasm!(a.ops ; .arch x64 ; mov WORD [r12 + rax], cx),
+                    4 => dynasm!(a.ops ; .arch x64 ; mov DWORD [r12 + rax], ecx),
+                    8 => dynasm!(a.ops ; .arch x64 ; mov QWORD [r12 + rax], rcx),
+                    _ => dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + o] ; movdqu [r12 + rax], xmm0),
+                }
             }
             Acc::Prefetch => {}
         }
@@ -925,6 +1005,86 @@ impl<'s> Translator<'s> {
             // As the handler: Rt2 first, then Rt.
             store(a, RSI, t2, true, false);
             store(a, RCX, t, true, false);
+        }
+        if idx & 1 == 1 {
+            dynasm!(a.ops ; .arch x64 ; lea rdx, [rdx + off]);
+            store(a, RDX, n, true, true);
+        }
+        a.bind(back);
+        true
+    }
+
+    /// LDP STP LDNP STNP of S, D and Q registers.
+    fn pair_v(&mut self, a: &mut Asm, op: &Op) -> bool {
+        let w = op.d.word;
+        let scale = match w >> 30 {
+            0 => 2,
+            1 => 3,
+            2 => 4,
+            _ => return false,
+        };
+        let idx = (w >> 23) & 3;
+        let load_ = (w >> 22) & 1 == 1;
+        let (t, t2, n) = (w & 31, (w >> 10) & 31, (w >> 5) & 31);
+        let off = (sext(((w >> 15) & 0x7f) as u64, 7) << scale) as i64 as i32;
+        let (slow, back) = self.new_slow(a, op);
+        self.base(a, n, slow);
+        if idx == 1 {
+            dynasm!(a.ops ; .arch x64 ; mov rax, rdx);
+        } else {
+            dynasm!(a.ops ; .arch x64 ; lea rax, [rdx + off]);
+        }
+        let need = if load_ { flags::R } else { flags::FASTW };
+        a.check_access(2 << scale, need, slow);
+        let (ot, ot2) = (off::v(t), off::v(t2));
+        match (load_, scale) {
+            // As the handler: Rt first, then Rt2.
+            (true, 4) => dynasm!(a.ops
+                ; .arch x64
+                ; movdqu xmm0, [r12 + rax]
+                ; movdqu xmm1, [r12 + rax + 16]
+                ; movdqu [rbx + ot], xmm0
+                ; movdqu [rbx + ot2], xmm1
+            ),
+            (true, 3) => dynasm!(a.ops
+                ; .arch x64
+                ; mov rcx, QWORD [r12 + rax]
+                ; mov rsi, QWORD [r12 + rax + 8]
+                ; mov QWORD [rbx + ot], rcx
+                ; mov QWORD [rbx + ot + 8], 0
+                ; mov QWORD [rbx + ot2], rsi
+                ; mov QWORD [rbx + ot2 + 8], 0
+            ),
+            (true, _) => dynasm!(a.ops
+                ; .arch x64
+                ; mov ecx, DWORD [r12 + rax]
+                ; mov esi, DWORD [r12 + rax + 4]
+                ; mov QWORD [rbx + ot], rcx
+                ; mov QWORD [rbx + ot + 8], 0
+                ; mov QWORD [rbx + ot2], rsi
+                ; mov QWORD [rbx + ot2 + 8], 0
+            ),
+            (false, 4) => dynasm!(a.ops
+                ; .arch x64
+                ; movdqu xmm0, [rbx + ot]
+                ; movdqu xmm1, [rbx + ot2]
+                ; movdqu [r12 + rax], xmm0
+                ; movdqu [r12 + rax + 16], xmm1
+            ),
+            (false, 3) => dynasm!(a.ops
+                ; .arch x64
+                ; mov rcx, QWORD [rbx + ot]
+                ; mov rsi, QWORD [rbx + ot2]
+                ; mov QWORD [r12 + rax], rcx
+                ; mov QWORD [r12 + rax + 8], rsi
+            ),
+            (false, _) => dynasm!(a.ops
+                ; .arch x64
+                ; mov ecx, DWORD [rbx + ot]
+                ; mov esi, DWORD [rbx + ot2]
+                ; mov DWORD [r12 + rax], ecx
+                ; mov DWORD [r12 + rax + 4], esi
+            ),
         }
         if idx & 1 == 1 {
             dynasm!(a.ops ; .arch x64 ; lea rdx, [rdx + off]);
