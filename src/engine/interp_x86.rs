@@ -38,6 +38,10 @@ pub struct InterpX86 {
     epoch: u32,
     /// Print each retired instruction to stderr.
     pub trace: bool,
+    /// Keep the pages of code writes this engine drained (in `drained`), for another engine
+    /// sharing the memory (the JIT) to invalidate its own translations of them.
+    pub keep_drained: bool,
+    pub drained: Vec<u64>,
     /// Use the table's specialised handlers (the default). Off, every instruction runs its
     /// reference table handler: a debugging and testing switch (`DEJA_INTERP_GENERIC=1`)
     /// that must not change any result.
@@ -61,6 +65,8 @@ impl InterpX86 {
             fast: vec![(u64::MAX, NO_BLOCK); FAST_SLOTS].into_boxed_slice(),
             epoch: 0,
             trace: false,
+            keep_drained: false,
+            drained: Vec::new(),
             specialize: std::env::var_os("DEJA_INTERP_GENERIC").is_none_or(|v| v.is_empty() || v == "0"),
         }
     }
@@ -126,48 +132,15 @@ impl InterpX86 {
         if self.blocks.len() > 1 << 20 {
             self.flush(); // bound memory for guests that generate endless code
         }
-        let block: Block = match decode_block(pc, |a, buf| m.mem.fetch(a, buf)) {
-            Ok(b) => b,
-            Err(DecodeError::Fetch { addr, .. }) => {
-                let mut f = GuestFault::from_mem(crate::mem::MemFault {
-                    addr,
-                    access: crate::mem::Access::Exec,
-                    mapped: m.mem.page_flags(addr) & crate::mem::flags::MAPPED != 0,
-                });
-                // A fetch fault reports the faulting instruction's pc as si_addr when the
-                // instruction itself starts on the bad page, as Linux does.
-                f.addr = addr;
-                return Err(f);
-            }
-            Err(DecodeError::Invalid { pc }) => return Err(invalid_opcode(m, pc)),
-        };
-        let mut ops = Vec::with_capacity(block.insns.len());
-        let mut specs = Vec::with_capacity(block.insns.len());
-        for ins in &block.insns {
-            let mut op = predecode(ins, TABLE.get(ins.mnemonic()));
-            let spec = if self.specialize { TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) } else { None };
-            if let Some(spec) = spec {
-                op.fast = spec.exact;
-            }
-            specs.push(spec);
-            ops.push(op);
-        }
-        elide_dead_flags(&mut ops, &specs);
+        let block = decode_ops(m, pc, self.specialize)?;
         let id = self.blocks.len() as u32;
-        let first_page = block.start & !(PAGE_SIZE - 1);
-        let last_page = (block.end.max(block.start + 1) - 1) & !(PAGE_SIZE - 1);
-        let mut p = first_page;
-        loop {
+        for p in block.pages() {
             m.mem.mark_code(p);
             self.by_page.entry(p).or_default().push(id);
-            if p >= last_page {
-                break;
-            }
-            p += PAGE_SIZE;
         }
         // An undecodable instruction after the block is found again (and reported) when
         // execution reaches it and a block is decoded starting there.
-        self.blocks.push(CachedBlock { start: pc, ops, links: [(u64::MAX, NO_BLOCK, 0); 2] });
+        self.blocks.push(CachedBlock { start: pc, ops: block.ops, links: [(u64::MAX, NO_BLOCK, 0); 2] });
         self.by_pc.insert(pc, id);
         Ok(id)
     }
@@ -205,6 +178,9 @@ impl InterpX86 {
             if m.mem.has_code_writes() {
                 let pages = m.mem.take_code_writes();
                 self.invalidate_pages(&pages);
+                if self.keep_drained {
+                    self.drained.extend_from_slice(&pages);
+                }
             }
             let pc = m.cpu.rip;
             let id = match self.follow(prev, prev_epoch, pc) {
@@ -294,6 +270,58 @@ fn run_ops<const TRACE: bool>(m: &mut M, ops: &[Op], pick: impl Fn(&Op) -> FastH
     Ok(())
 }
 
+/// A guest block decoded and pre-decoded into ops, as both x86-64 engines run it.
+pub struct DecodedOps {
+    /// Guest bytes `[start, end)` the block was decoded from.
+    pub start: u64,
+    pub end: u64,
+    pub ops: Vec<Op>,
+}
+
+impl DecodedOps {
+    /// The guest pages (page addresses) the block's bytes lie on.
+    pub fn pages(&self) -> impl Iterator<Item = u64> {
+        let first = self.start & !(PAGE_SIZE - 1);
+        let last = (self.end.max(self.start + 1) - 1) & !(PAGE_SIZE - 1);
+        (first..=last).step_by(PAGE_SIZE as usize)
+    }
+}
+
+/// Decode the block at `pc` (the shared block rule, design §5) and pre-decode its
+/// instructions: each op gets its table handler, its specialised handler when `specialize`
+/// and the table has one for its form, and its flag-less twin where the block proves its
+/// flags dead. The caller marks the pages as code.
+pub fn decode_ops(m: &M, pc: u64, specialize: bool) -> Result<DecodedOps, GuestFault> {
+    let block: Block = match decode_block(pc, |a, buf| m.mem.fetch(a, buf)) {
+        Ok(b) => b,
+        Err(DecodeError::Fetch { addr, .. }) => {
+            let mut f = GuestFault::from_mem(crate::mem::MemFault {
+                addr,
+                access: crate::mem::Access::Exec,
+                mapped: m.mem.page_flags(addr) & crate::mem::flags::MAPPED != 0,
+            });
+            // A fetch fault reports the faulting instruction's pc as si_addr when the
+            // instruction itself starts on the bad page, as Linux does.
+            f.addr = addr;
+            return Err(f);
+        }
+        Err(DecodeError::Invalid { pc }) => return Err(invalid_opcode(m, pc)),
+    };
+    let mut ops = Vec::with_capacity(block.insns.len());
+    let mut specs = Vec::with_capacity(block.insns.len());
+    for ins in &block.insns {
+        let mut op = predecode(ins, TABLE.get(ins.mnemonic()));
+        let spec = if specialize { TABLE.specializer(ins.mnemonic()).and_then(|s| s(&op)) } else { None };
+        if let Some(spec) = spec {
+            op.fast = spec.exact;
+        }
+        specs.push(spec);
+        ops.push(op);
+    }
+    elide_dead_flags(&mut ops, &specs);
+    Ok(DecodedOps { start: block.start, end: block.end, ops })
+}
+
 /// SIGILL for bytes the decoder rejects, naming them.
 fn invalid_opcode(m: &M, pc: u64) -> GuestFault {
     let mut bytes = [0u8; 15];
@@ -307,7 +335,7 @@ fn invalid_opcode(m: &M, pc: u64) -> GuestFault {
 
 /// Turn a handler's trap into an exit, fixing up rip and icount per design §1.
 #[cold]
-fn finish_trap(m: &mut M, ins: &Instruction, t: Trap) -> Exit {
+pub fn finish_trap(m: &mut M, ins: &Instruction, t: Trap) -> Exit {
     match t {
         Trap::Fault(mut f) => {
             m.cpu.rip = ins.ip();

@@ -5,6 +5,11 @@
 pub mod block_cache;
 pub mod interp_a64;
 pub mod interp_x86;
+#[cfg(feature = "jit")]
+pub mod jit_x86;
+#[cfg(feature = "jit")]
+mod jit_x86_inline;
+pub mod x86;
 
 use crate::mem::{Access, MemFault, Memory};
 
@@ -15,16 +20,25 @@ pub enum EngineKind {
     /// The reference interpreter.
     #[default]
     Interp,
+    /// The JIT (x86-64 guests; other ISAs run the interpreter), cargo feature `jit`.
+    #[cfg(feature = "jit")]
+    Jit,
 }
 
 impl EngineKind {
     /// Every engine this build has, reference first.
-    pub const ALL: &'static [EngineKind] = &[EngineKind::Interp];
+    pub const ALL: &'static [EngineKind] = &[
+        EngineKind::Interp,
+        #[cfg(feature = "jit")]
+        EngineKind::Jit,
+    ];
 
     /// The name used on the command line, in reports and in bench output.
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Interp => "interp",
+            #[cfg(feature = "jit")]
+            EngineKind::Jit => "jit",
         }
     }
 

@@ -7,7 +7,7 @@ use super::signal::SignalState;
 use super::syscall::{err, SysErr, SysFn, SysResult, SysTable};
 use super::sysno::Sys;
 use crate::arch::Arch;
-use crate::engine::interp_x86::InterpX86;
+use crate::engine::x86::EngineX86;
 use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
 use crate::isa::x86_64::state::{fl, reg};
 use crate::isa::x86_64::X86State;
@@ -22,7 +22,7 @@ static SYS_TABLE: LazyLock<Vec<Option<SysFn<X86_64>>>> = LazyLock::new(super::sy
 
 impl Arch for X86_64 {
     type Cpu = X86State;
-    type Engine = InterpX86;
+    type Engine = EngineX86;
 
     const LOG_ISA: u8 = crate::replay::log::ISA_X86_64;
     const PLATFORM: &'static str = "x86_64";
@@ -30,18 +30,15 @@ impl Arch for X86_64 {
     const SYSCALL_LEN: u64 = 2;
     const ABI: Abi = Abi::X86_64;
 
-    fn new_engine(kind: crate::engine::EngineKind, trace: bool) -> InterpX86 {
-        let crate::engine::EngineKind::Interp = kind;
-        let mut e = InterpX86::new();
-        e.trace = trace;
-        e
+    fn new_engine(kind: crate::engine::EngineKind, trace: bool) -> EngineX86 {
+        EngineX86::new(kind, trace)
     }
 
-    fn run(engine: &mut InterpX86, m: &mut Machine<X86State>, budget: u64) -> Exit {
+    fn run(engine: &mut EngineX86, m: &mut Machine<X86State>, budget: u64) -> Exit {
         engine.run(m, budget)
     }
 
-    fn run_stops(engine: &mut InterpX86, m: &mut Machine<X86State>, budget: u64, stops: &[u64]) -> Exit {
+    fn run_stops(engine: &mut EngineX86, m: &mut Machine<X86State>, budget: u64, stops: &[u64]) -> Exit {
         engine.run_stops(m, budget, stops)
     }
 
