@@ -76,7 +76,10 @@ impl Eng {
 fn engines_under_test() -> Vec<(String, Box<dyn Fn() -> Eng>)> {
     let others: Vec<EngineKind> = EngineKind::ALL.iter().copied().filter(|&k| k != EngineKind::Interp).collect();
     if others.is_empty() {
-        return vec![("interp (stepped)".into(), Box::new(|| Eng::Stepped(Aarch64::new_engine(EngineKind::Interp, false))))];
+        return vec![(
+            "interp (stepped)".into(),
+            Box::new(|| Eng::Stepped(Aarch64::new_engine(EngineKind::Interp, false))),
+        )];
     }
     others
         .into_iter()
@@ -131,7 +134,11 @@ fn mentions_reserved(ins: &Instruction) -> bool {
 enum Item {
     Words(Vec<u32>),
     /// A forward conditional branch (word with a zero offset field) over `skip` items.
-    Skip { word: u32, kind: BranchKind, skip: usize },
+    Skip {
+        word: u32,
+        kind: BranchKind,
+        skip: usize,
+    },
     /// `bl` to the subroutine.
     Call,
 }
@@ -177,7 +184,7 @@ fn gen_item(rng: &mut Rng, pool: &[&'static Template]) -> Item {
             Item::Skip { word: w, kind: BranchKind::Imm14, skip: 1 + rng.below(3) as usize }
         }
         5 => Item::Call,
-        6 => Item::Words(vec![0xd400_0001]), // svc #0
+        6 => Item::Words(vec![0xd400_0001]),                    // svc #0
         7 => Item::Words(vec![0xd53b_e040 | scratch_reg(rng)]), // mrs xN, cntvct_el0
         8 => {
             // Self-modifying code: store an instruction of this loop back unchanged
@@ -274,7 +281,8 @@ fn new_machine(p: &Program, rng: &mut Rng) -> M {
     let data: Vec<u8> = (0..RO + PAGE_SIZE - DATA).map(|_| rng.next() as u8).collect();
     mem.poke(DATA, &data).unwrap();
     let s = gen_state(rng);
-    let mut cpu = A64State { x: s.x, sp: s.sp, nzcv: s.nzcv, fpcr: s.fpcr, fpsr: s.fpsr, v: s.v, ..A64State::default() };
+    let mut cpu =
+        A64State { x: s.x, sp: s.sp, nzcv: s.nzcv, fpcr: s.fpcr, fpsr: s.fpsr, v: s.v, ..A64State::default() };
     cpu.pc = CODE;
     cpu.x[27] = 5 + rng.below(60);
     cpu.x[26] = p.smc_target;
@@ -494,10 +502,11 @@ mod guests {
     /// random icounts and compare them at each.
     fn check(prog: &str, salt: u64) {
         let Some(bin) = build(prog) else { return };
-        let kinds: Vec<EngineKind> = match EngineKind::ALL.iter().copied().filter(|&k| k != EngineKind::Interp).collect::<Vec<_>>() {
-            v if v.is_empty() => vec![EngineKind::Interp],
-            v => v,
-        };
+        let kinds: Vec<EngineKind> =
+            match EngineKind::ALL.iter().copied().filter(|&k| k != EngineKind::Interp).collect::<Vec<_>>() {
+                v if v.is_empty() => vec![EngineKind::Interp],
+                v => v,
+            };
         for kind in kinds {
             let mut rng = Rng::new(seed() ^ salt);
             let mut a = start(&bin, EngineKind::Interp);

@@ -176,13 +176,17 @@ struct Opts<'a> {
 /// compare, and return both outputs. `None` if busybox is missing (test skipped).
 fn bb_with(t: &'static Target, name: &str, args: &[&str], opts: Opts) -> Option<(RunOutput, RunOutput)> {
     let bin = busybox(t)?;
-    let run = |tag: &str, deja: bool| {
+    // `deja`: run under deja with that engine (None: the default one).
+    let run = |tag: &str, deja: Option<Option<&str>>| {
         let dir = make_fixture_dir(tag);
         let mut inv = Invocation::new(bin);
         inv.args = args.iter().map(Into::into).collect();
         inv.stdin = opts.stdin.to_vec();
         inv.cwd = Some(dir.path().to_path_buf());
-        let mut out = if deja { common::run_deja(&inv) } else { t.oracle.run(&inv) };
+        let mut out = match deja {
+            Some(engine) => common::run_deja_engine(&inv, engine),
+            None => t.oracle.run(&inv),
+        };
         if opts.sort_lines {
             let mut lines: Vec<&[u8]> = out.stdout.split_inclusive(|&b| b == b'\n').collect();
             lines.sort();
@@ -190,7 +194,7 @@ fn bb_with(t: &'static Target, name: &str, args: &[&str], opts: Opts) -> Option<
         }
         out
     };
-    let native = run(t.oracle.name(), false);
+    let native = run(t.oracle.name(), None);
     if std::env::var_os("DEJA_TEST_SHOW").is_some() {
         eprintln!(
             "=== {name}: {} busybox {args:?} -> {} status {}\n{}--- stderr:\n{}",
@@ -201,18 +205,26 @@ fn bb_with(t: &'static Target, name: &str, args: &[&str], opts: Opts) -> Option<
             String::from_utf8_lossy(&native.stderr)
         );
     }
-    let deja = run("deja", true);
     let words: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
     let words = common::shell_words(&words);
-    let detail = format!(
-        "command: busybox {words}{} [{}]\n  rerun:   (cd into a fixture dir) {} run -- {} {words}",
-        if opts.stdin.is_empty() { String::new() } else { format!(" (with {} bytes of stdin)", opts.stdin.len()) },
-        t.name,
-        common::deja_bin(),
-        bin.display()
-    );
-    common::assert_same_as(t.oracle, name, &detail, &native, &deja);
-    Some((native, deja))
+    // The AArch64 checks run on every engine of the build (the JIT included).
+    let engines: Vec<Option<&str>> =
+        if t.oracle == Oracle::QemuAarch64 { common::engines().into_iter().map(Some).collect() } else { vec![None] };
+    let mut first = None;
+    for engine in engines {
+        let deja = run("deja", Some(engine));
+        let flag = engine.map(|e| format!(" --engine={e}")).unwrap_or_default();
+        let detail = format!(
+            "command: busybox {words}{} [{}]\n  rerun:   (cd into a fixture dir) {} run{flag} -- {} {words}",
+            if opts.stdin.is_empty() { String::new() } else { format!(" (with {} bytes of stdin)", opts.stdin.len()) },
+            t.name,
+            common::deja_bin(),
+            bin.display()
+        );
+        common::assert_same_as(t.oracle, name, &detail, &native, &deja);
+        first.get_or_insert(deja);
+    }
+    Some((native, first.expect("at least one engine")))
 }
 
 fn bb(t: &'static Target, name: &str, args: &[&str]) -> Option<(RunOutput, RunOutput)> {

@@ -182,7 +182,17 @@ fn dump_kind(line: &str) -> &str {
 
 /// Replay `log` (output re-emitted), with some unrelated stdin to show it is not read.
 fn replay(log: &Path, cwd: Option<&Path>) -> RunOutput {
-    let o = deja(&[OsString::from("replay"), log.into()], b"this is not the recorded stdin\n", cwd);
+    replay_on(log, cwd, None)
+}
+
+/// [`replay`] with `--engine=ENGINE`.
+fn replay_on(log: &Path, cwd: Option<&Path>, engine: Option<&str>) -> RunOutput {
+    let mut args = vec![OsString::from("replay")];
+    if let Some(e) = engine {
+        args.push(format!("--engine={e}").into());
+    }
+    args.push(log.into());
+    let o = deja(&args, b"this is not the recorded stdin\n", cwd);
     assert_clean(&format!("deja replay {}", log.display()), &o);
     o
 }
@@ -191,7 +201,18 @@ fn replay(log: &Path, cwd: Option<&Path>) -> RunOutput {
 /// stderr, exit status, final icount and digest (against `deja info` and `deja dump`).
 /// Returns the verdict (icount, how, digest).
 fn assert_replays(what: &str, log: &Path, rec: &RunOutput, cwd: Option<&Path>) -> (u64, String, String) {
-    let rep = replay(log, cwd);
+    assert_replays_on(what, log, rec, cwd, None)
+}
+
+/// [`assert_replays`] with `--engine=ENGINE`.
+fn assert_replays_on(
+    what: &str,
+    log: &Path,
+    rec: &RunOutput,
+    cwd: Option<&Path>,
+    engine: Option<&str>,
+) -> (u64, String, String) {
+    let rep = replay_on(log, cwd, engine);
     let verdict = replay_ok(what, &rep);
     if let Some(d) = first_diff(&rec.stdout, &rep.stdout) {
         panic!("{what}: replay stdout differs from the recorded run's: {d}\nreplay stderr:\n{}", text(&rep.stderr));
@@ -1529,8 +1550,14 @@ fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
     let dir = TempDir::new("rr-a64");
     let log = dir.path().join("a.deja");
     let stdin = Rng::new(time_seed("DEJA_TEST_SEED")).bytes(100_000);
+    // Recorded with the last engine of the build (the JIT when there is one), replayed with
+    // each: a SIGALRM recorded at an icount the JIT reached must land there on all of them.
+    let engines = common::engines();
+    let rec_engine = *engines.last().expect("an engine");
     let record = |log: &Path| {
-        let o = deja(&record_args(log, &bin, &[mode]), &stdin, Some(dir.path()));
+        let mut args = record_args(log, &bin, &[mode]);
+        args.insert(1, format!("--engine={rec_engine}").into());
+        let o = deja(&args, &stdin, Some(dir.path()));
         assert_clean(&format!("{what}: record"), &o);
         o
     };
@@ -1546,8 +1573,9 @@ fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
         assert!(dumped.iter().any(|l| l.contains("asynchronous SIGALRM")), "{what}: no SIGALRM event in the log");
     }
     let first = assert_replays(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
-    for i in 2..=3 {
-        assert_eq!(first, assert_replays(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path())));
+    for (i, engine) in (2..=3).zip(engines.iter().cycle()) {
+        let w = format!("{what}: replay {i} (--engine={engine})");
+        assert_eq!(first, assert_replays_on(&w, &log, &rec, Some(dir.path()), Some(engine)));
     }
     let rec2 = record(&dir.path().join("b.deja"));
     let out2 = text(&rec2.stdout);
@@ -1589,8 +1617,9 @@ fn a64_exit_and_crash() {
         assert_clean(&format!("die_signal {mode}: record"), &rec);
         assert_eq!(rec.status.0, status, "die_signal {mode}: {}", text(&rec.stderr));
         let v = assert_replays(&format!("die_signal {mode} [aarch64]"), &log, &rec, None);
-        for _ in 2..=3 {
-            assert_eq!(v, assert_replays(&format!("die_signal {mode} [aarch64] again"), &log, &rec, None));
+        for engine in common::engines() {
+            let w = format!("die_signal {mode} [aarch64] again (--engine={engine})");
+            assert_eq!(v, assert_replays_on(&w, &log, &rec, None, Some(engine)));
         }
     }
 }
@@ -1610,8 +1639,9 @@ fn a64_busybox() {
         assert_clean(&format!("busybox {args:?}: record"), &rec);
         assert_eq!(rec.status.0, 0, "busybox {args:?}: recording failed\n{}", text(&rec.stderr));
         let v = assert_replays(&format!("busybox {args:?} [aarch64]"), &log, &rec, None);
-        for _ in 2..=3 {
-            assert_eq!(v, assert_replays(&format!("busybox {args:?} [aarch64] again"), &log, &rec, None));
+        for engine in common::engines() {
+            let w = format!("busybox {args:?} [aarch64] again (--engine={engine})");
+            assert_eq!(v, assert_replays_on(&w, &log, &rec, None, Some(engine)));
         }
         let info = deja(&[OsString::from("info"), log.clone().into()], b"", None);
         assert!(text(&info.stdout).contains("isa:          aarch64"), "{}", text(&info.stdout));

@@ -298,7 +298,9 @@ enum Acc {
     /// Zero-extending load (W or X: the same for a zero-extended value).
     Load,
     /// Sign-extending load into X (`x`) or W.
-    LoadSigned { x: bool },
+    LoadSigned {
+        x: bool,
+    },
     Prefetch,
     /// Store the low bytes of a V register.
     VStore,
