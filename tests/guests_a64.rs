@@ -280,6 +280,9 @@ guest_tests! {
     #[ignore = "system.rs: ID registers read 0; Linux shows EL0 ID_AA64PFR0_EL1.EL0 = EL1 = 1 and ISAR0 fields matching the HWCAPs"]
     sysregs_idregs: "sysregs" ["idregs"];
     fs_structs: "fs_structs" [TMPDIR];
+    // Self-modifying and generated code with cache maintenance (every engine: the JIT's
+    // translations of written pages must go).
+    smc: "smc";
 }
 
 /// `[attrs] name: "program" [args…];` → `#[test] fn name()` building the program freestanding.

@@ -31,6 +31,14 @@ impl EngineA64 {
         }
     }
 
+    /// The JIT with a code cache of `bytes` (tests: forcing cache flushes).
+    #[cfg(feature = "jit")]
+    pub fn jit_with_cache_size(bytes: usize) -> EngineA64 {
+        let mut interp = InterpA64::new();
+        interp.keep_drained = true;
+        EngineA64 { interp, jit: Some(Box::new(super::jit_a64::JitA64::with_cache_size(bytes))) }
+    }
+
     /// Which engine runs the guest.
     pub fn kind(&self) -> EngineKind {
         #[cfg(feature = "jit")]
