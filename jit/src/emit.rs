@@ -27,6 +27,9 @@ pub const FLAGS_BASE: u8 = 13;
 pub const CTX: u8 = 14;
 /// `r15`: size of the guest address window (`Ctx::mem_size`).
 pub const MEM_SIZE: u8 = 15;
+/// `[rsp + SCRATCH]`: 8 bytes translated code may use as scratch between helper calls (the
+/// entry trampoline's alignment pad; helpers are called below it). E.g. for `stmxcsr`.
+pub const SCRATCH: i32 = 0;
 
 const CTX_EXIT: i32 = offset_of!(Ctx, exit) as i32;
 const CTX_LOOKUP: i32 = offset_of!(Ctx, lookup) as i32;
@@ -55,7 +58,8 @@ pub fn trampolines() -> (Vec<u8>, usize) {
         ; push r13
         ; push r14
         ; push r15
-        // 6 pushes + the return address: 56 bytes; 8 more keep rsp 16-byte aligned.
+        // 6 pushes + the return address: 56 bytes; 8 more keep rsp 16-byte aligned (and
+        // are the translated code's scratch slot, `SCRATCH`).
         ; sub rsp, 8
         ; mov rbx, rdi
         ; mov r14, rsi

@@ -40,6 +40,8 @@ pub(super) mod off {
     pub const PC: i32 = (CPU + offset_of!(A64State, pc)) as i32;
     pub const SP: i32 = (CPU + offset_of!(A64State, sp)) as i32;
     pub const NZCV: i32 = (CPU + offset_of!(A64State, nzcv)) as i32;
+    pub const FPCR: i32 = (CPU + offset_of!(A64State, fpcr)) as i32;
+    pub const FPSR: i32 = (CPU + offset_of!(A64State, fpsr)) as i32;
     /// V register `n` (0..=31).
     pub const fn v(n: u32) -> i32 {
         (CPU + offset_of!(A64State, v) + 16 * (n as usize % 32)) as i32

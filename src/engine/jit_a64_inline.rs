@@ -32,7 +32,7 @@ use super::interp_a64::Op;
 use super::jit_a64::off;
 use crate::mem::flags;
 use deja_jit::dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
-use deja_jit::emit::Asm;
+use deja_jit::emit::{Asm, SCRATCH};
 use std::cell::Cell;
 
 // Host registers (x86-64 numbering).
@@ -49,6 +49,8 @@ struct Slow {
     back: DynamicLabel,
     op: *const Op,
     pending: i32,
+    /// Clear the host's floating-point exception flags first (see [`Translator::fp`]).
+    clear_mxcsr: bool,
 }
 
 /// Translation state within one block.
@@ -371,6 +373,14 @@ impl<'s> Translator<'s> {
     pub fn slow_paths(&mut self, a: &mut Asm) {
         for s in std::mem::take(&mut self.slow) {
             a.bind(s.label);
+            if s.clear_mxcsr {
+                dynasm!(a.ops
+                    ; .arch x64
+                    ; stmxcsr DWORD [rsp + SCRATCH]
+                    ; and DWORD [rsp + SCRATCH], !0x3f
+                    ; ldmxcsr DWORD [rsp + SCRATCH]
+                );
+            }
             a.add_icount(s.pending);
             a.call_helper(self.helper, s.op as u64);
             a.add_icount(-(s.pending + 1));
@@ -421,7 +431,7 @@ impl<'s> Translator<'s> {
         if self.branch(a, w, pc) {
             return true;
         }
-        let done = self.data_processing(a, w, pc) || self.load_store(a, op);
+        let done = self.data_processing(a, w, pc) || self.load_store(a, op) || self.fp(a, op);
         if done {
             self.pending += 1;
             self.pc_current = false;
@@ -842,7 +852,7 @@ impl<'s> Translator<'s> {
 
     fn new_slow(&mut self, a: &mut Asm, op: &Op) -> (DynamicLabel, DynamicLabel) {
         let (label, back) = (a.label(), a.label());
-        self.slow.push(Slow { label, back, op: op as *const Op, pending: self.pending });
+        self.slow.push(Slow { label, back, op: op as *const Op, pending: self.pending, clear_mxcsr: false });
         (label, back)
     }
 
@@ -1094,5 +1104,200 @@ impl<'s> Translator<'s> {
         }
         a.bind(back);
         true
+    }
+
+    // ---- scalar floating point ----
+
+    /// FMOV between general and FP registers and between FP registers; FADD FSUB FMUL FDIV
+    /// FMADD FMSUB FNMADD FNMSUB FCMP FCMPE of S and D registers.
+    ///
+    /// The arithmetic runs on the host (SSE2, FMA3 for the fused forms) only where the host's
+    /// result is the A64 result: FPCR is 0 (round to nearest, no flush-to-zero, no default
+    /// NaN), the result is not a NaN (the NaN rules differ), no exception other than inexact
+    /// is raised (invalid, divide by zero, overflow and underflow go to the handler), an
+    /// inexact result finds FPSR.IXC already set (the handler sets it the first time), and
+    /// the result is not of the minimum normal magnitude (A64 detects tininess before
+    /// rounding, x86 after: results just below it round up to it and differ in UFC).
+    /// Everything else is the slow path: the handler performs the instruction.
+    fn fp(&mut self, a: &mut Asm, op: &Op) -> bool {
+        let w = op.d.word;
+        let (d, n, m) = (w & 31, (w >> 5) & 31, (w >> 16) & 31);
+        // FMOV (general): Wd <- Sn, Sd <- Wn, Xd <- Dn, Dd <- Xn.
+        match w & 0xffff_fc00 {
+            0x1e26_0000 | 0x9e66_0000 => {
+                let sf = w >> 31 == 1;
+                if sf {
+                    dynasm!(a.ops ; .arch x64 ; mov rcx, QWORD [rbx + off::v(n)]);
+                } else {
+                    dynasm!(a.ops ; .arch x64 ; mov ecx, DWORD [rbx + off::v(n)]);
+                }
+                store(a, RCX, d, true, false);
+                return true;
+            }
+            0x1e27_0000 | 0x9e67_0000 => {
+                load(a, RCX, n, w >> 31 == 1, false);
+                let o = off::v(d);
+                dynasm!(a.ops
+                    ; .arch x64
+                    ; mov QWORD [rbx + o], rcx
+                    ; mov QWORD [rbx + o + 8], 0
+                );
+                return true;
+            }
+            _ => {}
+        }
+        let ftype = (w >> 22) & 3;
+        if ftype > 1 {
+            return false;
+        }
+        let dbl = ftype == 1;
+        // FMOV (register).
+        if w & 0xff3f_fc00 == 0x1e20_4000 {
+            let o = off::v(d);
+            if dbl {
+                dynasm!(a.ops ; .arch x64 ; mov rcx, QWORD [rbx + off::v(n)]);
+            } else {
+                dynasm!(a.ops ; .arch x64 ; mov ecx, DWORD [rbx + off::v(n)]);
+            }
+            dynasm!(a.ops
+                ; .arch x64
+                ; mov QWORD [rbx + o], rcx
+                ; mov QWORD [rbx + o + 8], 0
+            );
+            return true;
+        }
+        // FCMP, FCMPE (register or zero).
+        if w & 0xff20_fc07 == 0x1e20_2000 {
+            let (slow, back) = self.new_slow(a, op);
+            dynasm!(a.ops ; .arch x64 ; cmp QWORD [rbx + off::FPCR], 0 ; jne =>slow);
+            load_fp(a, 0, n, dbl);
+            if (w >> 3) & 1 == 1 {
+                dynasm!(a.ops ; .arch x64 ; xorps xmm1, xmm1);
+            } else {
+                load_fp(a, 1, m, dbl);
+            }
+            if dbl {
+                dynasm!(a.ops ; .arch x64 ; ucomisd xmm0, xmm1);
+            } else {
+                dynasm!(a.ops ; .arch x64 ; ucomiss xmm0, xmm1);
+            }
+            // Unordered (a NaN: exceptions, NZCV 0011) goes to the handler; equal 0110,
+            // less 1000, greater 0010.
+            dynasm!(a.ops
+                ; .arch x64
+                ; jp =>slow
+                ; mov ecx, 0x2000_0000
+                ; mov edx, 0x8000_0000u32 as i32
+                ; cmovb ecx, edx
+                ; mov edx, 0x6000_0000
+                ; cmove ecx, edx
+                ; mov QWORD [rbx + off::NZCV], rcx
+            );
+            a.bind(back);
+            return true;
+        }
+        // FMUL FDIV FADD FSUB (scalar).
+        let two = w & 0xff20_cc00 == 0x1e20_0800;
+        // FMADD FMSUB FNMADD FNMSUB.
+        let three = w & 0xff00_0000 == 0x1f00_0000;
+        if !two && !three {
+            return false;
+        }
+        if three && !std::is_x86_feature_detected!("fma") {
+            return false;
+        }
+        let (slow, back) = self.new_slow(a, op);
+        dynasm!(a.ops ; .arch x64 ; cmp QWORD [rbx + off::FPCR], 0 ; jne =>slow);
+        load_fp(a, 0, n, dbl);
+        load_fp(a, 1, m, dbl);
+        if three {
+            load_fp(a, 2, (w >> 10) & 31, dbl);
+        }
+        self.slow.last_mut().expect("the slow path just made").clear_mxcsr = true;
+        if two {
+            match ((w >> 12) & 3, dbl) {
+                (0, true) => dynasm!(a.ops ; .arch x64 ; mulsd xmm0, xmm1),
+                (0, false) => dynasm!(a.ops ; .arch x64 ; mulss xmm0, xmm1),
+                (1, true) => dynasm!(a.ops ; .arch x64 ; divsd xmm0, xmm1),
+                (1, false) => dynasm!(a.ops ; .arch x64 ; divss xmm0, xmm1),
+                (2, true) => dynasm!(a.ops ; .arch x64 ; addsd xmm0, xmm1),
+                (2, false) => dynasm!(a.ops ; .arch x64 ; addss xmm0, xmm1),
+                (_, true) => dynasm!(a.ops ; .arch x64 ; subsd xmm0, xmm1),
+                (_, false) => dynasm!(a.ops ; .arch x64 ; subss xmm0, xmm1),
+            }
+        } else {
+            // xmm2 = Ra; FMADD Ra + Rn*Rm, FMSUB Ra - Rn*Rm, FNMADD -Ra - Rn*Rm,
+            // FNMSUB -Ra + Rn*Rm (each one rounding).
+            match ((w >> 21) & 1, (w >> 15) & 1, dbl) {
+                (0, 0, true) => dynasm!(a.ops ; .arch x64 ; vfmadd231sd xmm2, xmm0, xmm1),
+                (0, 0, false) => dynasm!(a.ops ; .arch x64 ; vfmadd231ss xmm2, xmm0, xmm1),
+                (0, _, true) => dynasm!(a.ops ; .arch x64 ; vfnmadd231sd xmm2, xmm0, xmm1),
+                (0, _, false) => dynasm!(a.ops ; .arch x64 ; vfnmadd231ss xmm2, xmm0, xmm1),
+                (_, 0, true) => dynasm!(a.ops ; .arch x64 ; vfnmsub231sd xmm2, xmm0, xmm1),
+                (_, 0, false) => dynasm!(a.ops ; .arch x64 ; vfnmsub231ss xmm2, xmm0, xmm1),
+                (_, _, true) => dynasm!(a.ops ; .arch x64 ; vfmsub231sd xmm2, xmm0, xmm1),
+                (_, _, false) => dynasm!(a.ops ; .arch x64 ; vfmsub231ss xmm2, xmm0, xmm1),
+            }
+            dynasm!(a.ops ; .arch x64 ; movaps xmm0, xmm2);
+        }
+        // Host flags (sticky): IE DE ZE OE UE PE = bits 0..5. Invalid, divide by zero,
+        // overflow and underflow: the handler. Inexact: only when FPSR.IXC (bit 4) is
+        // already set. The flags are clear before the operation except after host code
+        // that left some set (a handler's native arithmetic): then this takes the slow path,
+        // which clears them, once.
+        let inexact_ok = a.label();
+        dynasm!(a.ops
+            ; .arch x64
+            ; stmxcsr DWORD [rsp + SCRATCH]
+            ; mov eax, DWORD [rsp + SCRATCH]
+            ; test al, 0x1d
+            ; jnz =>slow
+            ; test al, 0x20
+            ; jz =>inexact_ok
+            ; test BYTE [rbx + off::FPSR], 0x10
+            ; jz =>slow
+            ; =>inexact_ok
+        );
+        let o = off::v(d);
+        if dbl {
+            dynasm!(a.ops
+                ; .arch x64
+                ; ucomisd xmm0, xmm0
+                ; jp =>slow
+                ; movq rcx, xmm0
+                ; mov rax, rcx
+                ; shl rax, 1
+                ; mov rdx, QWORD 0x0020_0000_0000_0000
+                ; cmp rax, rdx
+                ; je =>slow
+            );
+        } else {
+            dynasm!(a.ops
+                ; .arch x64
+                ; ucomiss xmm0, xmm0
+                ; jp =>slow
+                ; movd ecx, xmm0
+                ; lea eax, [rcx + rcx]
+                ; cmp eax, 0x0100_0000
+                ; je =>slow
+            );
+        }
+        dynasm!(a.ops
+            ; .arch x64
+            ; mov QWORD [rbx + o], rcx
+            ; mov QWORD [rbx + o + 8], 0
+        );
+        a.bind(back);
+        true
+    }
+}
+
+/// Host xmm`x` = the S or D register `n` (low lanes).
+fn load_fp(a: &mut Asm, x: u8, n: u32, dbl: bool) {
+    let o = off::v(n);
+    if dbl {
+        dynasm!(a.ops ; .arch x64 ; movsd Rx(x), QWORD [rbx + o]);
+    } else {
+        dynasm!(a.ops ; .arch x64 ; movss Rx(x), DWORD [rbx + o]);
     }
 }
