@@ -999,9 +999,12 @@ fn loadstore_vs_qemu() {
     let mut faults = 0;
     // Every engine of the build, each with its own machine (the code-write bookkeeping of a
     // memory belongs to the one engine running on it), run on every case.
-    let mut engines: Vec<(&str, <Aarch64 as Arch>::Engine, Machine<A64State>)> = common::engines()
+    let mut engines: Vec<(String, <Aarch64 as Arch>::Engine, Machine<A64State>)> = common::engines()
         .into_iter()
-        .map(|e| (e, Aarch64::new_engine(deja::engine::EngineKind::from_name(e).unwrap(), false), new_machine(&pat)))
+        .map(|e| {
+            let kind = deja::engine::EngineKind::from_name(&e).expect("an engine of this build");
+            (e, Aarch64::new_engine(kind, false), new_machine(&pat))
+        })
         .collect();
     for (i, ((c, ws), q)) in cases.iter().zip(&words).zip(&qemu).enumerate() {
         if c.what == "random" {

@@ -176,15 +176,14 @@ struct Opts<'a> {
 /// compare, and return both outputs. `None` if busybox is missing (test skipped).
 fn bb_with(t: &'static Target, name: &str, args: &[&str], opts: Opts) -> Option<(RunOutput, RunOutput)> {
     let bin = busybox(t)?;
-    // `deja`: run under deja with that engine (None: the default one).
-    let run = |tag: &str, deja: Option<Option<&str>>| {
+    let run = |tag: &str, deja: Option<&str>| {
         let dir = make_fixture_dir(tag);
         let mut inv = Invocation::new(bin);
         inv.args = args.iter().map(Into::into).collect();
         inv.stdin = opts.stdin.to_vec();
         inv.cwd = Some(dir.path().to_path_buf());
         let mut out = match deja {
-            Some(engine) => common::run_deja_engine(&inv, engine),
+            Some(engine) => common::run_deja_with(&inv, engine),
             None => t.oracle.run(&inv),
         };
         if opts.sort_lines {
@@ -207,15 +206,13 @@ fn bb_with(t: &'static Target, name: &str, args: &[&str], opts: Opts) -> Option<
     }
     let words: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
     let words = common::shell_words(&words);
-    // The AArch64 checks run on every engine of the build (the JIT included).
-    let engines: Vec<Option<&str>> =
-        if t.oracle == Oracle::QemuAarch64 { common::engines().into_iter().map(Some).collect() } else { vec![None] };
+    // Every engine of the build, both ISAs.
+    let engines = common::engines();
     let mut first = None;
     for engine in engines {
-        let deja = run("deja", Some(engine));
-        let flag = engine.map(|e| format!(" --engine={e}")).unwrap_or_default();
+        let deja = run("deja", Some(&engine));
         let detail = format!(
-            "command: busybox {words}{} [{}]\n  rerun:   (cd into a fixture dir) {} run{flag} -- {} {words}",
+            "command: busybox {words}{} [{}, --engine {engine}]\n  rerun:   (cd into a fixture dir) {} run --engine {engine} -- {} {words}",
             if opts.stdin.is_empty() { String::new() } else { format!(" (with {} bytes of stdin)", opts.stdin.len()) },
             t.name,
             common::deja_bin(),

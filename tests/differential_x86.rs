@@ -10,8 +10,8 @@
 //! Seeded: `DEJA_DIFF_SEED=N` replays a run (`random` picks one); `DEJA_DIFF_CASES=N` sets
 //! the number of cases. A failure prints the seed and the case.
 
-use deja::engine::interp_x86::InterpX86;
-use deja::engine::{Exit, Machine};
+use deja::engine::x86::EngineX86;
+use deja::engine::{EngineKind, Exit, Machine};
 use deja::isa::x86_64::table::TABLE;
 use deja::isa::x86_64::X86State;
 use deja::mem::{flags, Memory};
@@ -643,13 +643,19 @@ fn run_native(cases: &[Case]) -> Vec<NativeOut> {
 
 // ---- emulated execution ----
 
-/// Run every case under the interpreter; `specialize` picks the specialised handlers (the
+/// Run every case under the engine `kind` (the JIT translates from the interpreter's ops, so
+/// `specialize` applies to both); `specialize` picks the specialised handlers (the
 /// default) or the reference table handlers only. Each case's code is followed by a `ud2`,
 /// which ends its block. With `whole_block`, the budget covers the `ud2` too, so the block
 /// runs to its end (the interpreter may then skip flag writes it proves dead) and stops at
 /// the `ud2`'s #UD, which is reported as `Exit::Budget`; otherwise the budget stops right
 /// before the `ud2`.
-fn run_emulated(cases: &[Case], specialize: bool, whole_block: bool) -> Vec<(St, [u8; DATA_SIZE], Exit)> {
+fn run_emulated(
+    cases: &[Case],
+    kind: EngineKind,
+    specialize: bool,
+    whole_block: bool,
+) -> Vec<(St, [u8; DATA_SIZE], Exit)> {
     let mut mem = Memory::new(1 << 32).unwrap();
     let code_len = (cases.len() as u64 * CASE_STRIDE).next_multiple_of(4096);
     mem.map(CASES_CODE, code_len, flags::R | flags::X);
@@ -659,7 +665,7 @@ fn run_emulated(cases: &[Case], specialize: bool, whole_block: bool) -> Vec<(St,
         mem.poke(CASES_CODE + i as u64 * CASE_STRIDE + c.code.len() as u64, &UD2).unwrap();
     }
     let mut m = Machine { cpu: X86State::default(), mem, icount: 0, limit: 0 };
-    let mut engine = InterpX86::new();
+    let mut engine = EngineX86::new(kind, false);
     engine.set_specialize(specialize);
     let mut outs = Vec::with_capacity(cases.len());
     for (i, c) in cases.iter().enumerate() {
@@ -783,6 +789,24 @@ fn seed() -> u64 {
     }
 }
 
+type Runs = Option<Vec<(St, [u8; DATA_SIZE], Exit)>>;
+
+/// The cases under the JIT, whole blocks and cut by the budget (None without the JIT).
+fn jit_runs(cases: &[Case]) -> (Runs, Runs) {
+    #[cfg(feature = "jit")]
+    {
+        (
+            Some(run_emulated(cases, EngineKind::Jit, true, true)),
+            Some(run_emulated(cases, EngineKind::Jit, true, false)),
+        )
+    }
+    #[cfg(not(feature = "jit"))]
+    {
+        let _ = cases;
+        (None, None)
+    }
+}
+
 #[test]
 fn random_sequences_match_host_cpu() {
     let seed = seed();
@@ -798,9 +822,10 @@ fn random_sequences_match_host_cpu() {
         let n = batch.min(total - done);
         let cases: Vec<Case> = (0..n).map(|_| gen_case(&mut rng, &codes)).collect();
         let native = run_native(&cases);
-        let emu = run_emulated(&cases, true, true);
-        let cut = run_emulated(&cases, true, false);
-        let reference = run_emulated(&cases, false, false);
+        let emu = run_emulated(&cases, EngineKind::Interp, true, true);
+        let cut = run_emulated(&cases, EngineKind::Interp, true, false);
+        let reference = run_emulated(&cases, EngineKind::Interp, false, false);
+        let jit = jit_runs(&cases);
         for (i, c) in cases.iter().enumerate() {
             instructions += c.insns.len();
             for ins in &c.insns {
@@ -820,6 +845,21 @@ fn random_sequences_match_host_cpu() {
                     cut[i],
                     reference[i]
                 ));
+            }
+            // The JIT must leave exactly the interpreter's state (design §2), whole blocks
+            // and blocks the budget cuts alike.
+            for (what, runs, interp) in [("whole block", &jit.0, &emu), ("budget before the block end", &jit.1, &cut)] {
+                if let Some(runs) = runs {
+                    if runs[i] != interp[i] {
+                        failures.push(format!(
+                            "seed {seed} case {}:\n{}  jit ({what}) {:?}\n  interpreter      {:?}",
+                            done + i,
+                            describe(c),
+                            runs[i],
+                            interp[i]
+                        ));
+                    }
+                }
             }
         }
         done += n;

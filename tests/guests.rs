@@ -125,18 +125,21 @@ fn check(test: &str, prog: &str, args: &[&str], libc: Libc) {
     // Each run gets its own scratch directory (cwd, and argv wherever TMPDIR appears), so
     // programs that create files see the same empty directory both times.
     let native_dir = TempDir::new(&format!("{prog}-native"));
-    let deja_dir = TempDir::new(&format!("{prog}-deja"));
     let native = common::run_native(&invocation(&bin, args, &native_dir));
-    let deja = common::run_deja(&invocation(&bin, args, &deja_dir));
     let shown: Vec<OsString> = args.iter().map(|a| OsString::from(if *a == TMPDIR { "DIR" } else { a })).collect();
     let shown = common::shell_words(&shown);
-    let detail = format!(
-        "program: {prog} {shown} [{}]\n  rerun:   {} run -- {} {shown}",
-        libc.name(),
-        common::deja_bin(),
-        bin.display(),
-    );
-    common::assert_same(test, &detail, &native, &deja);
+    // Under every engine (the JIT must match the host exactly as the interpreter does).
+    for engine in common::engines() {
+        let deja_dir = TempDir::new(&format!("{prog}-deja-{engine}"));
+        let deja = common::run_deja_with(&invocation(&bin, args, &deja_dir), &engine);
+        let detail = format!(
+            "program: {prog} {shown} [{}, --engine {engine}]\n  rerun:   {} run --engine {engine} -- {} {shown}",
+            libc.name(),
+            common::deja_bin(),
+            bin.display(),
+        );
+        common::assert_same(test, &detail, &native, &deja);
+    }
 }
 
 /// `name: "program" [args…];` → `mod name { #[test] fn glibc(); #[test] fn musl(); }`, and

@@ -155,7 +155,7 @@ fn check(test: &str, prog: &str, args: &[&str], b: Build) {
     // Every engine of the build against the oracle.
     for engine in common::engines() {
         let deja_dir = TempDir::new(&format!("{prog}-deja-{engine}"));
-        let deja = common::run_deja_engine(&invocation(&bin, args, &deja_dir), Some(engine));
+        let deja = common::run_deja_with(&invocation(&bin, args, &deja_dir), &engine);
         let detail = format!(
             "program: {prog} {shown} [{} aarch64, --engine={engine}]\n  rerun:   {} run --engine={engine} -- {} {shown}\n  oracle:  qemu-aarch64 -cpu {} {} {shown}",
             b.name(),

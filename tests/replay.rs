@@ -182,37 +182,44 @@ fn dump_kind(line: &str) -> &str {
 
 /// Replay `log` (output re-emitted), with some unrelated stdin to show it is not read.
 fn replay(log: &Path, cwd: Option<&Path>) -> RunOutput {
-    replay_on(log, cwd, None)
+    replay_with(log, cwd, "interp")
 }
 
-/// [`replay`] with `--engine=ENGINE`.
-fn replay_on(log: &Path, cwd: Option<&Path>, engine: Option<&str>) -> RunOutput {
-    let mut args = vec![OsString::from("replay")];
-    if let Some(e) = engine {
-        args.push(format!("--engine={e}").into());
-    }
-    args.push(log.into());
-    let o = deja(&args, b"this is not the recorded stdin\n", cwd);
-    assert_clean(&format!("deja replay {}", log.display()), &o);
+/// [`replay`] under `--engine ENGINE`.
+fn replay_with(log: &Path, cwd: Option<&Path>, engine: &str) -> RunOutput {
+    let o = deja(
+        &[OsString::from("replay"), "--engine".into(), engine.into(), log.into()],
+        b"this is not the recorded stdin\n",
+        cwd,
+    );
+    assert_clean(&format!("deja replay --engine {engine} {}", log.display()), &o);
     o
 }
 
-/// Replay `log` and check it reproduces the recorded run `rec` exactly: stdout, the guest's
-/// stderr, exit status, final icount and digest (against `deja info` and `deja dump`).
-/// Returns the verdict (icount, how, digest).
+/// Replay `log` under every engine (a recording made with one engine replays with any,
+/// design §3) and check each replay reproduces the recorded run `rec` exactly: stdout, the
+/// guest's stderr, exit status, final icount and digest (against `deja info` and `deja
+/// dump`; checkpoint digests are compared during the replay). Returns the verdict (icount,
+/// how, digest).
 fn assert_replays(what: &str, log: &Path, rec: &RunOutput, cwd: Option<&Path>) -> (u64, String, String) {
-    assert_replays_on(what, log, rec, cwd, None)
+    let mut verdicts = Vec::new();
+    for engine in common::engines() {
+        let what = format!("{what} (--engine {engine})");
+        verdicts.push(assert_replays_with(&what, log, rec, cwd, &engine));
+    }
+    let first = verdicts[0].clone();
+    assert!(verdicts.iter().all(|v| *v == first), "{what}: engines disagree: {verdicts:?}");
+    first
 }
 
-/// [`assert_replays`] with `--engine=ENGINE`.
-fn assert_replays_on(
+fn assert_replays_with(
     what: &str,
     log: &Path,
     rec: &RunOutput,
     cwd: Option<&Path>,
-    engine: Option<&str>,
+    engine: &str,
 ) -> (u64, String, String) {
-    let rep = replay_on(log, cwd, engine);
+    let rep = replay_with(log, cwd, engine);
     let verdict = replay_ok(what, &rep);
     if let Some(d) = first_diff(&rec.stdout, &rep.stdout) {
         panic!("{what}: replay stdout differs from the recorded run's: {d}\nreplay stderr:\n{}", text(&rep.stderr));
@@ -294,9 +301,11 @@ fn time_random(libc: Libc, mode: &str) {
     let mut rng = Rng::new(time_seed("DEJA_TEST_SEED"));
     std::fs::write(&input, rng.bytes(70_000)).unwrap();
     let stdin = rng.bytes(150_000);
-    let record = |log: &Path| {
+    let record = |log: &Path, engine: &str| {
         let args: Vec<OsString> = vec![
             "record".into(),
+            "--engine".into(),
+            engine.into(),
             "--checkpoint-every".into(),
             "1000000".into(),
             "-o".into(),
@@ -310,7 +319,7 @@ fn time_random(libc: Libc, mode: &str) {
         assert_clean(&format!("{what}: record"), &o);
         o
     };
-    let rec = record(&log);
+    let rec = record(&log, "interp");
     let out = text(&rec.stdout);
     assert_eq!(rec.status.0, 0, "{what}: recording failed\nstdout:\n{out}\nstderr:\n{}", text(&rec.stderr));
     assert!(out.contains("stdin: 150000 bytes"), "{what}: stdin not read whole:\n{out}");
@@ -362,7 +371,11 @@ fn time_random(libc: Libc, mode: &str) {
     assert_eq!(first, assert_replays(&format!("{what}: replay, file deleted"), &log, &rec, Some(dir.path())));
 
     // A second recording sees other times and random bytes: the test cannot pass trivially.
-    let rec2 = record(&dir.path().join("t2.deja"));
+    // (Made with the last engine: a JIT recording replays under every engine.)
+    let engines = common::engines();
+    let log2 = dir.path().join("t2.deja");
+    let rec2 = record(&log2, engines.last().unwrap());
+    assert_replays(&format!("{what}: second recording"), &log2, &rec2, Some(dir.path()));
     let out2 = text(&rec2.stdout);
     for key in ["realtime:", "monotonic:", "rdtsc:", "getrandom:", "at_random:"] {
         let line = |s: &str| s.lines().find(|l| l.starts_with(key)).map(str::to_string);
@@ -1550,10 +1563,10 @@ fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
     let dir = TempDir::new("rr-a64");
     let log = dir.path().join("a.deja");
     let stdin = Rng::new(time_seed("DEJA_TEST_SEED")).bytes(100_000);
-    // Recorded with the last engine of the build (the JIT when there is one), replayed with
-    // each: a SIGALRM recorded at an icount the JIT reached must land there on all of them.
+    // Recorded with the last engine of the build (the JIT when there is one) and replayed
+    // with each: a SIGALRM the JIT took at an icount must land there on the interpreter too.
     let engines = common::engines();
-    let rec_engine = *engines.last().expect("an engine");
+    let rec_engine = engines.last().expect("an engine").clone();
     let record = |log: &Path| {
         let mut args = record_args(log, &bin, &[mode]);
         args.insert(1, format!("--engine={rec_engine}").into());
@@ -1573,9 +1586,8 @@ fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
         assert!(dumped.iter().any(|l| l.contains("asynchronous SIGALRM")), "{what}: no SIGALRM event in the log");
     }
     let first = assert_replays(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
-    for (i, engine) in (2..=3).zip(engines.iter().cycle()) {
-        let w = format!("{what}: replay {i} (--engine={engine})");
-        assert_eq!(first, assert_replays_on(&w, &log, &rec, Some(dir.path()), Some(engine)));
+    for i in 2..=3 {
+        assert_eq!(first, assert_replays(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path())));
     }
     let rec2 = record(&dir.path().join("b.deja"));
     let out2 = text(&rec2.stdout);
@@ -1617,9 +1629,8 @@ fn a64_exit_and_crash() {
         assert_clean(&format!("die_signal {mode}: record"), &rec);
         assert_eq!(rec.status.0, status, "die_signal {mode}: {}", text(&rec.stderr));
         let v = assert_replays(&format!("die_signal {mode} [aarch64]"), &log, &rec, None);
-        for engine in common::engines() {
-            let w = format!("die_signal {mode} [aarch64] again (--engine={engine})");
-            assert_eq!(v, assert_replays_on(&w, &log, &rec, None, Some(engine)));
+        for _ in 2..=3 {
+            assert_eq!(v, assert_replays(&format!("die_signal {mode} [aarch64] again"), &log, &rec, None));
         }
     }
 }
@@ -1639,9 +1650,8 @@ fn a64_busybox() {
         assert_clean(&format!("busybox {args:?}: record"), &rec);
         assert_eq!(rec.status.0, 0, "busybox {args:?}: recording failed\n{}", text(&rec.stderr));
         let v = assert_replays(&format!("busybox {args:?} [aarch64]"), &log, &rec, None);
-        for engine in common::engines() {
-            let w = format!("busybox {args:?} [aarch64] again (--engine={engine})");
-            assert_eq!(v, assert_replays_on(&w, &log, &rec, None, Some(engine)));
+        for _ in 2..=3 {
+            assert_eq!(v, assert_replays(&format!("busybox {args:?} [aarch64] again"), &log, &rec, None));
         }
         let info = deja(&[OsString::from("info"), log.clone().into()], b"", None);
         assert!(text(&info.stdout).contains("isa:          aarch64"), "{}", text(&info.stdout));

@@ -24,7 +24,7 @@ use std::mem::offset_of;
 /// optional `k`/`m` suffix).
 pub const DEFAULT_CACHE_SIZE: usize = 32 << 20;
 /// Smallest code cache (a block of the longest kind must fit).
-pub const MIN_CACHE_SIZE: usize = 64 << 10;
+pub const MIN_CACHE_SIZE: usize = 12 << 10;
 /// Blocks kept before everything is flushed (bounds the ops' memory too).
 const MAX_BLOCKS: usize = 1 << 17;
 
@@ -110,6 +110,11 @@ impl JitX86 {
     /// Times the code cache was flushed because it was full (or too many blocks).
     pub fn flushes(&self) -> u64 {
         self.cache.flushes
+    }
+
+    /// Size of the code cache in bytes.
+    pub fn capacity(&self) -> usize {
+        self.cache.capacity()
     }
 
     /// Drop every translation.
@@ -222,17 +227,20 @@ fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Ve
     let mut a = Asm::new(Layout { icount: off::ICOUNT, limit: off::LIMIT });
     a.entry_check(ops.len() as u32);
     let mut t = inline::Translator::new();
-    for op in ops {
+    let (last, body) = ops.split_last().expect("a block has an instruction");
+    for op in body {
         if !t.inline(&mut a, op) {
-            t.sync_icount(&mut a);
-            a.call_helper(helper_op as *const () as usize, op as *const Op as u64);
+            t.helper(&mut a, op);
         }
     }
-    t.sync_icount(&mut a);
-    // The block's successors: rip is in guest state (set by the last instruction). Direct
-    // branches chain to their targets, anything else to the next instruction, and every
-    // other pc goes through the lookup table.
-    let ins = &ops.last().expect("a block has an instruction").ins;
+    let native_branch = inline::Translator::is_inline_branch(last);
+    if !native_branch && !t.inline(&mut a, last) {
+        t.helper(&mut a, last);
+    }
+    // The block's successors when its last instruction is not a native branch: rip is in
+    // guest state. Direct branches chain to their targets, anything else to the next
+    // instruction, and every other pc goes through the lookup table.
+    let ins = &last.ins;
     let direct = matches!(ins.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64);
     let succ: Vec<u64> = match ins.flow_control() {
         FlowControl::ConditionalBranch if direct => vec![ins.near_branch_target(), ins.next_ip()],
@@ -240,7 +248,7 @@ fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Ve
         FlowControl::Next | FlowControl::Exception | FlowControl::Interrupt => vec![ins.next_ip()],
         _ => vec![],
     };
-    inline::exit_to(&mut a, &succ, slots);
+    t.end(&mut a, last, !native_branch, slots, &succ);
     let stubs = slots.iter().map(|_| a.link_stub()).collect();
     (a.finish(), stubs)
 }
@@ -249,7 +257,7 @@ fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Ve
 /// block that runs to its end (`Op::lite`: flag writes the block proves dead are skipped).
 /// Returns 0 to go on, [`EXIT_DISPATCH`] after a write to a code page (the instruction
 /// retired; the block must end), or [`EXIT_TRAP`] with the exit stashed in the context.
-extern "sysv64" fn helper_op(m: *mut M, op: *const Op, ctx: *mut Ctx) -> u32 {
+pub(super) extern "sysv64" fn helper_op(m: *mut M, op: *const Op, ctx: *mut Ctx) -> u32 {
     // SAFETY: translated code passes the state pointer the dispatcher gave it (a live
     // `&mut M` not otherwise used during the call), an op owned by the running block, and
     // the run's context, which is the `ctx` field at offset 0 of a `RunCtx`.

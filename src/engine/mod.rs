@@ -14,6 +14,8 @@ mod jit_a64_inline;
 pub mod jit_x86;
 #[cfg(feature = "jit")]
 mod jit_x86_inline;
+#[cfg(all(test, feature = "jit"))]
+mod jit_x86_tests;
 pub mod x86;
 
 use crate::mem::{Access, MemFault, Memory};

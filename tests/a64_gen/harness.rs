@@ -147,7 +147,7 @@ impl World for Capture {
 
 /// The engines deja runs each batch on: every engine of the build (`common::engines()`).
 pub fn engines() -> Vec<EngineKind> {
-    crate::common::engines().into_iter().filter_map(EngineKind::from_name).collect()
+    crate::common::engines().iter().filter_map(|e| EngineKind::from_name(e)).collect()
 }
 
 fn start(image: &[u8], world: Box<dyn World>, engine: EngineKind) -> Result<Process<Aarch64>, String> {
