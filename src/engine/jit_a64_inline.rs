@@ -431,7 +431,9 @@ impl<'s> Translator<'s> {
         if self.branch(a, w, pc) {
             return true;
         }
-        let done = self.data_processing(a, w, pc) || self.load_store(a, op) || self.fp(a, op);
+        // HINT (NOP, YIELD, the PAC and BTI hints deja does not implement…): no effect.
+        let hint = op.d.ins.opcode == deja_decoders::aarch64::Opcode::HINT;
+        let done = hint || self.data_processing(a, w, pc) || self.load_store(a, op) || self.fp(a, op) || simd(a, w);
         if done {
             self.pending += 1;
             self.pc_current = false;
@@ -631,6 +633,26 @@ impl<'s> Translator<'s> {
                 Some(false) => dynasm!(a.ops ; .arch x64 ; cmovz rsi, rdi),
             }
             store(a, RSI, rd, sf, false);
+            return true;
+        }
+        // Add/subtract with carry: ADC ADCS SBC SBCS (NGC NGCS). x86's carry in and out of
+        // a subtraction is a borrow, A64's is "no borrow": complemented both ways.
+        if w & 0x1fe0_fc00 == 0x1a00_0000 {
+            let sub = (w >> 30) & 1 == 1;
+            let s = (w >> 29) & 1 == 1;
+            load(a, RCX, rn, sf, false);
+            load(a, RDX, rm, sf, false);
+            dynasm!(a.ops ; .arch x64 ; bt DWORD [rbx + off::NZCV], 29);
+            match (sub, sf) {
+                (false, true) => dynasm!(a.ops ; .arch x64 ; adc rcx, rdx),
+                (false, false) => dynasm!(a.ops ; .arch x64 ; adc ecx, edx),
+                (true, true) => dynasm!(a.ops ; .arch x64 ; cmc ; sbb rcx, rdx),
+                (true, false) => dynasm!(a.ops ; .arch x64 ; cmc ; sbb ecx, edx),
+            }
+            if s {
+                nzcv_from_host(a, sub);
+            }
+            store(a, RCX, rd, sf, false);
             return true;
         }
         // Conditional compare (register, immediate): CCMN, CCMP.
@@ -1300,4 +1322,108 @@ fn load_fp(a: &mut Asm, x: u8, n: u32, dbl: bool) {
     } else {
         dynasm!(a.ops ; .arch x64 ; movss Rx(x), DWORD [rbx + o]);
     }
+}
+
+/// Advanced SIMD: the bitwise ops (AND BIC ORR ORN EOR), CMEQ (register, zero), CMHS, and
+/// UMAXP UMINP of bytes, on SSE2/SSE4.1 (no exceptions, no rounding: always exact). A 64-bit
+/// vector (Q = 0) zeroes the upper half of the destination.
+fn simd(a: &mut Asm, w: u32) -> bool {
+    let (d, n, m) = (w & 31, (w >> 5) & 31, (w >> 16) & 31);
+    let q = (w >> 30) & 1 == 1;
+    let size = (w >> 22) & 3;
+    let sse41 = std::is_x86_feature_detected!("sse4.1");
+    // Three same: 0 Q U 01110 size 1 Rm opcode 1 Rn Rd.
+    let three = w & 0x9f20_0400 == 0x0e20_0400;
+    let u = (w >> 29) & 1 == 1;
+    let opcode = (w >> 11) & 0x1f;
+    // CMEQ (zero): 0 Q 0 01110 size 10000 01001 10 Rn Rd.
+    let cmeq0 = w & 0xbf3f_fc00 == 0x0e20_9800;
+    let kind = if cmeq0 {
+        Some(0)
+    } else if !three {
+        None
+    } else {
+        match (u, opcode) {
+            (_, 0b00011) => Some(1),                 // logical
+            (true, 0b10001) => Some(0),              // CMEQ
+            (true, 0b00111) => Some(2),              // CMHS
+            (true, 0b10100) if size == 0 => Some(3), // UMAXP .8b/.16b
+            (true, 0b10101) if size == 0 => Some(4), // UMINP .8b/.16b
+            _ => None,
+        }
+    };
+    let Some(kind) = kind else { return false };
+    // Which operations the host has for this element size.
+    match kind {
+        0 if size == 3 && !sse41 => return false,
+        2 if size == 3 || (size > 0 && !sse41) => return false,
+        1 if u && size != 0 => return false, // BSL BIT BIF
+        _ => {}
+    }
+    if !q && size == 3 && kind != 1 {
+        return false; // reserved (.1d)
+    }
+    let (on, om, od) = (off::v(n), off::v(m), off::v(d));
+    dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + on]);
+    if kind == 0 && cmeq0 {
+        dynasm!(a.ops ; .arch x64 ; pxor xmm1, xmm1);
+    } else {
+        dynasm!(a.ops ; .arch x64 ; movdqu xmm1, [rbx + om]);
+    }
+    match kind {
+        0 => match size {
+            0 => dynasm!(a.ops ; .arch x64 ; pcmpeqb xmm0, xmm1),
+            1 => dynasm!(a.ops ; .arch x64 ; pcmpeqw xmm0, xmm1),
+            2 => dynasm!(a.ops ; .arch x64 ; pcmpeqd xmm0, xmm1),
+            _ => dynasm!(a.ops ; .arch x64 ; pcmpeqq xmm0, xmm1),
+        },
+        1 => match (u, size) {
+            (false, 0) => dynasm!(a.ops ; .arch x64 ; pand xmm0, xmm1),
+            (false, 1) => dynasm!(a.ops ; .arch x64 ; pandn xmm1, xmm0 ; movdqa xmm0, xmm1),
+            (false, 2) => dynasm!(a.ops ; .arch x64 ; por xmm0, xmm1),
+            (false, _) => dynasm!(a.ops
+                ; .arch x64
+                ; pcmpeqb xmm2, xmm2
+                ; pxor xmm1, xmm2
+                ; por xmm0, xmm1
+            ),
+            _ => dynasm!(a.ops ; .arch x64 ; pxor xmm0, xmm1),
+        },
+        // n >= m (unsigned) <=> max(n, m) == n.
+        2 => match size {
+            0 => dynasm!(a.ops ; .arch x64 ; pmaxub xmm1, xmm0 ; pcmpeqb xmm0, xmm1),
+            1 => dynasm!(a.ops ; .arch x64 ; pmaxuw xmm1, xmm0 ; pcmpeqw xmm0, xmm1),
+            _ => dynasm!(a.ops ; .arch x64 ; pmaxud xmm1, xmm0 ; pcmpeqd xmm0, xmm1),
+        },
+        _ => {
+            // Pairwise over the concatenation n:m (16 bytes; of their low halves for Q = 0):
+            // the even and the odd bytes side by side, then the element-wise max or min.
+            if !q {
+                dynasm!(a.ops ; .arch x64 ; punpcklqdq xmm0, xmm1 ; movdqa xmm1, xmm0);
+            }
+            dynasm!(a.ops
+                ; .arch x64
+                ; pcmpeqw xmm7, xmm7
+                ; psrlw xmm7, 8
+                ; movdqa xmm2, xmm0
+                ; movdqa xmm3, xmm1
+                ; pand xmm2, xmm7
+                ; pand xmm3, xmm7
+                ; packuswb xmm2, xmm3
+                ; psrlw xmm0, 8
+                ; psrlw xmm1, 8
+                ; packuswb xmm0, xmm1
+            );
+            if kind == 3 {
+                dynasm!(a.ops ; .arch x64 ; pmaxub xmm0, xmm2);
+            } else {
+                dynasm!(a.ops ; .arch x64 ; pminub xmm0, xmm2);
+            }
+        }
+    }
+    if !q {
+        dynasm!(a.ops ; .arch x64 ; movq xmm0, xmm0);
+    }
+    dynasm!(a.ops ; .arch x64 ; movdqu [rbx + od], xmm0);
+    true
 }
