@@ -505,8 +505,11 @@ mod guests {
 
     /// The engine variants compared with the interpreter on guest programs: every other
     /// kind of the build, and the JIT with the smallest code cache (flushed again and again).
-    fn variants() -> Vec<(String, Box<dyn Fn(&Path) -> Process<Aarch64>>)> {
-        let mut v: Vec<(String, Box<dyn Fn(&Path) -> Process<Aarch64>>)> = Vec::new();
+    /// Starts a process of the program at the path on some engine.
+    type Starter = Box<dyn Fn(&Path) -> Process<Aarch64>>;
+
+    fn variants() -> Vec<(String, Starter)> {
+        let mut v: Vec<(String, Starter)> = Vec::new();
         for k in EngineKind::ALL.iter().copied().filter(|&k| k != EngineKind::Interp) {
             v.push((k.name().into(), Box::new(move |bin| start(bin, k))));
         }

@@ -53,7 +53,9 @@ impl CodeCache {
         let at = c.install(&code).ok_or_else(|| io::Error::other("code cache too small for the trampolines"))?;
         // SAFETY: `at` is the start of the trampoline code just installed, whose entry point
         // follows the SysV ABI with this signature (see `emit::trampolines`).
-        c.enter = unsafe { std::mem::transmute::<*const u8, _>(at) };
+        c.enter = unsafe {
+            std::mem::transmute::<*const u8, unsafe extern "sysv64" fn(*mut u8, *mut Ctx, *const u8) -> u32>(at)
+        };
         c.exit = at as usize + exit_off;
         c.reserved = c.used;
         Ok(c)

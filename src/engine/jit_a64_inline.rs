@@ -28,6 +28,9 @@
 //! the whole instruction as the interpreter does and may fault. Nothing architectural is
 //! written before the check, so the slow path starts from the instruction's own state.
 
+// dynasm! expands a dynamic register (`Rq(r)`) to `r.into()`.
+#![allow(clippy::useless_conversion)]
+
 use super::interp_a64::Op;
 use super::jit_a64::off;
 use crate::mem::flags;
