@@ -638,6 +638,114 @@ impl<'s> Translator<'s> {
             store(a, RSI, rd, sf, false);
             return true;
         }
+        // EXTR (ROR immediate): (Rn:Rm) >> lsb.
+        if w & 0x7fa0_0000 == 0x1380_0000 {
+            let lsb = (w >> 10) & 0x3f;
+            if (w >> 22) & 1 != sf as u32 || (!sf && lsb >= 32) {
+                return false;
+            }
+            load(a, RCX, rn, sf, false);
+            load(a, RDX, rm, sf, false);
+            if lsb != 0 {
+                if sf {
+                    dynasm!(a.ops ; .arch x64 ; shrd rdx, rcx, lsb as i8);
+                } else {
+                    dynasm!(a.ops ; .arch x64 ; shrd edx, ecx, lsb as i8);
+                }
+            }
+            store(a, RDX, rd, sf, false);
+            return true;
+        }
+        // SMADDL SMSUBL UMADDL UMSUBL (SMULL UMULL…): Xa ± Wn * Wm, extended to 64 bits.
+        if w & 0xff60_0000 == 0x9b20_0000 {
+            let unsigned = (w >> 23) & 1 == 1;
+            let ra = (w >> 10) & 31;
+            load(a, RCX, rn, false, false);
+            load(a, RDX, rm, false, false);
+            if !unsigned {
+                dynasm!(a.ops ; .arch x64 ; movsxd rcx, ecx ; movsxd rdx, edx);
+            }
+            load(a, RSI, ra, true, false);
+            if (w >> 15) & 1 == 0 {
+                dynasm!(a.ops ; .arch x64 ; imul rcx, rdx ; add rsi, rcx);
+            } else {
+                dynasm!(a.ops ; .arch x64 ; imul rcx, rdx ; sub rsi, rcx);
+            }
+            store(a, RSI, rd, true, false);
+            return true;
+        }
+        // SMULH UMULH: the high half of the 128-bit product.
+        if w & 0xff60_fc00 == 0x9b40_7c00 {
+            load(a, RAX, rn, true, false);
+            load(a, RCX, rm, true, false);
+            if (w >> 23) & 1 == 1 {
+                dynasm!(a.ops ; .arch x64 ; mul rcx);
+            } else {
+                dynasm!(a.ops ; .arch x64 ; imul rcx);
+            }
+            store(a, RDX, rd, true, false);
+            return true;
+        }
+        // UDIV SDIV: x / 0 = 0, INT_MIN / -1 = INT_MIN (no trap, unlike the host's).
+        if w & 0x7fe0_f800 == 0x1ac0_0800 {
+            let signed = (w >> 10) & 1 == 1;
+            let (zero, done, neg) = (a.label(), a.label(), a.label());
+            load(a, RAX, rn, sf, false);
+            load(a, RCX, rm, sf, false);
+            match (signed, sf) {
+                (false, true) => dynasm!(a.ops
+                    ; .arch x64
+                    ; test rcx, rcx ; jz =>zero
+                    ; xor edx, edx ; div rcx ; jmp =>done
+                ),
+                (false, false) => dynasm!(a.ops
+                    ; .arch x64
+                    ; test ecx, ecx ; jz =>zero
+                    ; xor edx, edx ; div ecx ; jmp =>done
+                ),
+                (true, true) => dynasm!(a.ops
+                    ; .arch x64
+                    ; test rcx, rcx ; jz =>zero
+                    ; cmp rcx, -1 ; je =>neg
+                    ; cqo ; idiv rcx ; jmp =>done
+                    ; =>neg ; neg rax ; jmp =>done
+                ),
+                (true, false) => dynasm!(a.ops
+                    ; .arch x64
+                    ; test ecx, ecx ; jz =>zero
+                    ; cmp ecx, -1 ; je =>neg
+                    ; cdq ; idiv ecx ; jmp =>done
+                    ; =>neg ; neg eax ; jmp =>done
+                ),
+            }
+            dynasm!(a.ops ; .arch x64 ; =>zero ; xor eax, eax ; =>done);
+            store(a, RAX, rd, sf, false);
+            return true;
+        }
+        // Data-processing (1 source): CLZ (with LZCNT), REV (W and X).
+        if w & 0x7fff_c000 == 0x5ac0_0000 {
+            match ((w >> 10) & 0x3f, sf) {
+                (4, _) if std::is_x86_feature_detected!("lzcnt") => {
+                    load(a, RCX, rn, sf, false);
+                    if sf {
+                        dynasm!(a.ops ; .arch x64 ; lzcnt rcx, rcx);
+                    } else {
+                        dynasm!(a.ops ; .arch x64 ; lzcnt ecx, ecx);
+                    }
+                }
+                (2, false) => {
+                    load(a, RCX, rn, false, false);
+                    dynasm!(a.ops ; .arch x64 ; bswap ecx);
+                }
+                (3, true) => {
+                    load(a, RCX, rn, true, false);
+                    dynasm!(a.ops ; .arch x64 ; bswap rcx);
+                }
+                _ => return false,
+            }
+            store(a, RCX, rd, sf, false);
+            return true;
+        }
         // Add/subtract with carry: ADC ADCS SBC SBCS (NGC NGCS). x86's carry in and out of
         // a subtraction is a borrow, A64's is "no borrow": complemented both ways.
         if w & 0x1fe0_fc00 == 0x1a00_0000 {
@@ -1350,12 +1458,13 @@ fn simd(a: &mut Asm, w: u32) -> bool {
             (_, 0b00011) => Some(1),                 // logical
             (true, 0b10001) => Some(0),              // CMEQ
             (true, 0b00111) => Some(2),              // CMHS
+            (_, 0b10000) => Some(5),                 // ADD, SUB
             (true, 0b10100) if size == 0 => Some(3), // UMAXP .8b/.16b
             (true, 0b10101) if size == 0 => Some(4), // UMINP .8b/.16b
             _ => None,
         }
     };
-    let Some(kind) = kind else { return false };
+    let Some(kind) = kind else { return simd_shift(a, w) };
     // Which operations the host has for this element size.
     match kind {
         0 if size == 3 && !sse41 => return false,
@@ -1393,6 +1502,16 @@ fn simd(a: &mut Asm, w: u32) -> bool {
             _ => dynasm!(a.ops ; .arch x64 ; pxor xmm0, xmm1),
         },
         // n >= m (unsigned) <=> max(n, m) == n.
+        5 => match (u, size) {
+            (false, 0) => dynasm!(a.ops ; .arch x64 ; paddb xmm0, xmm1),
+            (false, 1) => dynasm!(a.ops ; .arch x64 ; paddw xmm0, xmm1),
+            (false, 2) => dynasm!(a.ops ; .arch x64 ; paddd xmm0, xmm1),
+            (false, _) => dynasm!(a.ops ; .arch x64 ; paddq xmm0, xmm1),
+            (true, 0) => dynasm!(a.ops ; .arch x64 ; psubb xmm0, xmm1),
+            (true, 1) => dynasm!(a.ops ; .arch x64 ; psubw xmm0, xmm1),
+            (true, 2) => dynasm!(a.ops ; .arch x64 ; psubd xmm0, xmm1),
+            (true, _) => dynasm!(a.ops ; .arch x64 ; psubq xmm0, xmm1),
+        },
         2 => match size {
             0 => dynasm!(a.ops ; .arch x64 ; pmaxub xmm1, xmm0 ; pcmpeqb xmm0, xmm1),
             1 => dynasm!(a.ops ; .arch x64 ; pmaxuw xmm1, xmm0 ; pcmpeqw xmm0, xmm1),
@@ -1428,5 +1547,51 @@ fn simd(a: &mut Asm, w: u32) -> bool {
         dynasm!(a.ops ; .arch x64 ; movq xmm0, xmm0);
     }
     dynasm!(a.ops ; .arch x64 ; movdqu [rbx + od], xmm0);
+    true
+}
+
+/// Advanced SIMD shift by immediate: SHL, USHR, SSHR of 16-, 32- and 64-bit elements
+/// (SSHR: 16 and 32), on SSE2: 0 Q U 011110 immh immb opcode 1 Rn Rd.
+fn simd_shift(a: &mut Asm, w: u32) -> bool {
+    if w & 0x9f80_0400 != 0x0f00_0400 {
+        return false;
+    }
+    let (d, n) = (w & 31, (w >> 5) & 31);
+    let q = (w >> 30) & 1 == 1;
+    let u = (w >> 29) & 1 == 1;
+    let immh = (w >> 19) & 15;
+    let imm = (w >> 16) & 0x7f; // immh:immb
+    let esize = match immh {
+        0 | 1 => return false, // other encodings, or 8-bit elements (no SSE byte shifts)
+        2 | 3 => 16,
+        4..=7 => 32,
+        _ => 64,
+    };
+    if esize == 64 && !q {
+        return false; // reserved
+    }
+    // kind: 0 SHL, 1 USHR, 2 SSHR.
+    let (kind, sh) = match ((w >> 11) & 0x1f, u) {
+        (0b01010, false) => (0, imm - esize),
+        (0b00000, true) => (1, 2 * esize - imm),
+        (0b00000, false) if esize < 64 => (2, 2 * esize - imm),
+        _ => return false,
+    };
+    let sh = sh as i8;
+    dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + off::v(n)]);
+    match (kind, esize) {
+        (0, 16) => dynasm!(a.ops ; .arch x64 ; psllw xmm0, sh),
+        (0, 32) => dynasm!(a.ops ; .arch x64 ; pslld xmm0, sh),
+        (0, _) => dynasm!(a.ops ; .arch x64 ; psllq xmm0, sh),
+        (1, 16) => dynasm!(a.ops ; .arch x64 ; psrlw xmm0, sh),
+        (1, 32) => dynasm!(a.ops ; .arch x64 ; psrld xmm0, sh),
+        (1, _) => dynasm!(a.ops ; .arch x64 ; psrlq xmm0, sh),
+        (_, 16) => dynasm!(a.ops ; .arch x64 ; psraw xmm0, sh),
+        (_, _) => dynasm!(a.ops ; .arch x64 ; psrad xmm0, sh),
+    }
+    if !q {
+        dynasm!(a.ops ; .arch x64 ; movq xmm0, xmm0);
+    }
+    dynasm!(a.ops ; .arch x64 ; movdqu [rbx + off::v(d)], xmm0);
     true
 }
