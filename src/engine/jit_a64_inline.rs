@@ -1464,7 +1464,7 @@ fn simd(a: &mut Asm, w: u32) -> bool {
             _ => None,
         }
     };
-    let Some(kind) = kind else { return simd_shift(a, w) };
+    let Some(kind) = kind else { return simd_shift(a, w) || popcount(a, w) };
     // Which operations the host has for this element size.
     match kind {
         0 if size == 3 && !sse41 => return false,
@@ -1594,4 +1594,62 @@ fn simd_shift(a: &mut Asm, w: u32) -> bool {
     }
     dynasm!(a.ops ; .arch x64 ; movdqu [rbx + off::v(d)], xmm0);
     true
+}
+
+/// CNT of bytes (SSSE3: a nibble table lookup) and ADDV of bytes: the population-count idiom
+/// `cnt v.8b, v.8b; addv b, v.8b`.
+fn popcount(a: &mut Asm, w: u32) -> bool {
+    let (d, n) = (w & 31, (w >> 5) & 31);
+    let q = (w >> 30) & 1 == 1;
+    let (on, od) = (off::v(n), off::v(d));
+    match w & 0xbfff_fc00 {
+        // CNT .8b/.16b.
+        0x0e20_5800 if std::is_x86_feature_detected!("ssse3") => {
+            dynasm!(a.ops
+                ; .arch x64
+                ; movdqu xmm0, [rbx + on]
+                ; mov rax, QWORD 0x0302_0201_0201_0100
+                ; movq xmm7, rax
+                ; mov rax, QWORD 0x0403_0302_0302_0201
+                ; movq xmm6, rax
+                ; punpcklqdq xmm7, xmm6
+                ; mov eax, 0x0f0f_0f0f
+                ; movd xmm5, eax
+                ; pshufd xmm5, xmm5, 0
+                ; movdqa xmm1, xmm0
+                ; psrlw xmm1, 4
+                ; pand xmm0, xmm5
+                ; pand xmm1, xmm5
+                ; movdqa xmm2, xmm7
+                ; pshufb xmm7, xmm0
+                ; pshufb xmm2, xmm1
+                ; paddb xmm7, xmm2
+            );
+            if !q {
+                dynasm!(a.ops ; .arch x64 ; movq xmm7, xmm7);
+            }
+            dynasm!(a.ops ; .arch x64 ; movdqu [rbx + od], xmm7);
+            true
+        }
+        // ADDV of .8b/.16b: the sum modulo 256 into a B register.
+        0x0e31_b800 => {
+            dynasm!(a.ops ; .arch x64 ; movdqu xmm0, [rbx + on]);
+            if !q {
+                dynasm!(a.ops ; .arch x64 ; movq xmm0, xmm0);
+            }
+            dynasm!(a.ops
+                ; .arch x64
+                ; pxor xmm1, xmm1
+                ; psadbw xmm0, xmm1
+                ; pshufd xmm1, xmm0, 0x4e
+                ; paddq xmm0, xmm1
+                ; movd eax, xmm0
+                ; movzx eax, al
+                ; mov QWORD [rbx + od], rax
+                ; mov QWORD [rbx + od + 8], 0
+            );
+            true
+        }
+        _ => false,
+    }
 }
