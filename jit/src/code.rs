@@ -6,10 +6,14 @@
 //!
 //! The first bytes hold the entry and exit trampolines, which survive flushes.
 
-use crate::{emit, Ctx};
+use crate::emit::{self, Guest};
+use crate::Ctx;
 use std::io;
 
 const PAGE: usize = 4096;
+
+/// The entry trampoline's signature.
+type EnterFn = unsafe extern "sysv64" fn(*mut u8, *mut Ctx, *const u8) -> u32;
 
 /// Executable memory for translated blocks.
 pub struct CodeCache {
@@ -20,7 +24,7 @@ pub struct CodeCache {
     /// Bytes the trampolines take (kept across flushes).
     reserved: usize,
     /// The entry trampoline: `extern "sysv64" fn(state, ctx, entry) -> u32`.
-    enter: unsafe extern "sysv64" fn(*mut u8, *mut Ctx, *const u8) -> u32,
+    enter: EnterFn,
     exit: usize,
     /// Times the cache was flushed because it was full.
     pub flushes: u64,
@@ -30,8 +34,9 @@ pub struct CodeCache {
 unsafe impl Send for CodeCache {}
 
 impl CodeCache {
-    /// A cache of `cap` bytes (rounded up to pages, at least two pages).
-    pub fn new(cap: usize) -> io::Result<CodeCache> {
+    /// A cache of `cap` bytes (rounded up to pages, at least two pages) for code
+    /// translated for `guest`.
+    pub fn new(cap: usize, guest: &Guest) -> io::Result<CodeCache> {
         let cap = cap.max(2 * PAGE).div_ceil(PAGE) * PAGE;
         // SAFETY: a fresh private anonymous mapping; nothing else is affected. It starts
         // read+execute only (never writable and executable at once).
@@ -48,14 +53,12 @@ impl CodeCache {
         if p == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let (code, exit_off) = emit::trampolines();
+        let (code, exit_off) = emit::trampolines(guest);
         let mut c = CodeCache { ptr: p as *mut u8, cap, used: 0, reserved: 0, enter: dummy_enter, exit: 0, flushes: 0 };
         let at = c.install(&code).ok_or_else(|| io::Error::other("code cache too small for the trampolines"))?;
         // SAFETY: `at` is the start of the trampoline code just installed, whose entry point
         // follows the SysV ABI with this signature (see `emit::trampolines`).
-        c.enter = unsafe {
-            std::mem::transmute::<*const u8, unsafe extern "sysv64" fn(*mut u8, *mut Ctx, *const u8) -> u32>(at)
-        };
+        c.enter = unsafe { std::mem::transmute::<*const u8, EnterFn>(at) };
         c.exit = at as usize + exit_off;
         c.reserved = c.used;
         Ok(c)

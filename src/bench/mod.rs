@@ -53,22 +53,40 @@ pub struct Target {
 }
 
 impl Target {
-    /// The entry points for an `Arch` whose engine is `engine`.
-    pub fn of<A: Arch>(isa: Isa, engine: &'static str) -> Target {
-        Target { isa, engine, run: run_with::<A>, record: record_with::<A>, replay: replay_with::<A> }
+    /// The entry points for an `Arch` run by the interpreter (`JIT` false) or the JIT.
+    pub fn of<A: Arch, const JIT: bool>(isa: Isa) -> Target {
+        let engine = engine_kind(JIT).name();
+        Target { isa, engine, run: run_with::<A, JIT>, record: record_with::<A, JIT>, replay: replay_with::<A, JIT> }
     }
 }
 
 /// The engine list: every (ISA, engine) pair this build can execute.
 ///
-/// Still to join: `Target::of::<Aarch64>(Isa::Aarch64, "interp")` once the A64 interpreter
+/// Still to join: `Target::of::<Aarch64, false>(Isa::Aarch64)` once the A64 interpreter
 /// runs static glibc programs (with main at f2bc0a5, intloop.c built with aarch64-linux-gnu-gcc
 /// dies of SIGSEGV 18,165 instructions in, where qemu-aarch64 runs it; `deja bench --compare
 /// --isa aarch64` then measures the C workloads built with aarch64-linux-gnu-gcc beside
-/// qemu-aarch64), and the JIT, as `Target::of::<…>(Isa::X86_64, "jit")` with the `Arch` (or
-/// engine option) it runs under.
+/// qemu-aarch64), and the JIT for AArch64 once it has a translator.
 pub fn targets() -> Vec<Target> {
-    vec![Target::of::<X86_64>(Isa::X86_64, "interp")]
+    let mut v = vec![Target::of::<X86_64, false>(Isa::X86_64)];
+    if cfg!(feature = "jit") {
+        v.push(Target::of::<X86_64, true>(Isa::X86_64));
+    }
+    v
+}
+
+/// The interpreter, or the JIT when `jit` (and this build has it).
+fn engine_kind(jit: bool) -> crate::engine::EngineKind {
+    #[cfg(feature = "jit")]
+    if jit {
+        return crate::engine::EngineKind::Jit;
+    }
+    let _ = jit;
+    crate::engine::EngineKind::Interp
+}
+
+fn options(jit: bool) -> Options {
+    Options { engine: engine_kind(jit), ..Options::default() }
 }
 
 fn ended_ok(what: &str, r: Result<Outcome, crate::linux::process::RunError>) -> Result<(), String> {
@@ -79,27 +97,27 @@ fn ended_ok(what: &str, r: Result<Outcome, crate::linux::process::RunError>) -> 
     }
 }
 
-fn run_with<A: Arch>(exe: &Path, argv: &[Vec<u8>]) -> PhaseResult {
+fn run_with<A: Arch, const JIT: bool>(exe: &Path, argv: &[Vec<u8>]) -> PhaseResult {
     let world = Box::new(Quiet(RealWorld));
-    let mut p = crate::linux::start::<A>(exe, argv, &[], world, Options::default()).map_err(|e| e.to_string())?;
+    let mut p = crate::linux::start::<A>(exe, argv, &[], world, options(JIT)).map_err(|e| e.to_string())?;
     ended_ok("run", p.run())?;
     Ok(p.m.icount)
 }
 
-fn record_with<A: Arch>(exe: &Path, argv: &[Vec<u8>], log: &Path) -> PhaseResult {
+fn record_with<A: Arch, const JIT: bool>(exe: &Path, argv: &[Vec<u8>], log: &Path) -> PhaseResult {
     let opts = RecordOptions {
         out: log.to_path_buf(),
         checkpoint_every: session::DEFAULT_CHECKPOINT_EVERY,
         embed_exe: true,
-        run: Options::default(),
+        run: options(JIT),
     };
     let rec = session::record::<A>(exe, argv, &[], opts).map_err(|e| e.to_string())?;
     ended_ok("record", rec.result)?;
     Ok(rec.process.m.icount)
 }
 
-fn replay_with<A: Arch>(log: &Path) -> PhaseResult {
-    let opts = ReplayOptions { quiet: true, to_icount: None, exe: None, run: Options::default() };
+fn replay_with<A: Arch, const JIT: bool>(log: &Path) -> PhaseResult {
+    let opts = ReplayOptions { quiet: true, to_icount: None, exe: None, run: options(JIT) };
     let rep = session::replay::<A>(log, opts).map_err(|e| e.to_string())?;
     ended_ok("replay", rep.result)?;
     Ok(rep.process.m.icount)

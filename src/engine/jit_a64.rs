@@ -24,7 +24,7 @@ use super::jit_x86::{cache_size, MIN_CACHE_SIZE};
 use super::{Exit, GuestFault};
 use crate::isa::aarch64::{A64State, M};
 use crate::mem::PAGE_SIZE;
-use deja_jit::emit::{Asm, Layout};
+use deja_jit::emit::{Asm, Guest, Layout};
 use deja_jit::{new_slots, Block, Blocks, CodeCache, Ctx, Lookup, EXIT_DISPATCH, EXIT_TRAP};
 use std::mem::offset_of;
 
@@ -51,6 +51,13 @@ pub(super) mod off {
         (CPU + offset_of!(A64State, x) + 8 * (n as usize % 31)) as i32
     }
 }
+
+/// What the backend needs of this translator: where icount, limit and pc live. No guest
+/// state is kept in the backend's `GUEST` register (NZCV lives in the guest state).
+pub(super) const GUEST: Guest =
+    Guest { layout: Layout { icount: off::ICOUNT, limit: off::LIMIT, pc: off::PC }, spill: nothing, reload: nothing };
+
+fn nothing(_: &mut Asm) {}
 
 /// The run's context: the backend's [`Ctx`] first (translated code's `r14` points here),
 /// then what the helpers need.
@@ -91,7 +98,7 @@ impl JitA64 {
 
     /// A JIT whose code cache holds `bytes` (at least [`MIN_CACHE_SIZE`]).
     pub fn with_cache_size(bytes: usize) -> JitA64 {
-        let cache = CodeCache::new(bytes.max(MIN_CACHE_SIZE)).expect("map the JIT code cache");
+        let cache = CodeCache::new(bytes.max(MIN_CACHE_SIZE), &GUEST).expect("map the JIT code cache");
         let mut lookup = Lookup::new();
         let ctx = Ctx {
             host_base: 0,
@@ -197,7 +204,7 @@ impl JitA64 {
         let pages: Vec<u64> = d.pages().collect();
         let ops: Meta = d.ops.into_boxed_slice();
         let slots = new_slots(2);
-        let (code, stubs) = translate_block(&ops, &slots);
+        let (code, stubs) = translate_block(pc, &ops, &slots);
         let entry = match self.cache.install(&code) {
             Some(e) => e,
             None => {
@@ -216,9 +223,9 @@ impl JitA64 {
 }
 
 /// Translate one block: returns its code and the offsets of its slots' stubs.
-fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Vec<usize>) {
-    let mut a = Asm::new(Layout { icount: off::ICOUNT, limit: off::LIMIT });
-    a.entry_check(ops.len() as u32);
+fn translate_block(pc: u64, ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Vec<usize>) {
+    let mut a = Asm::new(&GUEST);
+    a.entry_check(ops.len() as u32, pc);
     let mut t = inline::Translator::new(slots, helper_op as *const () as usize);
     for op in ops.iter() {
         if !t.inline(&mut a, op) {
@@ -232,7 +239,8 @@ fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Ve
         t.exit_to_state_pc(&mut a, last.d.pc + 4);
     }
     t.slow_paths(&mut a);
-    let stubs = slots.iter().map(|_| a.link_stub()).collect();
+    let succ = t.successors();
+    let stubs = (0..slots.len()).map(|i| a.link_stub(succ[i])).collect();
     (a.finish(), stubs)
 }
 

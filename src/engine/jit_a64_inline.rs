@@ -65,6 +65,8 @@ pub struct Translator<'s> {
     /// The last instruction ran through its handler (so the pc in guest state is current).
     pc_current: bool,
     slots: &'s [Cell<usize>],
+    /// The guest pc each slot leads to (its stub sets it).
+    succ: [u64; 2],
     helper: usize,
     slow: Vec<Slow>,
 }
@@ -351,7 +353,12 @@ enum Addr {
 
 impl<'s> Translator<'s> {
     pub fn new(slots: &'s [Cell<usize>], helper: usize) -> Translator<'s> {
-        Translator { pending: 0, ended: false, pc_current: false, slots, helper, slow: Vec::new() }
+        Translator { pending: 0, ended: false, pc_current: false, slots, succ: [0; 2], helper, slow: Vec::new() }
+    }
+
+    /// The guest pc each chaining slot leads to.
+    pub fn successors(&self) -> [u64; 2] {
+        self.succ
     }
 
     /// The block's exits are emitted.
@@ -391,17 +398,11 @@ impl<'s> Translator<'s> {
         }
     }
 
-    /// Leave through slot `i` to the constant guest pc `target`.
+    /// Leave through slot `i` to the constant guest pc `target`. The pc in guest state is
+    /// not written: a chained successor does not need it (its failed entry check and the
+    /// slot's stub write it).
     fn exit_direct(&mut self, a: &mut Asm, target: u64, i: usize) {
-        if target as i64 == target as i32 as i64 {
-            dynasm!(a.ops ; .arch x64 ; mov QWORD [rbx + off::PC], target as i32);
-        } else {
-            dynasm!(a.ops
-                ; .arch x64
-                ; mov rax, QWORD target as i64
-                ; mov QWORD [rbx + off::PC], rax
-            );
-        }
+        self.succ[i] = target;
         a.jump_slot(self.slots[i].as_ptr());
     }
 
@@ -422,6 +423,7 @@ impl<'s> Translator<'s> {
             ; cmp rax, rcx
             ; jne =>other
         );
+        self.succ[1] = next;
         a.jump_slot(self.slots[1].as_ptr());
         a.bind(other);
         a.jump_lookup();

@@ -15,7 +15,8 @@ use super::{Exit, GuestFault};
 use crate::isa::x86_64::predecode::Op;
 use crate::isa::x86_64::{X86State, M};
 use crate::mem::PAGE_SIZE;
-use deja_jit::emit::{Asm, Layout};
+use deja_jit::dynasmrt::{dynasm, DynasmApi};
+use deja_jit::emit::{Asm, Guest, Layout};
 use deja_jit::{new_slots, Block, Blocks, CodeCache, Ctx, Lookup, EXIT_DISPATCH, EXIT_TRAP};
 use iced_x86::{FlowControl, OpKind};
 use std::mem::offset_of;
@@ -42,6 +43,32 @@ pub(super) mod off {
     }
 }
 
+/// What the backend needs of this translator: where icount, limit and rip live, and the
+/// guest flags kept in `r15` (see `jit_x86_inline.rs`).
+pub(super) const GUEST: Guest = Guest {
+    layout: Layout { icount: off::ICOUNT, limit: off::LIMIT, pc: off::RIP },
+    spill: spill_flags,
+    reload: reload_flags,
+};
+
+/// Only r15's status bits are the guest's (captures load the whole host rflags into it).
+fn spill_flags(a: &mut Asm) {
+    use crate::isa::x86_64::state::fl::STATUS;
+    dynasm!(a.ops
+        ; .arch x64
+        ; mov rcx, QWORD [rbx + off::RFLAGS]
+        ; and rcx, !(STATUS as i32)
+        ; mov rdx, r15
+        ; and edx, STATUS as i32
+        ; or rcx, rdx
+        ; mov QWORD [rbx + off::RFLAGS], rcx
+    );
+}
+
+fn reload_flags(a: &mut Asm) {
+    dynasm!(a.ops ; .arch x64 ; mov r15, QWORD [rbx + off::RFLAGS]);
+}
+
 /// The run's context: the backend's [`Ctx`] first (translated code's `r14` points here),
 /// then what the helpers need.
 #[repr(C)]
@@ -59,6 +86,9 @@ pub struct JitX86 {
     blocks: Blocks<Meta>,
     lookup: Lookup,
     rc: Box<RunCtx>,
+    /// `DEJA_JIT_PERFMAP` set: where each block's host code is, for `perf report`
+    /// (`/tmp/perf-PID.map`).
+    perf_map: Option<std::fs::File>,
     /// Blocks translated since the engine was made (statistics).
     pub translated: u64,
 }
@@ -93,7 +123,7 @@ impl JitX86 {
 
     /// A JIT whose code cache holds `bytes` (at least [`MIN_CACHE_SIZE`]).
     pub fn with_cache_size(bytes: usize) -> JitX86 {
-        let cache = CodeCache::new(bytes.max(MIN_CACHE_SIZE)).expect("map the JIT code cache");
+        let cache = CodeCache::new(bytes.max(MIN_CACHE_SIZE), &GUEST).expect("map the JIT code cache");
         let mut lookup = Lookup::new();
         let ctx = Ctx {
             host_base: 0,
@@ -104,7 +134,18 @@ impl JitX86 {
             link: 0,
             user: 0,
         };
-        JitX86 { cache, blocks: Blocks::new(), lookup, rc: Box::new(RunCtx { ctx, trap: None }), translated: 0 }
+        let perf_map = std::env::var_os("DEJA_JIT_PERFMAP").filter(|v| !v.is_empty() && v != "0").and_then(|_| {
+            let path = format!("/tmp/perf-{}.map", std::process::id());
+            std::fs::OpenOptions::new().create(true).append(true).open(path).ok()
+        });
+        JitX86 {
+            cache,
+            blocks: Blocks::new(),
+            lookup,
+            rc: Box::new(RunCtx { ctx, trap: None }),
+            perf_map,
+            translated: 0,
+        }
     }
 
     /// Times the code cache was flushed because it was full (or too many blocks).
@@ -204,7 +245,7 @@ impl JitX86 {
         let pages: Vec<u64> = d.pages().collect();
         let ops: Meta = d.ops.into_boxed_slice();
         let slots = new_slots(2);
-        let (code, stubs) = translate_block(&ops, &slots);
+        let (code, stubs) = translate_block(pc, &ops, &slots);
         let entry = match self.cache.install(&code) {
             Some(e) => e,
             None => {
@@ -213,6 +254,10 @@ impl JitX86 {
             }
         };
         let stubs: Box<[usize]> = stubs.iter().map(|&o| entry as usize + o).collect();
+        if let Some(f) = &mut self.perf_map {
+            use std::io::Write;
+            let _ = writeln!(f, "{:x} {:x} guest_{pc:x}", entry as usize, code.len());
+        }
         let len = ops.len() as u32;
         let b = Block { start: pc, entry, len, slots, stubs, meta: ops };
         b.unchain();
@@ -223,9 +268,9 @@ impl JitX86 {
 }
 
 /// Translate one block: returns its code and the offsets of its slots' stubs.
-fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Vec<usize>) {
-    let mut a = Asm::new(Layout { icount: off::ICOUNT, limit: off::LIMIT });
-    a.entry_check(ops.len() as u32);
+fn translate_block(pc: u64, ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Vec<usize>) {
+    let mut a = Asm::new(&GUEST);
+    a.entry_check(ops.len() as u32, pc);
     let mut t = inline::Translator::new();
     let (last, body) = ops.split_last().expect("a block has an instruction");
     for op in body {
@@ -249,7 +294,7 @@ fn translate_block(ops: &[Op], slots: &[std::cell::Cell<usize>]) -> (Vec<u8>, Ve
         _ => vec![],
     };
     t.end(&mut a, last, !native_branch, slots, &succ);
-    let stubs = slots.iter().map(|_| a.link_stub()).collect();
+    let stubs = (0..slots.len()).map(|i| a.link_stub(succ.get(i).copied().unwrap_or(0))).collect();
     (a.finish(), stubs)
 }
 

@@ -3,8 +3,10 @@
 //! the guest flags. Everything else is a call to the interpreter's handler.
 //!
 //! Guest registers stay in `X86State` (addressed from `rbx`); values pass through `rdx`
-//! (first operand, result) and `rcx` (second operand), addresses through `rax`. Flags are
-//! captured into the guest `rflags` (with `pushfq`) only when live: an op whose `lite`
+//! (first operand, result) and `rcx` (second operand), addresses through `rax`. The guest
+//! rflags live in `r15` inside translated code (the backend writes them back at helper
+//! calls and exits: `GUEST` in `jit_x86.rs`). Flags are captured into it (with `pushfq`)
+//! only when live: an op whose `lite`
 //! handler differs from its `fast` one has its flags proven dead by `elide_dead_flags`, and
 //! a block is entered only when it runs to its end, where that proof holds. Flags the SDM
 //! leaves undefined are never taken from the host: they get the interpreter's fixed values
@@ -15,6 +17,9 @@
 //! fails, an out-of-line slow path runs the whole instruction through its interpreter
 //! handler (which does the full access and may fault), then resumes after it. Nothing is
 //! written before the check passes, so the re-execution is exact.
+
+// dynasm! expands dynamic registers (`Rq(h)`) into `h.into()`, a no-op on a u8.
+#![allow(clippy::useless_conversion)]
 
 use super::jit_x86::{helper_op, off};
 use crate::isa::x86_64::predecode::{kind_of, size_of, Op, IMM, MEM, NONE, NO_FORM, REG};
@@ -48,11 +53,14 @@ pub struct Translator {
     /// Is the guest rip in memory the address after the last translated instruction? (A
     /// helper sets it; inlined instructions do not.)
     rip_current: bool,
+    /// Do the host flags equal the guest status flags (the last instruction emitted
+    /// captured them)? A jcc right after then branches on them directly.
+    host_flags: bool,
 }
 
 impl Translator {
     pub fn new() -> Translator {
-        Translator { pending: 0, slow: Vec::new(), cur: None, rip_current: false }
+        Translator { pending: 0, slow: Vec::new(), cur: None, rip_current: false, host_flags: false }
     }
 
     /// Bring the icount in memory up to date.
@@ -66,6 +74,7 @@ impl Translator {
         self.sync_icount(a);
         a.call_helper(helper_op as *const () as usize, op as *const Op as u64);
         self.rip_current = true;
+        self.host_flags = false;
     }
 
     /// Emit `op` natively if it is one of the inlined forms (not a branch: see
@@ -75,9 +84,12 @@ impl Translator {
             return false;
         }
         self.cur = None;
+        self.host_flags = false;
         let start = self.pending;
         self.emit(a, op);
         if let Some((_, resume)) = self.cur.take() {
+            // The slow path rejoins here with other host flags.
+            self.host_flags = false;
             a.bind(resume);
         }
         debug_assert_eq!(self.pending, start);
@@ -222,6 +234,13 @@ impl Translator {
                     }
                 };
                 alu(a, mn, s0, imm);
+                let logic = matches!(mn, Mn::And | Mn::Or | Mn::Xor | Mn::Test);
+                if live && logic {
+                    // The host leaves AF undefined after logic ops: recompute the flags of
+                    // the result with `add r, 0` (CF = OF = AF = 0, SF ZF PF of the result,
+                    // the result unchanged), exactly the interpreter's.
+                    alu(a, Mn::Add, s0, Some(0));
+                }
                 if writes {
                     if k0 == REG {
                         st_gpr(a, op.r[0], s0, A);
@@ -230,12 +249,7 @@ impl Translator {
                     }
                 }
                 if live {
-                    let (host, keep_cf) = match mn {
-                        Mn::And | Mn::Or | Mn::Xor | Mn::Test => (fl::STATUS & !fl::AF, false),
-                        _ => (fl::STATUS, false),
-                    };
-                    let _ = keep_cf;
-                    capture(a, fl::STATUS, host, 0, matches!(mn, Mn::Sub | Mn::Cmp));
+                    self.host_flags = capture(a, matches!(mn, Mn::Sub | Mn::Cmp));
                 }
             }
             Mn::Inc | Mn::Dec | Mn::Neg | Mn::Not => {
@@ -246,15 +260,19 @@ impl Translator {
                     self.guard(a, op, s0, flags::R | flags::FASTW);
                     ld_mem(a, A, s0, false);
                 }
+                let live = live && mn != Mn::Not;
+                if live && matches!(mn, Mn::Inc | Mn::Dec) {
+                    // inc/dec keep CF: give the host the guest's, so all its flags are right.
+                    dynasm!(a.ops ; .arch x64 ; bt r15, 0);
+                }
                 unary(a, mn, s0);
                 if k0 == REG {
                     st_gpr(a, op.r[0], s0, A);
                 } else {
                     st_mem(a, s0, A);
                 }
-                if live && mn != Mn::Not {
-                    let which = if mn == Mn::Neg { fl::STATUS } else { fl::STATUS & !fl::CF };
-                    capture(a, which, which, 0, false);
+                if live {
+                    self.host_flags = capture(a, false);
                 }
             }
             Mn::Shl | Mn::Sal | Mn::Shr | Mn::Sar => {
@@ -346,7 +364,6 @@ impl Translator {
         match op.ins.mnemonic() {
             Mn::Jmp if k0 == IMM => {
                 self.sync_icount_plus(a, 1);
-                store_rip(a, op.imm);
                 a.jump_slot(slots[0].as_ptr());
             }
             Mn::Jmp => {
@@ -364,7 +381,6 @@ impl Translator {
                 let (_, resume) = self.cur.take().expect("call has a memory access");
                 let pending = self.pending;
                 self.sync_icount_plus(a, 1);
-                store_rip(a, op.imm);
                 a.jump_slot(slots[0].as_ptr());
                 // Slow path: the helper did the call (rip set); leave like the fast path.
                 a.bind(resume);
@@ -395,14 +411,17 @@ impl Translator {
                 self.pending = 0;
             }
             _ => {
-                // jcc
+                // jcc: on the host flags when the instruction before computed them (and
+                // had no slow path, which rejoins with other host flags).
                 self.sync_icount_plus(a, 1);
                 let taken = a.label();
-                jump_if(a, op.cc, taken);
-                store_rip(a, op.next_ip);
+                if self.host_flags {
+                    jump_host(a, op.cc, taken);
+                } else {
+                    jump_if(a, op.cc, taken);
+                }
                 a.jump_slot(slots[1].as_ptr());
                 a.bind(taken);
-                store_rip(a, op.imm);
                 a.jump_slot(slots[0].as_ptr());
             }
         }
@@ -451,7 +470,7 @@ fn inlinable(op: &Op) -> bool {
             let c = (op.imm as u32) & if s0 == 8 { 0x3f } else { 0x1f };
             sized(s0) && k0 == REG && k1 == IMM && c < s0 * 8
         }
-        Mn::Push => (k0 == REG && s0 == 8) || (k0 == IMM && s0 == 8),
+        Mn::Push => s0 == 8 && matches!(k0, REG | IMM),
         Mn::Pop => k0 == REG && s0 == 8,
         _ if op.ins.condition_code() != iced_x86::ConditionCode::None => {
             let setcc = format!("{mn:?}").starts_with("Set");
@@ -598,7 +617,7 @@ macro_rules! alu_ri {
 fn alu(a: &mut Asm, mn: Mn, size: u32, imm: Option<i64>) {
     if matches!(mn, Mn::Adc | Mn::Sbb) {
         // The guest CF into the host CF (nothing below changes flags before the op).
-        dynasm!(a.ops ; .arch x64 ; bt QWORD [rbx + off::RFLAGS], 0);
+        dynasm!(a.ops ; .arch x64 ; bt r15, 0);
     }
     macro_rules! both {
         ($($mn:tt)+) => {
@@ -615,7 +634,8 @@ fn alu(a: &mut Asm, mn: Mn, size: u32, imm: Option<i64>) {
         Mn::Or => both!(or),
         Mn::Xor => both!(xor),
         Mn::Cmp => both!(cmp),
-        Mn::Test => both!(test),
+        // test as and: the result (in the scratch register) gives the flags of `add r, 0`.
+        Mn::Test => both!(and),
         Mn::Adc => both!(adc),
         Mn::Sbb => both!(sbb),
         _ => unreachable!(),
@@ -661,32 +681,20 @@ fn shift(a: &mut Asm, mn: Mn, size: u32, c: i8) {
     }
 }
 
-/// Guest rflags: the bits `which` replaced by the host's flags masked with `host`, plus
-/// `set`. Must follow the host instruction with only flag-preserving instructions between.
-/// Clobbers rcx, r8.
-fn capture(a: &mut Asm, which: u64, host: u64, set: u64, _flip_cf: bool) {
-    dynasm!(a.ops
-        ; .arch x64
-        ; pushfq
-        ; pop rcx
-        ; and ecx, host as i32
-    );
+/// The guest status flags (in r15) = the host's, right after the host instruction that
+/// computed them (only flag-preserving instructions between). r15's other bits become the
+/// host's: only its status bits mean anything (the backend's spill merges just those).
+/// Returns whether the host flags still equal the guest's afterwards.
+fn capture(a: &mut Asm, _flip_cf: bool) -> bool {
+    dynasm!(a.ops ; .arch x64 ; pushfq ; pop r15);
     #[cfg(feature = "broken-engine")]
     if _flip_cf {
         // Test only (`broken-engine`): the JIT gets CF of sub/cmp wrong, so that engine
         // comparisons (deja check) can be shown to catch it.
-        dynasm!(a.ops ; .arch x64 ; xor ecx, 1);
+        dynasm!(a.ops ; .arch x64 ; xor r15d, 1);
+        return false;
     }
-    if set != 0 {
-        dynasm!(a.ops ; .arch x64 ; or ecx, set as i32);
-    }
-    dynasm!(a.ops
-        ; .arch x64
-        ; mov r8, QWORD [rbx + off::RFLAGS]
-        ; and r8, !(which as i32)
-        ; or r8, rcx
-        ; mov QWORD [rbx + off::RFLAGS], r8
-    );
+    true
 }
 
 /// [`capture`] for a shift: AF = 1, OF = SF ^ CF when `of_formula` (shl by more than 1).
@@ -711,21 +719,18 @@ fn capture_shift(a: &mut Asm, host: u64, of_formula: bool) {
     }
     dynasm!(a.ops
         ; .arch x64
-        ; mov r8, QWORD [rbx + off::RFLAGS]
-        ; and r8, !(fl::STATUS as i32)
-        ; or r8, rcx
-        ; mov QWORD [rbx + off::RFLAGS], r8
+        ; and r15, !(fl::STATUS as i32)
+        ; or r15, rcx
     );
 }
 
-/// Jump to `to` if condition `cc` (hardware encoding) holds for the guest rflags in memory.
+/// Jump to `to` if condition `cc` (hardware encoding) holds for the guest rflags (r15).
 /// Clobbers rax, rcx.
 fn jump_if(a: &mut Asm, cc: u8, to: DynamicLabel) {
-    let o = off::RFLAGS;
     match (cc >> 1) & 7 {
         6 => dynasm!(a.ops
             ; .arch x64
-            ; mov eax, DWORD [rbx + o]
+            ; mov eax, r15d
             ; mov ecx, eax
             ; shr ecx, 4
             ; xor eax, ecx
@@ -733,7 +738,7 @@ fn jump_if(a: &mut Asm, cc: u8, to: DynamicLabel) {
         ),
         7 => dynasm!(a.ops
             ; .arch x64
-            ; mov eax, DWORD [rbx + o]
+            ; mov eax, r15d
             ; mov ecx, eax
             ; shr ecx, 4
             ; xor ecx, eax
@@ -743,13 +748,35 @@ fn jump_if(a: &mut Asm, cc: u8, to: DynamicLabel) {
         ),
         p => {
             let bits = [fl::OF, fl::CF, fl::ZF, fl::CF | fl::ZF, fl::SF, fl::PF][p as usize];
-            dynasm!(a.ops ; .arch x64 ; test DWORD [rbx + o], bits as i32);
+            dynasm!(a.ops ; .arch x64 ; test r15d, bits as i32);
         }
     }
     if cc & 1 == 0 {
         dynasm!(a.ops ; .arch x64 ; jnz =>to);
     } else {
         dynasm!(a.ops ; .arch x64 ; jz =>to);
+    }
+}
+
+/// Jump to `to` if condition `cc` (hardware encoding) holds for the host flags.
+fn jump_host(a: &mut Asm, cc: u8, to: DynamicLabel) {
+    match cc & 15 {
+        0 => dynasm!(a.ops ; .arch x64 ; jo =>to),
+        1 => dynasm!(a.ops ; .arch x64 ; jno =>to),
+        2 => dynasm!(a.ops ; .arch x64 ; jb =>to),
+        3 => dynasm!(a.ops ; .arch x64 ; jae =>to),
+        4 => dynasm!(a.ops ; .arch x64 ; je =>to),
+        5 => dynasm!(a.ops ; .arch x64 ; jne =>to),
+        6 => dynasm!(a.ops ; .arch x64 ; jbe =>to),
+        7 => dynasm!(a.ops ; .arch x64 ; ja =>to),
+        8 => dynasm!(a.ops ; .arch x64 ; js =>to),
+        9 => dynasm!(a.ops ; .arch x64 ; jns =>to),
+        10 => dynasm!(a.ops ; .arch x64 ; jp =>to),
+        11 => dynasm!(a.ops ; .arch x64 ; jnp =>to),
+        12 => dynasm!(a.ops ; .arch x64 ; jl =>to),
+        13 => dynasm!(a.ops ; .arch x64 ; jge =>to),
+        14 => dynasm!(a.ops ; .arch x64 ; jle =>to),
+        _ => dynasm!(a.ops ; .arch x64 ; jg =>to),
     }
 }
 

@@ -233,3 +233,169 @@ fn a_tiny_code_cache_is_flushed_and_changes_nothing() {
     let j = p.engine.jit.as_ref().unwrap();
     assert!(j.flushes() > 0, "the cache was never flushed ({} blocks translated)", j.translated);
 }
+
+/// Every flag-writing inlined operation (every size, interesting values, both CF values
+/// in) followed by a branch on every condition, then setcc and cmovcc on the flags it left:
+/// the JIT (which branches on the host flags right after the host instruction) against the
+/// interpreter.
+#[test]
+fn flag_writers_then_every_condition() {
+    type Op2 = fn(&mut CodeAssembler, u32) -> Result<(), IcedError>;
+    let ops: Vec<(&str, Op2)> = vec![
+        ("add", |a, s| match s {
+            8 => a.add(rax, rcx),
+            4 => a.add(eax, ecx),
+            2 => a.add(ax, cx),
+            _ => a.add(al, cl),
+        }),
+        ("sub", |a, s| match s {
+            8 => a.sub(rax, rcx),
+            4 => a.sub(eax, ecx),
+            2 => a.sub(ax, cx),
+            _ => a.sub(al, cl),
+        }),
+        ("adc", |a, s| match s {
+            8 => a.adc(rax, rcx),
+            4 => a.adc(eax, ecx),
+            2 => a.adc(ax, cx),
+            _ => a.adc(al, cl),
+        }),
+        ("sbb", |a, s| match s {
+            8 => a.sbb(rax, rcx),
+            4 => a.sbb(eax, ecx),
+            2 => a.sbb(ax, cx),
+            _ => a.sbb(al, cl),
+        }),
+        ("cmp", |a, s| match s {
+            8 => a.cmp(rax, rcx),
+            4 => a.cmp(eax, ecx),
+            2 => a.cmp(ax, cx),
+            _ => a.cmp(al, cl),
+        }),
+        ("and", |a, s| match s {
+            8 => a.and(rax, rcx),
+            4 => a.and(eax, ecx),
+            2 => a.and(ax, cx),
+            _ => a.and(al, cl),
+        }),
+        ("or", |a, s| match s {
+            8 => a.or(rax, rcx),
+            4 => a.or(eax, ecx),
+            2 => a.or(ax, cx),
+            _ => a.or(al, cl),
+        }),
+        ("xor", |a, s| match s {
+            8 => a.xor(rax, rcx),
+            4 => a.xor(eax, ecx),
+            2 => a.xor(ax, cx),
+            _ => a.xor(al, cl),
+        }),
+        ("test", |a, s| match s {
+            8 => a.test(rax, rcx),
+            4 => a.test(eax, ecx),
+            2 => a.test(ax, cx),
+            _ => a.test(al, cl),
+        }),
+        ("cmpi", |a, s| match s {
+            8 => a.cmp(rax, -5),
+            4 => a.cmp(eax, 7),
+            2 => a.cmp(ax, 0x7fff),
+            _ => a.cmp(al, -128),
+        }),
+        ("inc", |a, s| match s {
+            8 => a.inc(rax),
+            4 => a.inc(eax),
+            2 => a.inc(ax),
+            _ => a.inc(al),
+        }),
+        ("dec", |a, s| match s {
+            8 => a.dec(rax),
+            4 => a.dec(eax),
+            2 => a.dec(ax),
+            _ => a.dec(al),
+        }),
+        ("neg", |a, s| match s {
+            8 => a.neg(rax),
+            4 => a.neg(eax),
+            2 => a.neg(ax),
+            _ => a.neg(al),
+        }),
+        ("shl1", |a, s| match s {
+            8 => a.shl(rax, 1),
+            4 => a.shl(eax, 1),
+            2 => a.shl(ax, 1),
+            _ => a.shl(al, 1),
+        }),
+        ("shl3", |a, s| match s {
+            8 => a.shl(rax, 3),
+            4 => a.shl(eax, 3),
+            2 => a.shl(ax, 3),
+            _ => a.shl(al, 3),
+        }),
+        ("shr1", |a, s| match s {
+            8 => a.shr(rax, 1),
+            4 => a.shr(eax, 1),
+            2 => a.shr(ax, 1),
+            _ => a.shr(al, 1),
+        }),
+        ("shr5", |a, s| match s {
+            8 => a.shr(rax, 5),
+            4 => a.shr(eax, 5),
+            2 => a.shr(ax, 5),
+            _ => a.shr(al, 5),
+        }),
+        ("sar1", |a, s| match s {
+            8 => a.sar(rax, 1),
+            4 => a.sar(eax, 1),
+            2 => a.sar(ax, 1),
+            _ => a.sar(al, 1),
+        }),
+        ("sar6", |a, s| match s {
+            8 => a.sar(rax, 6),
+            4 => a.sar(eax, 6),
+            2 => a.sar(ax, 6),
+            _ => a.sar(al, 6),
+        }),
+    ];
+    let values: [u64; 8] = [0, 1, 0x7f, 0x80, 0x7fff_ffff, 0x8000_0000, u64::MAX, 0x8000_0000_0000_0000];
+    let mut cases = 0;
+    for (name, op) in &ops {
+        for size in [8, 4, 2, 1] {
+            for cc in 0..16u8 {
+                let mut a = CodeAssembler::new(64).unwrap();
+                let mut skip = a.create_label();
+                op(&mut a, size).unwrap();
+                // jcc by hardware condition code: 0x70 + cc, rel8 over the 5-byte mov.
+                a.db(&[0x70 + cc, 5]).unwrap();
+                a.mov(edx, 1).unwrap();
+                a.set_label(&mut skip).unwrap();
+                a.db(&[0x0f, 0x90 + cc, 0xc3]).unwrap(); // setcc bl
+                a.db(&[0x48, 0x0f, 0x40 + cc, 0xf1]).unwrap(); // cmovcc rsi, rcx
+                a.ud2().unwrap();
+                let code = a.assemble(0x1000).unwrap();
+                let mut engines =
+                    [EngineKind::Interp, EngineKind::Jit].map(|k| (EngineX86::new(k, false), machine(&code)));
+                for &x in &values {
+                    for &y in &values {
+                        for cf in [0, 1] {
+                            let mut got = Vec::new();
+                            for (e, m) in engines.iter_mut() {
+                                m.cpu = X86State::default();
+                                m.cpu.rip = 0x1000;
+                                m.icount = 0;
+                                m.cpu.gpr[0] = x;
+                                m.cpu.gpr[1] = y;
+                                m.cpu.rflags |= cf;
+                                let exit = e.run(m, 100);
+                                got.push((exit, m.icount, m.cpu));
+                            }
+                            assert_eq!(got[0], got[1], "{name} size {size} cc {cc} x {x:#x} y {y:#x} cf {cf}");
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(cases > 70_000, "{cases}");
+}
