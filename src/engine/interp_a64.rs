@@ -60,7 +60,8 @@ pub fn decode_ops(m: &M, pc: u64) -> Result<DecodedOps, GuestFault> {
         Err(DecodeError::Invalid { pc }) => {
             let mut w = [0u8; 4];
             m.mem.fetch(pc, &mut w);
-            let mut f = GuestFault::new(super::sig::SIGILL, super::sig::ILL_ILLOPN, pc);
+            // ILL_ILLOPC, as Linux arm64 (see `isa::aarch64::sigill`).
+            let mut f = GuestFault::new(super::sig::SIGILL, super::sig::ILL_ILLOPC, pc);
             f.detail = Some(format!("undefined or unsupported instruction {:08x}", u32::from_le_bytes(w)));
             return Err(f);
         }

@@ -127,6 +127,10 @@ pub mod sig {
     pub const SIGSEGV: i32 = 11;
     pub const SEGV_MAPERR: i32 = 1;
     pub const SEGV_ACCERR: i32 = 2;
+    /// Illegal opcode: what Linux arm64 reports for an undefined instruction
+    /// (arch/arm64/kernel/traps.c, `do_undefinstr` → `force_signal_inject(SIGILL, ILL_ILLOPC…)`).
+    pub const ILL_ILLOPC: i32 = 1;
+    /// Illegal operand: what Linux x86-64 reports for #UD (`do_error_trap(…, ILL_ILLOPN…)`).
     pub const ILL_ILLOPN: i32 = 2;
     pub const FPE_INTDIV: i32 = 1;
     pub const TRAP_BRKPT: i32 = 1;
