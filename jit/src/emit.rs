@@ -38,9 +38,6 @@ pub const CTX: u8 = 14;
 pub const BUDGET: u8 = 5;
 /// `r15`: the translator's own (x86-64 guests: the guest rflags).
 pub const GUEST: u8 = 15;
-/// `[rsp + SCRATCH]`: 8 bytes translated code may use as scratch between helper calls (the
-/// entry trampoline's alignment pad; helpers are called below it). E.g. for `stmxcsr`.
-pub const SCRATCH: i32 = 0;
 
 const CTX_EXIT: i32 = offset_of!(Ctx, exit) as i32;
 const CTX_MEM_SIZE: i32 = offset_of!(Ctx, mem_size) as i32;
@@ -104,8 +101,7 @@ pub fn trampolines(guest: &Guest) -> (Vec<u8>, usize) {
         ; push r13
         ; push r14
         ; push r15
-        // 6 pushes + the return address: 56 bytes; 8 more keep rsp 16-byte aligned (and
-        // are the translated code's scratch slot, `SCRATCH`).
+        // 6 pushes + the return address: 56 bytes; 8 more keep rsp 16-byte aligned.
         ; sub rsp, 8
         ; mov rbx, rdi
         ; mov r14, rsi

@@ -35,7 +35,7 @@ use super::interp_a64::Op;
 use super::jit_a64::off;
 use crate::mem::flags;
 use deja_jit::dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
-use deja_jit::emit::{Asm, SCRATCH};
+use deja_jit::emit::Asm;
 use std::cell::Cell;
 
 // Host registers (x86-64 numbering).
@@ -52,8 +52,6 @@ struct Slow {
     back: DynamicLabel,
     op: *const Op,
     pending: i32,
-    /// Clear the host's floating-point exception flags first (see [`Translator::fp`]).
-    clear_mxcsr: bool,
 }
 
 /// Translation state within one block.
@@ -383,14 +381,6 @@ impl<'s> Translator<'s> {
     pub fn slow_paths(&mut self, a: &mut Asm) {
         for s in std::mem::take(&mut self.slow) {
             a.bind(s.label);
-            if s.clear_mxcsr {
-                dynasm!(a.ops
-                    ; .arch x64
-                    ; stmxcsr DWORD [rsp + SCRATCH]
-                    ; and DWORD [rsp + SCRATCH], !0x3f
-                    ; ldmxcsr DWORD [rsp + SCRATCH]
-                );
-            }
             a.add_icount(s.pending);
             a.call_helper(self.helper, s.op as u64);
             a.add_icount(-(s.pending + 1));
@@ -987,7 +977,7 @@ impl<'s> Translator<'s> {
 
     fn new_slow(&mut self, a: &mut Asm, op: &Op) -> (DynamicLabel, DynamicLabel) {
         let (label, back) = (a.label(), a.label());
-        self.slow.push(Slow { label, back, op: op as *const Op, pending: self.pending, clear_mxcsr: false });
+        self.slow.push(Slow { label, back, op: op as *const Op, pending: self.pending });
         (label, back)
     }
 
@@ -1247,13 +1237,13 @@ impl<'s> Translator<'s> {
     /// FMADD FMSUB FNMADD FNMSUB FCMP FCMPE of S and D registers.
     ///
     /// The arithmetic runs on the host (SSE2, FMA3 for the fused forms) only where the host's
-    /// result is the A64 result: FPCR is 0 (round to nearest, no flush-to-zero, no default
-    /// NaN), the result is not a NaN (the NaN rules differ), no exception other than inexact
-    /// is raised (invalid, divide by zero, overflow and underflow go to the handler), an
-    /// inexact result finds FPSR.IXC already set (the handler sets it the first time), and
-    /// the result is not of the minimum normal magnitude (A64 detects tininess before
-    /// rounding, x86 after: results just below it round up to it and differ in UFC).
-    /// Everything else is the slow path: the handler performs the instruction.
+    /// result is the A64 result and the FPSR does not change: FPCR is 0 (round to nearest, no
+    /// flush-to-zero, no default NaN), FPSR.IXC is already set (the handler sets it the first
+    /// time), and the result is finite and above the minimum normal magnitude. Such a result
+    /// raised no exception but inexact: invalid operations and NaN operands give a NaN (whose
+    /// rules differ), divide by zero and overflow an infinity, and an underflow a zero, a
+    /// subnormal or the minimum normal (A64 detects tininess before rounding). Everything else
+    /// is the slow path: the handler performs the instruction. No MXCSR access.
     fn fp(&mut self, a: &mut Asm, op: &Op) -> bool {
         let w = op.d.word;
         let (d, n, m) = (w & 31, (w >> 5) & 31, (w >> 16) & 31);
@@ -1342,13 +1332,18 @@ impl<'s> Translator<'s> {
             return false;
         }
         let (slow, back) = self.new_slow(a, op);
-        dynasm!(a.ops ; .arch x64 ; cmp QWORD [rbx + off::FPCR], 0 ; jne =>slow);
+        dynasm!(a.ops
+            ; .arch x64
+            ; cmp QWORD [rbx + off::FPCR], 0
+            ; jne =>slow
+            ; test BYTE [rbx + off::FPSR], 0x10
+            ; jz =>slow
+        );
         load_fp(a, 0, n, dbl);
         load_fp(a, 1, m, dbl);
         if three {
             load_fp(a, 2, (w >> 10) & 31, dbl);
         }
-        self.slow.last_mut().expect("the slow path just made").clear_mxcsr = true;
         if two {
             match ((w >> 12) & 3, dbl) {
                 (0, true) => dynasm!(a.ops ; .arch x64 ; mulsd xmm0, xmm1),
@@ -1375,46 +1370,32 @@ impl<'s> Translator<'s> {
             }
             dynasm!(a.ops ; .arch x64 ; movaps xmm0, xmm2);
         }
-        // Host flags (sticky): IE DE ZE OE UE PE = bits 0..5. Invalid, divide by zero,
-        // overflow and underflow: the handler. Inexact: only when FPSR.IXC (bit 4) is
-        // already set. The flags are clear before the operation except after host code
-        // that left some set (a handler's native arithmetic): then this takes the slow path,
-        // which clears them, once.
-        let inexact_ok = a.label();
-        dynasm!(a.ops
-            ; .arch x64
-            ; stmxcsr DWORD [rsp + SCRATCH]
-            ; mov eax, DWORD [rsp + SCRATCH]
-            ; test al, 0x1d
-            ; jnz =>slow
-            ; test al, 0x20
-            ; jz =>inexact_ok
-            ; test BYTE [rbx + off::FPSR], 0x10
-            ; jz =>slow
-            ; =>inexact_ok
-        );
+        // The result decides: finite and above the minimum normal magnitude means no
+        // exception but inexact (invalid and NaN operands give a NaN, divide by zero and
+        // overflow an infinity, underflow a zero, a subnormal or the minimum normal).
         let o = off::v(d);
         if dbl {
             dynasm!(a.ops
                 ; .arch x64
-                ; ucomisd xmm0, xmm0
-                ; jp =>slow
                 ; movq rcx, xmm0
                 ; mov rax, rcx
                 ; shl rax, 1
                 ; mov rdx, QWORD 0x0020_0000_0000_0000
                 ; cmp rax, rdx
-                ; je =>slow
+                ; jbe =>slow
+                ; mov rdx, QWORD 0xffe0_0000_0000_0000u64 as i64
+                ; cmp rax, rdx
+                ; jae =>slow
             );
         } else {
             dynasm!(a.ops
                 ; .arch x64
-                ; ucomiss xmm0, xmm0
-                ; jp =>slow
                 ; movd ecx, xmm0
                 ; lea eax, [rcx + rcx]
                 ; cmp eax, 0x0100_0000
-                ; je =>slow
+                ; jbe =>slow
+                ; cmp eax, 0xff00_0000u32 as i32
+                ; jae =>slow
             );
         }
         dynasm!(a.ops
