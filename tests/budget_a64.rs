@@ -726,41 +726,42 @@ fn code_cache_flush_on_a_tiny_cache() {
 /// Scalar FP at the edges of the JIT's fast path (it runs on the host only for finite
 /// results above the minimum normal with FPCR 0 and FPSR.IXC set): every operation of both
 /// sizes on pairs of specials (zeros, subnormals, the minimum normal and values whose
-/// product or sum lands just below it, overflowing values, infinities, NaNs), with IXC
-/// clear and set, and with a non-zero FPCR: registers and FPSR equal the interpreter's.
+/// product lands just below it, overflowing values, infinities, NaNs), with IXC clear and
+/// set, and with a non-zero FPCR: registers and FPSR equal the interpreter's.
 #[test]
 fn fp_fast_path_edges() {
-    // FADD FSUB FMUL FDIV Dd/Sd (d = 4.., n = 1, m = 2), FMADD FMSUB FNMADD FNMSUB (a = 3),
-    // FCMP; then ret (to CODE: the loop runs again).
+    // D operations read v1 v2 v3, S operations v5 v6 v7; results go to v8 upwards.
+    // FADD FSUB FMUL FDIV, FMADD FMSUB FNMADD FNMSUB, FCMP; then ret (to CODE: it loops).
     let mut words = Vec::new();
-    let mut d = 4;
-    for ftype in [0u32, 1] {
+    let mut d = 8;
+    for (ftype, base) in [(0u32, 5u32), (1, 1)] {
+        let (n, m, ra) = (base, base + 1, base + 2);
         for op in [0b0010u32, 0b0011, 0b0000, 0b0001] {
-            words.push(0x1e20_0800 | (ftype << 22) | (2 << 16) | (op << 12) | (1 << 5) | d);
+            words.push(0x1e20_0800 | (ftype << 22) | (m << 16) | (op << 12) | (n << 5) | d);
             d += 1;
         }
         for (o1, o0) in [(0u32, 0u32), (0, 1), (1, 0), (1, 1)] {
-            words.push(0x1f00_0000 | (ftype << 22) | (o1 << 21) | (2 << 16) | (o0 << 15) | (3 << 10) | (1 << 5) | d);
+            words.push(0x1f00_0000 | (ftype << 22) | (o1 << 21) | (m << 16) | (o0 << 15) | (ra << 10) | (n << 5) | d);
             d += 1;
         }
-        words.push(0x1e20_2000 | (ftype << 22) | (2 << 16) | (1 << 5)); // fcmp
+        words.push(0x1e20_2000 | (ftype << 22) | (m << 16) | (n << 5)); // fcmp
     }
-    words.push(0xd65f_03c0);
-    let f64s: [u64; 12] = [
+    let f64s: [u64; 13] = [
         0,
         0x8000_0000_0000_0000,
         0x0000_0000_0000_0001, // smallest subnormal
         0x0010_0000_0000_0000, // minimum normal
         0x0010_0000_0000_0001, // just above it
         0x3ff0_0000_0000_0001, // 1 + ulp
-        0x3fef_ffff_ffff_ffff, // 1 - ulp/2
+        0x3fef_ffff_ffff_ffff, // 1 - ulp/2: times the minimum normal rounds up to it
         0x7fef_ffff_ffff_ffff, // max
         0x7ff0_0000_0000_0000, // inf
         0x7ff8_0000_0000_0001, // qNaN
         0x7ff0_0000_0000_0001, // sNaN
         0x3fd5_5555_5555_5555, // 1/3
+        0x4000_0000_0000_0000, // 2
     ];
-    let f32s: [u32; 12] = [
+    let f32s: [u32; 13] = [
         0,
         0x8000_0000,
         1,
@@ -773,34 +774,31 @@ fn fp_fast_path_edges() {
         0x7fc0_0001,
         0x7f80_0001,
         0x3eaa_aaab,
+        0x4000_0000,
     ];
-    let reg = |i: usize| (f64s[i] as u128) | ((f32s[i] as u128) << 64);
-    for i in 0..12 {
-        for j in 0..12 {
-            for (fpsr, fpcr) in [(0x10u64, 0u64), (0, 0), (0x10, 1 << 24)] {
-                let k = (i * 7 + j) % 12;
-                compare_on_engines(
-                    &words,
-                    |m| {
-                        // D operands in the low 64 bits; S operands in the low 32 bits of
-                        // a copy shifted down (f32s are placed in bits 64.. and moved).
-                        m.cpu.v[1] = reg(i);
-                        m.cpu.v[2] = reg(j);
-                        m.cpu.v[3] = reg(k);
-                        for r in 1..4 {
-                            let v = m.cpu.v[r];
-                            // The S forms read bits 31..0: give them the f32 value there
-                            // when the D value's low half is zero.
-                            if v as u64 as u32 == 0 {
-                                m.cpu.v[r] = v | ((v >> 64) as u32 as u128);
-                            }
-                        }
-                        m.cpu.fpsr = fpsr;
-                        m.cpu.fpcr = fpcr;
-                        m.cpu.x[30] = CODE;
-                    },
-                    &[1, 7, 40, 1000],
-                );
+    // Each operation alone (FPSR is cumulative: one operation's flags would hide
+    // another's), first executed by the engine under test (one budget covering the loop).
+    for &w in &words {
+        for i in 0..13 {
+            for j in 0..13 {
+                for (fpsr, fpcr) in [(0x10u64, 0u64), (0, 0), (0x10, 1 << 24)] {
+                    let k = (i * 7 + j) % 13;
+                    compare_on_engines(
+                        &[w, 0xd65f_03c0],
+                        |m| {
+                            m.cpu.v[1] = f64s[i] as u128;
+                            m.cpu.v[2] = f64s[j] as u128;
+                            m.cpu.v[3] = f64s[k] as u128;
+                            m.cpu.v[5] = f32s[i] as u128;
+                            m.cpu.v[6] = f32s[j] as u128;
+                            m.cpu.v[7] = f32s[k] as u128;
+                            m.cpu.fpsr = fpsr;
+                            m.cpu.fpcr = fpcr;
+                            m.cpu.x[30] = CODE;
+                        },
+                        &[1000],
+                    );
+                }
             }
         }
     }
