@@ -18,4 +18,11 @@ fi
 
 export DEJA_REQUIRE_TOOLS="${DEJA_REQUIRE_TOOLS:-1}"
 # --no-fail-fast: a failing test binary must not hide the results of the others.
-exec cargo test --release --no-fail-fast "$@"
+status=0
+cargo test --release --no-fail-fast "$@" || status=$?
+if [ $# -eq 0 ]; then
+    # `deja check` against a deliberately broken JIT: a separate build (cargo feature
+    # broken-engine), so only the tests that need it.
+    cargo test --release --features broken-engine --test check broken_engine || status=$?
+fi
+exit "$status"

@@ -29,9 +29,10 @@
 
 mod common;
 
-use deja::engine::interp_a64::InterpA64;
+use deja::arch::Arch;
 use deja::engine::{Exit, Machine};
 use deja::isa::aarch64::A64State;
+use deja::linux::arch_aarch64::Aarch64;
 use deja::mem::{flags, Memory};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -886,7 +887,13 @@ fn new_machine(pat: &[u8]) -> Machine<A64State> {
     Machine { cpu: A64State::default(), mem, icount: 0, limit: 0 }
 }
 
-fn run_deja(m: &mut Machine<A64State>, pat: &[u8], st: &St, words: &[u32]) -> DejaOut {
+fn run_deja(
+    m: &mut Machine<A64State>,
+    engine: &mut <Aarch64 as Arch>::Engine,
+    pat: &[u8],
+    st: &St,
+    words: &[u32],
+) -> DejaOut {
     m.mem.poke(DATA, &pat[..DATA_RW as usize]).unwrap();
     let mut code = vec![0u8; 4 * (MAXI + 1)];
     for (i, w) in words.iter().enumerate() {
@@ -895,8 +902,9 @@ fn run_deja(m: &mut Machine<A64State>, pat: &[u8], st: &St, words: &[u32]) -> De
     m.mem.poke(CODE, &code).unwrap();
     m.cpu = A64State { x: st.x, sp: st.sp, nzcv: st.nzcv, v: st.v, pc: CODE, ..Default::default() };
     m.icount = 0;
-    let mut interp = InterpA64::new();
-    let exit = interp.run(m, words.len() as u64);
+    // One engine for every case: the code page is rewritten (poke) for each, so its
+    // translations are invalidated each time.
+    let exit = Aarch64::run(engine, m, words.len() as u64);
     let signal = match exit {
         Exit::Budget => None,
         Exit::Fault(f) => Some((f.signo, f.code, f.addr, m.cpu.pc)),
@@ -992,23 +1000,21 @@ fn loadstore_vs_qemu() {
         }
     }
     let qemu: Vec<QemuOut> = qemu.into_iter().map(Option::unwrap).collect();
-    let mut m = new_machine(&pat);
     let mut failures = Vec::new();
     let mut qemu_partial = 0;
     let mut partial_ops = std::collections::BTreeSet::new();
     let mut random_outcomes = [0usize; 3];
     let mut faults = 0;
+    // Every engine of the build, each with its own machine (the code-write bookkeeping of a
+    // memory belongs to the one engine running on it), run on every case.
+    let mut engines: Vec<(String, <Aarch64 as Arch>::Engine, Machine<A64State>)> = common::engines()
+        .into_iter()
+        .map(|e| {
+            let kind = deja::engine::EngineKind::from_name(&e).expect("an engine of this build");
+            (e, Aarch64::new_engine(kind, false), new_machine(&pat))
+        })
+        .collect();
     for (i, ((c, ws), q)) in cases.iter().zip(&words).zip(&qemu).enumerate() {
-        let d = run_deja(&mut m, &pat, &c.st, ws);
-        let mut why = String::new();
-        if sigill_code_masked(d.signal) != sigill_code_masked(q.signal) {
-            writeln!(why, "  signal (signo, code, addr, pc): qemu {:x?} deja {:x?}", q.signal, d.signal).unwrap();
-        }
-        if let Some((4, code, ..)) = d.signal {
-            if code != 1 {
-                writeln!(why, "  SIGILL with si_code {code}: Linux arm64 reports ILL_ILLOPC (1)").unwrap();
-            }
-        }
         if c.what == "random" {
             random_outcomes[match q.signal {
                 None => 0,
@@ -1016,31 +1022,43 @@ fn loadstore_vs_qemu() {
                 Some(_) => 2,
             }] += 1;
         }
-        if d.signal.is_some() {
-            faults += 1;
-            // No partial effect: deja's state is the state before the faulting instruction
-            // (cases fault on their first instruction or after instructions without effect).
-            if c.asm.len() == 1 {
-                let ds = diff_state(&c.st, &d.st);
-                if !ds.is_empty() {
-                    writeln!(why, "  deja changed registers before faulting:\n{ds}").unwrap();
-                }
-                if d.data[..] != pat[..DATA_RW as usize] {
-                    writeln!(why, "  deja changed memory before faulting").unwrap();
+        for (engine_name, engine, m) in engines.iter_mut() {
+            let d = run_deja(m, engine, &pat, &c.st, ws);
+            let mut why = String::new();
+            if sigill_code_masked(d.signal) != sigill_code_masked(q.signal) {
+                writeln!(why, "  signal (signo, code, addr, pc): qemu {:x?} deja {:x?}", q.signal, d.signal).unwrap();
+            }
+            if let Some((4, code, ..)) = d.signal {
+                if code != 1 {
+                    writeln!(why, "  SIGILL with si_code {code}: Linux arm64 reports ILL_ILLOPC (1)").unwrap();
                 }
             }
-            if q.data != d.data || !diff_state(&q.st, &d.st).is_empty() {
-                qemu_partial += 1;
-                if let Some(i) = deja_decoders::aarch64::decode_word(ws[ws.len() - 1]) {
-                    partial_ops.insert(format!("{:?}", i.opcode));
+            if d.signal.is_some() {
+                faults += 1;
+                // No partial effect: deja's state is the state before the faulting instruction
+                // (cases fault on their first instruction or after instructions without effect).
+                if c.asm.len() == 1 {
+                    let ds = diff_state(&c.st, &d.st);
+                    if !ds.is_empty() {
+                        writeln!(why, "  deja changed registers before faulting:\n{ds}").unwrap();
+                    }
+                    if d.data[..] != pat[..DATA_RW as usize] {
+                        writeln!(why, "  deja changed memory before faulting").unwrap();
+                    }
                 }
+                if q.data != d.data || !diff_state(&q.st, &d.st).is_empty() {
+                    qemu_partial += 1;
+                    if let Some(i) = deja_decoders::aarch64::decode_word(ws[ws.len() - 1]) {
+                        partial_ops.insert(format!("{:?}", i.opcode));
+                    }
+                }
+            } else {
+                write!(why, "{}", diff_state(&q.st, &d.st)).unwrap();
+                write!(why, "{}", diff_data(&q.data, &d.data)).unwrap();
             }
-        } else {
-            write!(why, "{}", diff_state(&q.st, &d.st)).unwrap();
-            write!(why, "{}", diff_data(&q.data, &d.data)).unwrap();
-        }
-        if !why.is_empty() {
-            failures.push(format!("case {i} {}\n{why}", describe(c, ws)));
+            if !why.is_empty() {
+                failures.push(format!("case {i} (--engine={engine_name}) {}\n{why}", describe(c, ws)));
+            }
         }
     }
     eprintln!(
@@ -1082,10 +1100,13 @@ fn memory_program_vs_qemu() {
             .arg(src),
     );
     let q = Command::new("qemu-aarch64").args(["-cpu", "neoverse-n1"]).arg(&exe).output().unwrap();
-    let d = Command::new(common::deja_bin()).arg("run").arg(&exe).output().unwrap();
     assert_eq!(q.stdout.len(), 256);
-    assert_eq!(d.stdout, q.stdout, "stdout differs; deja stderr: {}", String::from_utf8_lossy(&d.stderr));
-    assert_eq!(d.status.code(), q.status.code());
+    for engine in common::engines() {
+        let d =
+            Command::new(common::deja_bin()).arg("run").arg(format!("--engine={engine}")).arg(&exe).output().unwrap();
+        assert_eq!(d.stdout, q.stdout, "{engine}: stdout differs; deja stderr: {}", String::from_utf8_lossy(&d.stderr));
+        assert_eq!(d.status.code(), q.status.code(), "{engine}");
+    }
 }
 
 /// glibc's memory and string routines and C11 atomics (LL/SC and LSE builds) under
@@ -1108,14 +1129,21 @@ fn c_memops_vs_qemu() {
             Command::new("aarch64-linux-gnu-gcc").args(["-static", "-O2"]).args(march).arg("-o").arg(&exe).arg(&src),
         );
         let q = Command::new("qemu-aarch64").arg(&exe).output().unwrap();
-        let d = Command::new(common::deja_bin()).arg("run").arg(&exe).output().unwrap();
         assert!(q.status.success(), "{name} under qemu: {}", String::from_utf8_lossy(&q.stderr));
-        assert_eq!(
-            String::from_utf8_lossy(&d.stdout),
-            String::from_utf8_lossy(&q.stdout),
-            "{name}: deja stderr: {}",
-            String::from_utf8_lossy(&d.stderr)
-        );
-        assert_eq!(d.status.code(), q.status.code(), "{name}");
+        for engine in common::engines() {
+            let d = Command::new(common::deja_bin())
+                .arg("run")
+                .arg(format!("--engine={engine}"))
+                .arg(&exe)
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&d.stdout),
+                String::from_utf8_lossy(&q.stdout),
+                "{name} ({engine}): deja stderr: {}",
+                String::from_utf8_lossy(&d.stderr)
+            );
+            assert_eq!(d.status.code(), q.status.code(), "{name} ({engine})");
+        }
     }
 }

@@ -206,9 +206,8 @@ fn bb_with(t: &'static Target, name: &str, args: &[&str], opts: Opts) -> Option<
     }
     let words: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
     let words = common::shell_words(&words);
-    // amd64 under every engine; arm64 has only the interpreter (the JIT runs AArch64 guests
-    // on it).
-    let engines = if t.name == "amd64" { common::engines() } else { vec!["interp".to_string()] };
+    // Every engine of the build, both ISAs.
+    let engines = common::engines();
     let mut first = None;
     for engine in engines {
         let deja = run("deja", Some(&engine));

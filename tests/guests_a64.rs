@@ -149,20 +149,23 @@ fn check(test: &str, prog: &str, args: &[&str], b: Build) {
         Err(e) => panic!("{test} [{}]: build failed: {e}", b.name()),
     };
     let oracle_dir = TempDir::new(&format!("{prog}-qemu"));
-    let deja_dir = TempDir::new(&format!("{prog}-deja"));
     let oracle = common::run_qemu_aarch64(&invocation(&bin, args, &oracle_dir));
-    let deja = common::run_deja(&invocation(&bin, args, &deja_dir));
     let shown: Vec<OsString> = args.iter().map(|a| OsString::from(if *a == TMPDIR { "DIR" } else { a })).collect();
     let shown = common::shell_words(&shown);
-    let detail = format!(
-        "program: {prog} {shown} [{} aarch64]\n  rerun:   {} run -- {} {shown}\n  oracle:  qemu-aarch64 -cpu {} {} {shown}",
-        b.name(),
-        common::deja_bin(),
-        bin.display(),
-        common::qemu_cpu(),
-        bin.display(),
-    );
-    common::assert_same_as(Oracle::QemuAarch64, test, &detail, &oracle, &deja);
+    // Every engine of the build against the oracle.
+    for engine in common::engines() {
+        let deja_dir = TempDir::new(&format!("{prog}-deja-{engine}"));
+        let deja = common::run_deja_with(&invocation(&bin, args, &deja_dir), &engine);
+        let detail = format!(
+            "program: {prog} {shown} [{} aarch64, --engine={engine}]\n  rerun:   {} run --engine={engine} -- {} {shown}\n  oracle:  qemu-aarch64 -cpu {} {} {shown}",
+            b.name(),
+            common::deja_bin(),
+            bin.display(),
+            common::qemu_cpu(),
+            bin.display(),
+        );
+        common::assert_same_as(Oracle::QemuAarch64, test, &detail, &oracle, &deja);
+    }
 }
 
 /// `[attrs] name: "program" [args…];` → `mod name { #[test] fn glibc(); }` (attributes such as
@@ -280,6 +283,9 @@ guest_tests! {
     // CNTVCT_EL0 ticks at CNTFRQ_EL0 in a live run (deja: CLOCK_MONOTONIC nanoseconds).
     sysregs_counter: "sysregs" ["counter"];
     fs_structs: "fs_structs" [TMPDIR];
+    // Self-modifying and generated code with cache maintenance (every engine: the JIT's
+    // translations of written pages must go).
+    smc: "smc";
 }
 
 /// `[attrs] name: "program" [args…];` → `#[test] fn name()` building the program freestanding.

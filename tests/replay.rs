@@ -212,12 +212,6 @@ fn assert_replays(what: &str, log: &Path, rec: &RunOutput, cwd: Option<&Path>) -
     first
 }
 
-/// [`assert_replays`] with the interpreter only: AArch64 guests, which the JIT runs on the
-/// interpreter anyway.
-fn assert_replays_interp(what: &str, log: &Path, rec: &RunOutput, cwd: Option<&Path>) -> (u64, String, String) {
-    assert_replays_with(what, log, rec, cwd, "interp")
-}
-
 fn assert_replays_with(
     what: &str,
     log: &Path,
@@ -1590,8 +1584,14 @@ fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
     let dir = TempDir::new("rr-a64");
     let log = dir.path().join("a.deja");
     let stdin = Rng::new(time_seed("DEJA_TEST_SEED")).bytes(100_000);
+    // Recorded with the last engine of the build (the JIT when there is one) and replayed
+    // with each: a SIGALRM the JIT took at an icount must land there on the interpreter too.
+    let engines = common::engines();
+    let rec_engine = engines.last().expect("an engine").clone();
     let record = |log: &Path| {
-        let o = deja(&record_args(log, &bin, &[mode]), &stdin, Some(dir.path()));
+        let mut args = record_args(log, &bin, &[mode]);
+        args.insert(1, format!("--engine={rec_engine}").into());
+        let o = deja(&args, &stdin, Some(dir.path()));
         assert_clean(&format!("{what}: record"), &o);
         o
     };
@@ -1606,9 +1606,9 @@ fn a64_inputs(prog: &str, e: &A64Expect, mode: &str) {
         assert!(out.contains(e.alarm), "{what}: no SIGALRM:\n{out}");
         assert!(dumped.iter().any(|l| l.contains("asynchronous SIGALRM")), "{what}: no SIGALRM event in the log");
     }
-    let first = assert_replays_interp(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
+    let first = assert_replays(&format!("{what}: replay 1"), &log, &rec, Some(dir.path()));
     for i in 2..=3 {
-        assert_eq!(first, assert_replays_interp(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path())));
+        assert_eq!(first, assert_replays(&format!("{what}: replay {i}"), &log, &rec, Some(dir.path())));
     }
     let rec2 = record(&dir.path().join("b.deja"));
     let out2 = text(&rec2.stdout);
@@ -1737,9 +1737,9 @@ fn a64_exit_and_crash() {
         let rec = deja(&record_args(&log, &bin, &[mode]), b"", None);
         assert_clean(&format!("die_signal {mode}: record"), &rec);
         assert_eq!(rec.status.0, status, "die_signal {mode}: {}", text(&rec.stderr));
-        let v = assert_replays_interp(&format!("die_signal {mode} [aarch64]"), &log, &rec, None);
+        let v = assert_replays(&format!("die_signal {mode} [aarch64]"), &log, &rec, None);
         for _ in 2..=3 {
-            assert_eq!(v, assert_replays_interp(&format!("die_signal {mode} [aarch64] again"), &log, &rec, None));
+            assert_eq!(v, assert_replays(&format!("die_signal {mode} [aarch64] again"), &log, &rec, None));
         }
     }
 }
@@ -1758,9 +1758,9 @@ fn a64_busybox() {
         let rec = deja(&record_args(&log, &bb, args), &stdin, None);
         assert_clean(&format!("busybox {args:?}: record"), &rec);
         assert_eq!(rec.status.0, 0, "busybox {args:?}: recording failed\n{}", text(&rec.stderr));
-        let v = assert_replays_interp(&format!("busybox {args:?} [aarch64]"), &log, &rec, None);
+        let v = assert_replays(&format!("busybox {args:?} [aarch64]"), &log, &rec, None);
         for _ in 2..=3 {
-            assert_eq!(v, assert_replays_interp(&format!("busybox {args:?} [aarch64] again"), &log, &rec, None));
+            assert_eq!(v, assert_replays(&format!("busybox {args:?} [aarch64] again"), &log, &rec, None));
         }
         let info = deja(&[OsString::from("info"), log.clone().into()], b"", None);
         assert!(text(&info.stdout).contains("isa:          aarch64"), "{}", text(&info.stdout));

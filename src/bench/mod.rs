@@ -63,12 +63,14 @@ impl Target {
 }
 
 /// The engine list: every (ISA, engine) pair this build can execute.
-///
-/// Still to join: the JIT for AArch64 guests, once it has a translator.
 pub fn targets() -> Vec<Target> {
-    let mut v = vec![Target::of::<X86_64, false>(Isa::X86_64), Target::of::<Aarch64, false>(Isa::Aarch64)];
+    let mut v = vec![Target::of::<X86_64, false>(Isa::X86_64)];
     if cfg!(feature = "jit") {
         v.push(Target::of::<X86_64, true>(Isa::X86_64));
+    }
+    v.push(Target::of::<Aarch64, false>(Isa::Aarch64));
+    if cfg!(feature = "jit") {
+        v.push(Target::of::<Aarch64, true>(Isa::Aarch64));
     }
     v
 }

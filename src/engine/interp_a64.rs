@@ -6,12 +6,14 @@ use super::block_cache::BlockCache;
 use super::{Exit, GuestFault};
 use crate::isa::aarch64::table::TABLE;
 use crate::isa::aarch64::{Decoded, Handler, Trap, M};
+use crate::mem::PAGE_SIZE;
 use deja_decoders::aarch64::decode_block;
 use deja_decoders::DecodeError;
 
-struct Op {
-    d: Decoded,
-    handler: Handler,
+/// One decoded instruction with its table handler, as both A64 engines run it.
+pub struct Op {
+    pub d: Decoded,
+    pub handler: Handler,
 }
 
 #[derive(Default)]
@@ -19,6 +21,53 @@ pub struct InterpA64 {
     cache: BlockCache<Op>,
     /// Print each retired instruction to stderr.
     pub trace: bool,
+    /// Keep the pages of code writes this engine drained (in `drained`), for another engine
+    /// sharing the memory (the JIT) to invalidate its own translations of them.
+    pub keep_drained: bool,
+    pub drained: Vec<u64>,
+}
+
+/// A guest block decoded into ops (the shared block rule, design §5).
+pub struct DecodedOps {
+    /// Guest bytes `[start, end)` the block was decoded from.
+    pub start: u64,
+    pub end: u64,
+    pub ops: Vec<Op>,
+}
+
+impl DecodedOps {
+    /// The guest pages (page addresses) the block's bytes lie on.
+    pub fn pages(&self) -> impl Iterator<Item = u64> {
+        let first = self.start & !(PAGE_SIZE - 1);
+        let last = (self.end.max(self.start + 1) - 1) & !(PAGE_SIZE - 1);
+        (first..=last).step_by(PAGE_SIZE as usize)
+    }
+}
+
+/// Decode the block at `pc` and give each instruction its table handler; a fetch fault or
+/// an undecodable first instruction is the guest fault it raises. The caller marks the
+/// pages as code.
+pub fn decode_ops(m: &M, pc: u64) -> Result<DecodedOps, GuestFault> {
+    let block = match decode_block(pc, |a, buf| m.mem.fetch(a, buf)) {
+        Ok(b) => b,
+        Err(DecodeError::Fetch { addr, .. }) => {
+            return Err(GuestFault::from_mem(crate::mem::MemFault {
+                addr,
+                access: crate::mem::Access::Exec,
+                mapped: m.mem.page_flags(addr) & crate::mem::flags::MAPPED != 0,
+            }))
+        }
+        Err(DecodeError::Invalid { pc }) => {
+            let mut w = [0u8; 4];
+            m.mem.fetch(pc, &mut w);
+            // ILL_ILLOPC, as Linux arm64 (see `isa::aarch64::sigill`).
+            let mut f = GuestFault::new(super::sig::SIGILL, super::sig::ILL_ILLOPC, pc);
+            f.detail = Some(format!("undefined or unsupported instruction {:08x}", u32::from_le_bytes(w)));
+            return Err(f);
+        }
+    };
+    let ops = block.insns.iter().map(|d| Op { d: *d, handler: TABLE.handler(&d.ins) }).collect();
+    Ok(DecodedOps { start: block.start, end: block.end, ops })
 }
 
 impl InterpA64 {
@@ -28,26 +77,13 @@ impl InterpA64 {
 
     #[cold]
     fn translate(&mut self, m: &mut M, pc: u64) -> Result<u32, GuestFault> {
-        let block = match decode_block(pc, |a, buf| m.mem.fetch(a, buf)) {
-            Ok(b) => b,
-            Err(DecodeError::Fetch { addr, .. }) => {
-                return Err(GuestFault::from_mem(crate::mem::MemFault {
-                    addr,
-                    access: crate::mem::Access::Exec,
-                    mapped: m.mem.page_flags(addr) & crate::mem::flags::MAPPED != 0,
-                }))
-            }
-            Err(DecodeError::Invalid { pc }) => {
-                let mut w = [0u8; 4];
-                m.mem.fetch(pc, &mut w);
-                // ILL_ILLOPC, as Linux arm64 (see `isa::aarch64::sigill`).
-                let mut f = GuestFault::new(super::sig::SIGILL, super::sig::ILL_ILLOPC, pc);
-                f.detail = Some(format!("undefined or unsupported instruction {:08x}", u32::from_le_bytes(w)));
-                return Err(f);
-            }
-        };
-        let ops = block.insns.iter().map(|d| Op { d: *d, handler: TABLE.handler(&d.ins) }).collect();
-        Ok(self.cache.insert(&mut m.mem, block.start, block.end, ops))
+        let b = decode_ops(m, pc)?;
+        Ok(self.cache.insert(&mut m.mem, b.start, b.end, b.ops))
+    }
+
+    /// Drop every cached block decoded from the given guest pages.
+    pub fn invalidate_pages(&mut self, pages: &[u64]) {
+        self.cache.invalidate_pages(pages);
     }
 
     /// Run at most `budget` instructions (design §2).
@@ -60,6 +96,9 @@ impl InterpA64 {
             if m.mem.has_code_writes() {
                 let pages = m.mem.take_code_writes();
                 self.cache.invalidate_pages(&pages);
+                if self.keep_drained {
+                    self.drained.extend_from_slice(&pages);
+                }
             }
             let pc = m.cpu.pc;
             let id = match self.cache.lookup(pc) {
@@ -88,8 +127,9 @@ impl InterpA64 {
     }
 }
 
+/// Turn a handler's trap into an exit, fixing up pc and icount per design §1.
 #[cold]
-fn finish_trap(m: &mut M, d: &Decoded, t: Trap) -> Exit {
+pub fn finish_trap(m: &mut M, d: &Decoded, t: Trap) -> Exit {
     match t {
         Trap::Fault(f) => {
             m.cpu.pc = d.pc;

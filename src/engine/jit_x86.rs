@@ -127,7 +127,7 @@ impl Default for JitX86 {
 }
 
 /// The code cache size from `DEJA_JIT_CACHE_SIZE`, or the default.
-fn cache_size() -> usize {
+pub(super) fn cache_size() -> usize {
     let Some(v) = std::env::var_os("DEJA_JIT_CACHE_SIZE") else { return DEFAULT_CACHE_SIZE };
     let s = v.to_string_lossy().trim().to_ascii_lowercase();
     let (num, mul) = match s.as_bytes().last() {

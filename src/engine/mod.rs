@@ -2,9 +2,14 @@
 //! retiring at most `budget` instructions and advancing `machine.icount` by exactly what
 //! retired.
 
+pub mod a64;
 pub mod block_cache;
 pub mod interp_a64;
 pub mod interp_x86;
+#[cfg(feature = "jit")]
+pub mod jit_a64;
+#[cfg(feature = "jit")]
+mod jit_a64_inline;
 #[cfg(feature = "jit")]
 pub mod jit_x86;
 #[cfg(feature = "jit")]
@@ -22,7 +27,7 @@ pub enum EngineKind {
     /// The reference interpreter.
     #[default]
     Interp,
-    /// The JIT (x86-64 guests; other ISAs run the interpreter), cargo feature `jit`.
+    /// The JIT (x86-64 and AArch64 guests), cargo feature `jit`.
     #[cfg(feature = "jit")]
     Jit,
 }

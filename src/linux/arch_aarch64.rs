@@ -7,7 +7,7 @@ use super::signal::SignalState;
 use super::syscall::{SysFn, SysResult, SysTable};
 use super::sysno::Sys;
 use crate::arch::Arch;
-use crate::engine::interp_a64::InterpA64;
+use crate::engine::a64::EngineA64;
 use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
 use crate::isa::aarch64::state::nzcv;
 use crate::isa::aarch64::A64State;
@@ -162,7 +162,7 @@ pub const HWCAP2: u64 = hwcaps_from_id_regs().1;
 
 impl Arch for Aarch64 {
     type Cpu = A64State;
-    type Engine = InterpA64;
+    type Engine = EngineA64;
 
     const LOG_ISA: u8 = crate::replay::log::ISA_AARCH64;
     const PLATFORM: &'static str = "aarch64";
@@ -170,15 +170,11 @@ impl Arch for Aarch64 {
     const SYSCALL_LEN: u64 = 4;
     const ABI: Abi = Abi::Arm64;
 
-    /// The interpreter, whatever the kind: the JIT has no AArch64 translator yet (issue #5,
-    /// phase 2), so `--engine=jit` runs AArch64 guests on the interpreter.
-    fn new_engine(_kind: crate::engine::EngineKind, trace: bool) -> InterpA64 {
-        let mut e = InterpA64::new();
-        e.trace = trace;
-        e
+    fn new_engine(kind: crate::engine::EngineKind, trace: bool) -> EngineA64 {
+        EngineA64::new(kind, trace)
     }
 
-    fn run(engine: &mut InterpA64, m: &mut Machine<A64State>, budget: u64) -> Exit {
+    fn run(engine: &mut EngineA64, m: &mut Machine<A64State>, budget: u64) -> Exit {
         engine.run(m, budget)
     }
 

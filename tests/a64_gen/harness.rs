@@ -13,7 +13,7 @@
 
 use super::elf::{self, Layout};
 use super::{disasm, off, Case, State, BASE_REG, BUF_SIZE};
-use deja::engine::Exit;
+use deja::engine::{EngineKind, Exit};
 use deja::isa::aarch64::table::TABLE;
 use deja::isa::aarch64::A64State;
 use deja::linux::arch_aarch64::Aarch64;
@@ -145,7 +145,12 @@ impl World for Capture {
     }
 }
 
-fn start(image: &[u8], world: Box<dyn World>) -> Result<Process<Aarch64>, String> {
+/// The engines deja runs each batch on: every engine of the build (`common::engines()`).
+pub fn engines() -> Vec<EngineKind> {
+    crate::common::engines().iter().filter_map(|e| EngineKind::from_name(e)).collect()
+}
+
+fn start(image: &[u8], world: Box<dyn World>, engine: EngineKind) -> Result<Process<Aarch64>, String> {
     let name = "a64-differential";
     deja::linux::start_image::<Aarch64>(
         name,
@@ -154,7 +159,7 @@ fn start(image: &[u8], world: Box<dyn World>) -> Result<Process<Aarch64>, String
         &[name.as_bytes().to_vec()],
         &[],
         world,
-        Options::default(),
+        Options { engine, ..Options::default() },
     )
     .map_err(|e| format!("deja cannot start the ELF: {e}"))
 }
@@ -168,9 +173,9 @@ fn where_is(layout: &Layout, pc: u64) -> String {
 }
 
 /// Run the ELF as a guest process under deja; its stdout.
-pub fn run_deja_elf(image: &[u8], layout: &Layout) -> Result<Vec<u8>, String> {
+pub fn run_deja_elf(image: &[u8], layout: &Layout, engine: EngineKind) -> Result<Vec<u8>, String> {
     let out = Rc::new(RefCell::new(Vec::new()));
-    let mut p = start(image, Box::new(Capture(out.clone())))?;
+    let mut p = start(image, Box::new(Capture(out.clone())), engine)?;
     match p.run() {
         Ok(Outcome::Exited(0)) => Ok(out.take()),
         Ok(Outcome::Killed { signo, pc, detail, .. }) => Err(format!(
@@ -198,8 +203,8 @@ fn get_cpu(c: &A64State) -> State {
 
 /// Run each case's instructions (only) under deja with the input state injected; the same
 /// bytes the ELF would print.
-pub fn run_deja_step(image: &[u8], layout: &Layout, cases: &[Case]) -> Result<Vec<u8>, String> {
-    let mut p = start(image, Box::new(Capture(Rc::new(RefCell::new(Vec::new())))))?;
+pub fn run_deja_step(image: &[u8], layout: &Layout, cases: &[Case], engine: EngineKind) -> Result<Vec<u8>, String> {
+    let mut p = start(image, Box::new(Capture(Rc::new(RefCell::new(Vec::new())))), engine)?;
     let mut states = Vec::with_capacity(layout.out_len);
     let mut bufs = Vec::with_capacity(cases.len() * BUF_SIZE);
     for (i, c) in cases.iter().enumerate() {
@@ -238,10 +243,16 @@ pub fn run_deja_step(image: &[u8], layout: &Layout, cases: &[Case]) -> Result<Ve
 }
 
 /// Run the cases under deja in `mode`.
-pub fn run_deja(mode: Mode, image: &[u8], layout: &Layout, cases: &[Case]) -> Result<Vec<u8>, String> {
+pub fn run_deja(
+    mode: Mode,
+    image: &[u8],
+    layout: &Layout,
+    cases: &[Case],
+    engine: EngineKind,
+) -> Result<Vec<u8>, String> {
     match mode {
-        Mode::Elf => run_deja_elf(image, layout),
-        Mode::Step => run_deja_step(image, layout, cases),
+        Mode::Elf => run_deja_elf(image, layout, engine),
+        Mode::Step => run_deja_step(image, layout, cases, engine),
     }
 }
 
@@ -302,13 +313,13 @@ pub fn describe(c: &Case) -> String {
 
 /// Find the first instruction of `c` after which qemu and deja disagree, by running every
 /// prefix of its sequence. Returns a report.
-pub fn minimize(mode: Mode, c: &Case) -> String {
+pub fn minimize(mode: Mode, c: &Case, engine: EngineKind) -> String {
     let prefixes: Vec<Case> = (0..=c.words.len())
         .map(|k| Case { words: c.words[..k].to_vec(), from: c.from[..k].to_vec(), ..c.clone() })
         .collect();
     let (image, layout) = elf::build(&prefixes);
     let q = run_qemu(&image).and_then(|o| elf::parse_output(&o, &layout));
-    let d = run_deja(mode, &image, &layout, &prefixes).and_then(|o| elf::parse_output(&o, &layout));
+    let d = run_deja(mode, &image, &layout, &prefixes, engine).and_then(|o| elf::parse_output(&o, &layout));
     let (q, d) = match (q, d) {
         (Ok(q), Ok(d)) => (q, d),
         (Err(e), _) | (_, Err(e)) => return format!("  (could not narrow it down: {e})\n"),
@@ -371,25 +382,28 @@ pub fn check_batch(mode: Mode, seed: u64, batch: usize, cases: &[Case]) -> Resul
         Ok(o) => elf::parse_output(&o, &layout).map_err(|e| format!("qemu output: {e}"))?,
         Err(e) => return Err(format!("seed {seed} batch {batch}: {e}\n{}", localize_qemu_failure(cases))),
     };
-    let d = run_deja(mode, &image, &layout, cases)
-        .and_then(|o| elf::parse_output(&o, &layout))
-        .map_err(|e| format!("seed {seed} batch {batch}: {e}"))?;
     let mut report = String::new();
     let mut failing = 0;
-    for (i, c) in cases.iter().enumerate() {
-        let dd = diff(&q[i], &d[i]);
-        if dd.is_empty() {
-            continue;
-        }
-        failing += 1;
-        if failing <= 3 {
-            report += &format!(
-                "seed {seed} batch {batch} case {i}: {} difference(s)\n{}  differences:\n    {}\n{}",
-                dd.len(),
-                describe(c),
-                dd.join("\n    "),
-                minimize(mode, c)
-            );
+    for engine in engines() {
+        let d = run_deja(mode, &image, &layout, cases, engine)
+            .and_then(|o| elf::parse_output(&o, &layout))
+            .map_err(|e| format!("seed {seed} batch {batch} (--engine={}): {e}", engine.name()))?;
+        for (i, c) in cases.iter().enumerate() {
+            let dd = diff(&q[i], &d[i]);
+            if dd.is_empty() {
+                continue;
+            }
+            failing += 1;
+            if failing <= 3 {
+                report += &format!(
+                    "seed {seed} batch {batch} case {i} (--engine={}): {} difference(s)\n{}  differences:\n    {}\n{}",
+                    engine.name(),
+                    dd.len(),
+                    describe(c),
+                    dd.join("\n    "),
+                    minimize(mode, c, engine)
+                );
+            }
         }
     }
     if failing == 0 {
