@@ -166,7 +166,8 @@ fn decode_missing(word: u32) -> Option<Instruction> {
 /// bytes at `addr` and returns how many it could read.
 pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> Result<Block, DecodeError> {
     let mut block = Block { start: pc, end: pc, insns: Vec::with_capacity(8) };
-    let page_end = (pc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
+    // Saturating: a pc in the last page of the 64-bit space (hostile code) must not overflow.
+    let page_end = (pc & !(PAGE_SIZE - 1)).saturating_add(PAGE_SIZE);
     let mut addr = pc;
     loop {
         let mut b = [0u8; 4];

@@ -39,7 +39,8 @@ pub fn is_rep_string(ins: &Instruction) -> bool {
 pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> Result<Block, DecodeError> {
     let mut block = Block { start: pc, end: pc, insns: Vec::with_capacity(8), invalid_at: None };
     let mut addr = pc;
-    let page_end = (pc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
+    // Saturating: a pc in the last page of the 64-bit space (hostile code) must not overflow.
+    let page_end = (pc & !(PAGE_SIZE - 1)).saturating_add(PAGE_SIZE);
     loop {
         let mut buf = [0u8; MAX_INSN_LEN];
         let n = fetch(addr, &mut buf);
@@ -55,7 +56,7 @@ pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> 
         let ins = dec.decode();
         if !ins.is_invalid() && ins.len() > n {
             if block.insns.is_empty() {
-                return Err(DecodeError::Fetch { pc: addr, addr: addr + n as u64 });
+                return Err(DecodeError::Fetch { pc: addr, addr: addr.wrapping_add(n as u64) });
             }
             break;
         }
@@ -80,6 +81,22 @@ pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block in the last page of the address space (hostile code jumps anywhere) decodes
+    /// without overflowing its page-end arithmetic (debug builds panicked).
+    #[test]
+    fn block_in_the_last_page() {
+        let pc = u64::MAX - 7;
+        let b = decode_block(pc, |a, buf| {
+            let off = a.wrapping_sub(pc) as usize;
+            let code = [0x90u8; 8]; // nops
+            let n = code.len().saturating_sub(off).min(buf.len());
+            buf[..n].copy_from_slice(&code[off.min(8)..off.min(8) + n]);
+            n
+        })
+        .unwrap();
+        assert!(!b.insns.is_empty());
+    }
 
     fn fetch_from(code: &'static [u8], base: u64) -> impl FnMut(u64, &mut [u8]) -> usize {
         move |addr, buf| {
