@@ -27,7 +27,7 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct ExecArgs {
     /// Execution engine: `interp` (the reference interpreter) or `jit` when built with it.
-    #[arg(long, value_parser = parse_engine, default_value = "interp")]
+    #[arg(long, value_parser = parse_engine, default_value = EngineKind::PREFERRED.name())]
     engine: EngineKind,
     /// Print retired instructions, MIPS and peak memory to stderr at exit.
     #[arg(long)]

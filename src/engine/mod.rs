@@ -40,6 +40,14 @@ impl EngineKind {
         EngineKind::Jit,
     ];
 
+    /// What `--engine` defaults to: the JIT when this build has it (it passes every test the
+    /// interpreter passes, design §2), else the interpreter. Library callers that build
+    /// `Options::default()` get the reference interpreter.
+    #[cfg(feature = "jit")]
+    pub const PREFERRED: EngineKind = EngineKind::Jit;
+    #[cfg(not(feature = "jit"))]
+    pub const PREFERRED: EngineKind = EngineKind::Interp;
+
     /// The name used on the command line, in reports and in bench output.
     pub fn name(self) -> &'static str {
         match self {
