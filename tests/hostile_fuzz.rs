@@ -46,8 +46,7 @@ fn rep_run(budgets: impl Fn(u64) -> u64) -> (Vec<u8>, u64, Exit, Vec<u8>) {
     mem.map(CODE + 0x1000, 0x1000, flags::R | flags::W);
     mem.poke(CODE, &[0xf3, 0xa4]).unwrap(); // rep movsb
     mem.poke(CODE + 0x1000, &[0x90; 64]).unwrap(); // nops, copied over the code
-    let mut cpu = X86State::default();
-    cpu.rip = CODE;
+    let mut cpu = X86State { rip: CODE, ..X86State::default() };
     cpu.gpr[6] = CODE + 0x1000; // rsi
     cpu.gpr[7] = CODE; // rdi: the instruction itself
     cpu.gpr[1] = 64; // rcx
@@ -80,6 +79,31 @@ fn rep_movs_over_its_own_code_does_not_depend_on_the_budget() {
     // left of the instruction, then faulted on the zero bytes after it.
     assert!(matches!(whole.2, Exit::Fault(ref f) if f.signo == 11), "{:?}", whole.2);
     assert_eq!(whole.1, 3, "rep (1 iteration), nop, movsb");
+}
+
+// ---- exec_a64: a branch into the last page of the 64-bit space ----
+
+/// Found by exec_a64 (whose harness builds with overflow checks, like `cargo test` without
+/// --release): a jump to a pc in the last page overflowed computing the end of that page in
+/// the block decoder of either ISA. Now the pc faults like any other unmapped one.
+#[test]
+fn a_pc_in_the_last_page_faults() {
+    use deja::engine::interp_a64::InterpA64;
+    use deja::isa::aarch64::A64State;
+    for pc in [0xffff_ffff_ffff_f000u64, u64::MAX - 3, u64::MAX] {
+        let mem = Memory::new(1 << 24).unwrap();
+        let mut m = Machine { cpu: A64State { pc, ..A64State::default() }, mem, icount: 0, limit: 0 };
+        match InterpA64::new().run(&mut m, 100) {
+            Exit::Fault(f) => assert_eq!((f.signo, f.addr), (11, pc), "AArch64 pc {pc:#x}"),
+            other => panic!("AArch64 pc {pc:#x}: {other:?}"),
+        }
+        let mem = Memory::new(1 << 24).unwrap();
+        let mut m = Machine { cpu: X86State { rip: pc, ..X86State::default() }, mem, icount: 0, limit: 0 };
+        match InterpX86::new().run(&mut m, 100) {
+            Exit::Fault(f) => assert_eq!((f.signo, f.addr), (11, pc), "x86-64 rip {pc:#x}"),
+            other => panic!("x86-64 rip {pc:#x}: {other:?}"),
+        }
+    }
 }
 
 // ---- replay_log / elf_load: rt_sigsuspend when the world cannot wait ----

@@ -166,7 +166,9 @@ fn decode_missing(word: u32) -> Option<Instruction> {
 /// bytes at `addr` and returns how many it could read.
 pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> Result<Block, DecodeError> {
     let mut block = Block { start: pc, end: pc, insns: Vec::with_capacity(8) };
-    let page_end = (pc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
+    // The end of pc's page; 0 (wrapped) in the last page of the 64-bit space, where a wild
+    // branch may land (no guest memory is there: the first fetch fails).
+    let page_end = (pc & !(PAGE_SIZE - 1)).wrapping_add(PAGE_SIZE);
     let mut addr = pc;
     loop {
         let mut b = [0u8; 4];
@@ -184,7 +186,7 @@ pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> 
             break;
         };
         block.insns.push(Decoded { pc: addr, word, ins });
-        addr += 4;
+        addr = addr.wrapping_add(4);
         if ends_block(&ins) || block.insns.len() >= MAX_BLOCK_INSNS || addr >= page_end {
             break;
         }

@@ -39,7 +39,9 @@ pub fn is_rep_string(ins: &Instruction) -> bool {
 pub fn decode_block(pc: u64, mut fetch: impl FnMut(u64, &mut [u8]) -> usize) -> Result<Block, DecodeError> {
     let mut block = Block { start: pc, end: pc, insns: Vec::with_capacity(8), invalid_at: None };
     let mut addr = pc;
-    let page_end = (pc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
+    // The end of pc's page; 0 (wrapped) in the last page of the 64-bit space, where a wild
+    // branch may land (no guest memory is there: the first fetch fails).
+    let page_end = (pc & !(PAGE_SIZE - 1)).wrapping_add(PAGE_SIZE);
     loop {
         let mut buf = [0u8; MAX_INSN_LEN];
         let n = fetch(addr, &mut buf);
