@@ -22,8 +22,11 @@ pub use logs::{log_parse, replay_log};
 
 use deja::world::{HostCall, World};
 
+/// A harness: returns normally for every input, or panics on a bug.
+pub type Harness = fn(&[u8]);
+
 /// Every target by name, for the stable driver.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("elf_load", elf_load),
     ("log_parse", log_parse),
     ("replay_log", replay_log),

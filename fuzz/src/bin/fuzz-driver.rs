@@ -14,7 +14,7 @@
 //! seconds (default 60) writes the input to `artifacts/<target>/{crash,timeout}-<hash>`,
 //! prints its path and how to run it again, and exits with status 1.
 
-use deja_fuzz::{Rng, TARGETS};
+use deja_fuzz::{Harness, Rng, TARGETS};
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -32,7 +32,7 @@ fn usage() -> ! {
 }
 
 struct Args {
-    targets: Vec<(&'static str, fn(&[u8]))>,
+    targets: Vec<(&'static str, Harness)>,
     files: Vec<PathBuf>,
     secs: Option<u64>,
     runs: Option<u64>,
@@ -128,7 +128,7 @@ fn load_corpus(name: &str) -> Vec<Vec<u8>> {
     c
 }
 
-fn fuzz(name: &'static str, f: fn(&[u8]), secs: Option<Duration>, runs: Option<u64>, seed: u64) {
+fn fuzz(name: &'static str, f: Harness, secs: Option<Duration>, runs: Option<u64>, seed: u64) {
     let seeds = load_corpus(name);
     let start = Instant::now();
     for s in &seeds {
@@ -317,7 +317,7 @@ fn set_target(name: &'static str) {
     }
 }
 
-fn run_one(name: &'static str, f: fn(&[u8]), data: &[u8]) {
+fn run_one(name: &'static str, f: Harness, data: &[u8]) {
     set_target(name);
     CUR_PTR.store(data.as_ptr() as *mut u8, Ordering::Release);
     CUR_LEN.store(data.len(), Ordering::Release);
