@@ -106,6 +106,33 @@ fn a_pc_in_the_last_page_faults() {
     }
 }
 
+/// Found by elf_load: a jump to rip u64::MAX from a block whose successor links were still
+/// empty matched the empty slot (pc u64::MAX, no block, epoch 0) and indexed the block table
+/// with "no block". Now it faults at u64::MAX like any unmapped pc (AArch64 checked too).
+#[test]
+fn a_jump_to_the_last_address_faults() {
+    use deja::engine::interp_a64::InterpA64;
+    use deja::isa::aarch64::A64State;
+    const CODE: u64 = 0x10000;
+    let mut mem = Memory::new(1 << 24).unwrap();
+    mem.map(CODE, 0x1000, flags::R | flags::X);
+    mem.poke(CODE, &[0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe0]).unwrap(); // mov rax, -1; jmp rax
+    let mut m = Machine { cpu: X86State { rip: CODE, ..X86State::default() }, mem, icount: 0, limit: 0 };
+    match InterpX86::new().run(&mut m, 100) {
+        Exit::Fault(f) => assert_eq!((f.signo, f.addr, m.icount), (11, u64::MAX, 2)),
+        other => panic!("x86-64: {other:?}"),
+    }
+    let mut mem = Memory::new(1 << 24).unwrap();
+    mem.map(CODE, 0x1000, flags::R | flags::X);
+    let code: Vec<u8> = [0x9280_0000u32, 0xd61f_0000].iter().flat_map(|w| w.to_le_bytes()).collect(); // movn x0, #0; br x0
+    mem.poke(CODE, &code).unwrap();
+    let mut m = Machine { cpu: A64State { pc: CODE, ..A64State::default() }, mem, icount: 0, limit: 0 };
+    match InterpA64::new().run(&mut m, 100) {
+        Exit::Fault(f) => assert_eq!((f.signo, f.addr, m.icount), (11, u64::MAX, 2)),
+        other => panic!("AArch64: {other:?}"),
+    }
+}
+
 // ---- replay_log / elf_load: rt_sigsuspend when the world cannot wait ----
 
 /// rt_sigsuspend(&zero_mask, 8) in a loop, as a guest waiting for a signal does.
