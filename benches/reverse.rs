@@ -4,14 +4,17 @@
 //!     cargo bench --bench reverse                          # ~1e9-instruction log
 //!     DEJA_BENCH_ROUNDS=40 cargo bench --bench reverse     # ~1e8, quicker
 //!     DEJA_BENCH_SNAPSHOT_EVERY=N                          # snapshot interval to measure
+//!     DEJA_BENCH_ISA=aarch64 (or all; default x86_64)      # guest ISA(s)
 //!
-//! Steps: build benches/reverse/churn.c with `gcc -static -O0`, record it, then on a
+//! Steps: build benches/reverse/churn.c with `gcc -static -O0` (`aarch64-linux-gnu-gcc` for an
+//! AArch64 guest), record it, then on a
 //! `Timeline` (what `deja replay --gdb` drives): replay forward to the end once (taking
 //! snapshots), time reverse-stepi at random icounts, and time seeks to the middle of the log,
 //! cold (no snapshots there yet: a plain forward replay) and warm (from the end).
 
 use deja::debug::reverse::{Stop, Timeline};
-use deja::debug::snapshot;
+use deja::debug::{snapshot, DebugArch};
+use deja::linux::arch_aarch64::Aarch64;
 use deja::linux::arch_x86_64::X86_64;
 use deja::linux::process::Options;
 use deja::replay::session::{self, RecordOptions, ReplayOptions};
@@ -23,9 +26,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn timeline(log: &Path, every: u64) -> Timeline<X86_64> {
+fn timeline<A: DebugArch>(log: &Path, every: u64) -> Timeline<A> {
     let opts = ReplayOptions { quiet: true, to_icount: None, exe: None, run: Options::default() };
-    let prep = session::prepare_replay::<X86_64>(log, opts).expect("log replays");
+    let prep = session::prepare_replay::<A>(log, opts).expect("log replays");
     Timeline::new(prep.process, every, snapshot::DEFAULT_BUDGET, None)
 }
 
@@ -68,15 +71,26 @@ fn main() {
         println!("reverse bench: run with `cargo bench --bench reverse`");
         return;
     }
+    let isa = std::env::var("DEJA_BENCH_ISA").unwrap_or_else(|_| "x86_64".into());
+    if isa == "x86_64" || isa == "all" {
+        bench::<X86_64>("gcc");
+    }
+    if isa == "aarch64" || isa == "all" {
+        bench::<Aarch64>("aarch64-linux-gnu-gcc");
+    }
+}
+
+/// The whole measurement for one guest ISA, its program built by `cc`.
+fn bench<A: DebugArch>(cc: &str) {
     let rounds = env_u64("DEJA_BENCH_ROUNDS", 400);
     let every = env_u64("DEJA_BENCH_SNAPSHOT_EVERY", snapshot::DEFAULT_EVERY);
-    let dir = std::env::temp_dir().join(format!("deja-bench-reverse-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("deja-bench-reverse-{}-{}", A::PLATFORM, std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reverse/churn.c");
     let exe = dir.join("churn");
-    let ok = Command::new("gcc").args(["-static", "-O0", "-o"]).arg(&exe).arg(&src).status().is_ok_and(|s| s.success());
+    let ok = Command::new(cc).args(["-static", "-O0", "-o"]).arg(&exe).arg(&src).status().is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("reverse bench: gcc -static failed or is missing; skipped");
+        eprintln!("reverse bench: {cc} -static failed or is missing; {} skipped", A::PLATFORM);
         return;
     }
     let log: PathBuf = dir.join("churn.deja");
@@ -88,14 +102,18 @@ fn main() {
         embed_exe: true,
         run: Options::default(),
     };
-    let rec = session::record::<X86_64>(&exe, &argv, &[], opts).expect("records");
+    let rec = session::record::<A>(&exe, &argv, &[], opts).expect("records");
     let total = rec.process.m.icount;
-    println!("workload: churn {rounds}: {total} instructions, recorded in {:.2} s", t0.elapsed().as_secs_f64());
+    println!(
+        "workload: churn {rounds} ({}): {total} instructions, recorded in {:.2} s",
+        A::PLATFORM,
+        t0.elapsed().as_secs_f64()
+    );
     println!("snapshot every {every} instructions");
 
     // Cold seek to the middle: nothing snapshotted past the start yet.
     let mid = total / 2;
-    let mut tl = timeline(&log, every);
+    let mut tl = timeline::<A>(&log, every);
     let (stop, cold_w, cold_c) = timed(|| tl.goto(mid));
     assert_eq!(stop, Stop::Done);
     // The rest of the forward pass, to the end.

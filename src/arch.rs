@@ -2,7 +2,7 @@
 //! syscalls, signals, record/replay) is written once, generic over `Arch`; each ISA provides
 //! its CPU state, its engine, and the handful of ABI facts below (design: share, don't fork).
 
-use crate::engine::{EnvRequest, Exit, GuestFault, Machine};
+use crate::engine::{EngineKind, EnvRequest, Exit, GuestFault, Machine};
 use crate::linux::abi::Abi;
 use crate::linux::process::Process;
 use crate::linux::signal::SignalState;
@@ -14,7 +14,7 @@ use crate::world::World;
 pub trait Arch: Sized + 'static {
     /// Architectural state (`#[repr(C)]`, addressed by the JIT by field offset).
     type Cpu: Default + Clone + Send + 'static;
-    /// The interpreter for this ISA.
+    /// This ISA's engines behind one type (`new_engine` picks one).
     type Engine: Send;
 
     /// ISA code in the replay log header.
@@ -29,7 +29,7 @@ pub trait Arch: Sized + 'static {
     /// (`struct stat`, open flags, MINSIGSTKSZ…).
     const ABI: Abi;
 
-    fn new_engine(trace: bool) -> Self::Engine;
+    fn new_engine(kind: EngineKind, trace: bool) -> Self::Engine;
     /// Run at most `budget` instructions (design §2).
     fn run(engine: &mut Self::Engine, m: &mut Machine<Self::Cpu>, budget: u64) -> Exit;
     /// Like `run`, but also return `Exit::Budget` early at an instruction boundary whose pc

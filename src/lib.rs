@@ -7,6 +7,7 @@
 
 pub mod arch;
 pub mod bench;
+pub mod check;
 pub mod debug;
 pub mod demo;
 pub mod engine;
@@ -16,3 +17,6 @@ pub mod mem;
 pub mod replay;
 pub mod report;
 pub mod world;
+
+#[cfg(test)]
+pub(crate) mod testrng;

@@ -1,7 +1,8 @@
 //! The deja command line.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use deja::arch::Arch;
+use deja::engine::EngineKind;
 use deja::linux::arch_aarch64::Aarch64;
 use deja::linux::arch_x86_64::X86_64;
 use deja::linux::loader::Isa;
@@ -22,18 +23,12 @@ struct Cli {
     cmd: Cmd,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum Engine {
-    /// The reference interpreter.
-    Interp,
-}
-
 /// Options shared by the commands that execute a guest.
 #[derive(clap::Args, Clone)]
 struct ExecArgs {
-    /// Execution engine.
-    #[arg(long, value_enum, default_value_t = Engine::Interp)]
-    engine: Engine,
+    /// Execution engine: `interp` (the reference interpreter) or `jit` when built with it.
+    #[arg(long, value_parser = parse_engine, default_value = "interp")]
+    engine: EngineKind,
     /// Print retired instructions, MIPS and peak memory to stderr at exit.
     #[arg(long)]
     stats: bool,
@@ -51,8 +46,15 @@ struct ExecArgs {
 
 impl ExecArgs {
     fn options(&self) -> Options {
-        Options { max_icount: self.max_icount, trace: self.trace, max_memory: self.max_memory }
+        Options { max_icount: self.max_icount, trace: self.trace, max_memory: self.max_memory, engine: self.engine }
     }
+}
+
+fn parse_engine(s: &str) -> Result<EngineKind, String> {
+    EngineKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown engine `{s}` (this build has: {})", names.join(", "))
+    })
 }
 
 /// `123`, `64K`, `512M`, `2G`.
@@ -129,6 +131,31 @@ enum Cmd {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Replay a log with two engines in lockstep; if they disagree, find the first
+    /// instruction whose effects differ (exit 0 only when they agree).
+    Check {
+        /// The log to check (or record a fresh one: `-- PROG ARGS…`).
+        #[arg(value_name = "FILE", required_unless_present = "prog", conflicts_with = "prog")]
+        log: Option<PathBuf>,
+        /// The two engines to compare, comma-separated (default: interp,jit). The same
+        /// engine twice (`interp,interp`) checks that replay is deterministic.
+        #[arg(long, value_delimiter = ',', value_name = "A,B")]
+        engines: Vec<String>,
+        /// Compare the two states every N instructions (keep it above the engines' block
+        /// length: shorter runs leave the JIT's work to the interpreter).
+        #[arg(long, value_name = "N", default_value_t = deja::check::DEFAULT_EVERY,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        every: u64,
+        /// The executable, when the log does not embed it and it moved.
+        #[arg(long, value_name = "PATH")]
+        exe: Option<PathBuf>,
+        /// With `-- PROG`: keep the recording in FILE (default: a temporary file, removed).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Record this program (with the first engine) and check the recording.
+        #[arg(last = true, value_name = "PROG")]
+        prog: Vec<OsString>,
+    },
     /// Summarise a log.
     Info { log: PathBuf },
     /// Print a log's events, one per line.
@@ -182,6 +209,8 @@ const EXIT_DIVERGED: u8 = 124;
 const EXIT_STOPPED: u8 = 125;
 /// Exit status when nothing could be run (bad program, bad log, bad arguments).
 const EXIT_CANNOT_START: u8 = 127;
+/// Exit status for bad command-line options (as clap's own).
+const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -222,14 +251,13 @@ fn main() -> ExitCode {
         Cmd::Replay { log, quiet, to_icount, exe, gdb, snapshot_every, snapshot_budget, exec } => {
             let opts = ReplayOptions { quiet, to_icount, exe, run: exec.options() };
             match (deja::replay::log::Log::open(&log).map(|l| l.header.isa), gdb) {
-                (Ok(deja::replay::log::ISA_AARCH64), Some(_)) => {
-                    eprintln!("deja: --gdb: debugging AArch64 replays is not implemented yet (x86-64 only)");
-                    ExitCode::from(EXIT_CANNOT_START)
-                }
-                (Ok(_), Some(listen)) => {
+                (Ok(isa), Some(listen)) => {
                     let budget = snapshot_budget.saturating_mul(1 << 20);
                     let d = deja::debug::DebugOptions { listen, snapshot_every, snapshot_budget: budget, replay: opts };
-                    cmd_debug::<X86_64>(&log, d)
+                    match isa {
+                        deja::replay::log::ISA_AARCH64 => cmd_debug::<Aarch64>(&log, d),
+                        _ => cmd_debug::<X86_64>(&log, d),
+                    }
                 }
                 (Ok(deja::replay::log::ISA_AARCH64), None) => cmd_replay::<Aarch64>(&log, opts, &exec),
                 (Ok(_), None) => cmd_replay::<X86_64>(&log, opts, &exec),
@@ -237,6 +265,20 @@ fn main() -> ExitCode {
                     eprintln!("deja: {e}");
                     ExitCode::from(EXIT_CANNOT_START)
                 }
+            }
+        }
+        Cmd::Check { log, engines, every, exe, output, prog } => {
+            let engines = match check_engines(&engines) {
+                Ok(e) => e,
+                Err(msg) => {
+                    eprintln!("deja: check: {msg}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            let opts = deja::check::CheckOptions { engines, every, exe };
+            match log {
+                Some(log) => cmd_check(&log, &opts),
+                None => cmd_record_check(&prog, output, &opts),
             }
         }
         Cmd::Info { log } => match session::info(&log) {
@@ -452,4 +494,82 @@ fn replay_report<A: Arch>(p: &mut Process<A>, r: Result<Outcome, RunError>, to_i
             ExitCode::from(EXIT_STOPPED)
         }
     }
+}
+
+/// The two engines of `deja check --engines A,B`; without the option, the reference and the
+/// first other engine this build has.
+fn check_engines(names: &[String]) -> Result<[EngineKind; 2], String> {
+    match names {
+        [] => match EngineKind::ALL {
+            [a, b, ..] => Ok([*a, *b]),
+            _ => Err(format!(
+                "this build has only one engine ({}): pass --engines {0},{0} to check that replay is \
+                 deterministic, or build deja with the jit",
+                EngineKind::ALL[0].name()
+            )),
+        },
+        [a, b] => Ok([parse_engine(a)?, parse_engine(b)?]),
+        _ => Err(format!("--engines takes two engines, A,B (got {})", names.join(","))),
+    }
+}
+
+/// `deja check FILE`.
+fn cmd_check(log: &std::path::Path, opts: &deja::check::CheckOptions) -> ExitCode {
+    let r = match deja::replay::log::Log::open(log).map(|l| l.header.isa) {
+        Ok(deja::replay::log::ISA_AARCH64) => deja::check::check_log::<Aarch64>(log, opts),
+        Ok(_) => deja::check::check_log::<X86_64>(log, opts),
+        Err(e) => {
+            eprintln!("deja: {e}");
+            return ExitCode::from(EXIT_CANNOT_START);
+        }
+    };
+    match r {
+        Ok(report) => {
+            use std::io::Write;
+            // A closed pipe (`| head`) must not turn the verdict into a panic.
+            let _ = write!(std::io::stdout().lock(), "{report}");
+            ExitCode::from(report.exit_code())
+        }
+        Err(e @ deja::check::CheckError::Session(_)) => {
+            eprintln!("deja: {e}");
+            ExitCode::from(EXIT_CANNOT_START)
+        }
+        Err(e) => {
+            eprintln!("deja: check: {e}");
+            ExitCode::from(EXIT_STOPPED)
+        }
+    }
+}
+
+/// `deja check -- PROG ARGS…`: record PROG with the first engine, then check the recording.
+fn cmd_record_check(prog: &[OsString], output: Option<PathBuf>, opts: &deja::check::CheckOptions) -> ExitCode {
+    let exe = PathBuf::from(&prog[0]);
+    let keep = output.is_some();
+    let out = output.unwrap_or_else(|| std::env::temp_dir().join(format!("deja-check-{}.deja", std::process::id())));
+    let run = Options { engine: opts.engines[0], ..Options::default() };
+    let rec =
+        RecordOptions { out: out.clone(), checkpoint_every: session::DEFAULT_CHECKPOINT_EVERY, embed_exe: true, run };
+    let recorded = match guest_isa(&exe) {
+        Ok(Isa::X86_64) => {
+            session::record::<X86_64>(&exe, &args_of(prog), &host_env(), rec).map(|r| r.process.m.icount)
+        }
+        Ok(Isa::Aarch64) => {
+            session::record::<Aarch64>(&exe, &args_of(prog), &host_env(), rec).map(|r| r.process.m.icount)
+        }
+        Err(code) => return code,
+    };
+    let code = match recorded {
+        Ok(n) => {
+            eprintln!("deja: recorded {n} instructions with {}; checking", opts.engines[0].name());
+            cmd_check(&out, opts)
+        }
+        Err(e) => {
+            eprintln!("deja: {e}");
+            ExitCode::from(EXIT_CANNOT_START)
+        }
+    };
+    if !keep {
+        let _ = std::fs::remove_file(&out);
+    }
+    code
 }

@@ -65,6 +65,13 @@ pub trait World {
     fn syscall(&mut self, icount: u64, call: &HostCall) -> i64;
     /// Time stamp counter value for rdtsc/rdtscp.
     fn tsc(&mut self, icount: u64) -> u64;
+    /// A counter that ticks once per nanosecond (CLOCK_MONOTONIC's nanoseconds in a real
+    /// run): the AArch64 virtual counter CNTVCT_EL0, whose advertised frequency CNTFRQ_EL0 is
+    /// 1 GHz. An outside input like `tsc`, recorded and replayed as the same `tsc` event. The
+    /// default (`tsc`) serves worlds that never run AArch64 guests for real (tests).
+    fn counter_ns(&mut self, icount: u64) -> u64 {
+        self.tsc(icount)
+    }
     /// Random bytes (AT_RANDOM, rdrand).
     fn random(&mut self, icount: u64, buf: &mut [u8]);
     /// An asynchronous signal to deliver now, if one is pending.
@@ -158,6 +165,13 @@ impl World for RealWorld {
     fn tsc(&mut self, _icount: u64) -> u64 {
         // SAFETY: rdtsc has no memory effects.
         unsafe { core::arch::x86_64::_rdtsc() }
+    }
+
+    fn counter_ns(&mut self, _icount: u64) -> u64 {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec into our local.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
     }
 
     fn random(&mut self, _icount: u64, buf: &mut [u8]) {
@@ -275,6 +289,9 @@ impl<W: World> World for Quiet<W> {
     }
     fn tsc(&mut self, icount: u64) -> u64 {
         self.0.tsc(icount)
+    }
+    fn counter_ns(&mut self, icount: u64) -> u64 {
+        self.0.counter_ns(icount)
     }
     fn random(&mut self, icount: u64, buf: &mut [u8]) {
         self.0.random(icount, buf)
@@ -426,6 +443,10 @@ impl<W: World> World for Virtual<W> {
     }
 
     fn tsc(&mut self, icount: u64) -> u64 {
+        self.ns(icount)
+    }
+
+    fn counter_ns(&mut self, icount: u64) -> u64 {
         self.ns(icount)
     }
 

@@ -146,6 +146,30 @@ fn quick_bench_writes_a_complete_json_report() {
     }
 }
 
+/// `--isa aarch64`: the embedded AArch64 workloads (one per kind, assembled by deja, no
+/// toolchain needed) under the A64 interpreter, with the same report fields.
+#[test]
+fn quick_aarch64_bench_writes_a_complete_json_report() {
+    let (out, v) = bench("quick-a64", &["--isa", "aarch64", "--quick", "--engines", "interp"]);
+    check_report(&v, true, false);
+    let rows = array_of(&v, "rows");
+    let mut kinds: Vec<&str> = rows.iter().map(|r| str_of(r, "kind")).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["float", "integer", "memory", "syscall"], "one embedded workload per kind");
+    for r in rows {
+        assert_eq!(str_of(r, "isa"), "aarch64");
+        assert_eq!(str_of(r, "engine"), "interp");
+        assert_eq!(str_of(r, "origin"), "embedded");
+    }
+    assert!(array_of(&v, "unavailable").is_empty(), "nothing unavailable was asked for");
+    // Thousands of write + clock_gettime pairs, each logged.
+    let sys = rows.iter().find(|r| str_of(r, "kind") == "syscall").unwrap();
+    assert!(u64_of(sys, "log.syscalls") >= 2000);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(rows.iter().all(|r| table.contains(str_of(r, "workload"))), "{table}");
+    assert!(table.contains("aarch64"), "{table}");
+}
+
 #[test]
 fn quick_compare_bench_covers_every_known_engine_and_isa() {
     let (_, v) = bench("compare", &["--quick", "--compare"]);

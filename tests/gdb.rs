@@ -1,210 +1,22 @@
 //! The time-travel debugger against the real gdb (design §8: the oracle is gdb in batch
-//! mode). Each test records `gdb_guests/rev.c` (built with `gcc -static -O0 -g`), serves the
-//! replay with `deja replay --gdb 127.0.0.1:0` (small snapshot interval, so reverse
-//! execution crosses many snapshots; frequent checkpoints, so a wrong restore shows up as a
-//! divergence), and drives it with a gdb script. Every gdb and deja run is bounded by a
-//! timeout and deja is killed when the test ends.
+//! mode), x86-64 guests. Each test records `gdb_guests/rev.c` (built with
+//! `gcc -static -O0 -g`), serves the replay with `deja replay --gdb 127.0.0.1:0` (small
+//! snapshot interval, so reverse execution crosses many snapshots; frequent checkpoints, so a
+//! wrong restore shows up as a divergence), and drives it with a gdb script. The harness
+//! (common/gdb.rs) is shared with the AArch64 tests, gdb_a64.rs. Every gdb and deja run is
+//! bounded by a timeout and deja is killed when the test ends.
 
 mod common;
+#[path = "common/gdb.rs"]
+mod harness;
 
-use common::{deja_bin, scratch_root, skip_or_fail};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use common::deja_bin;
+use harness::{check, gdb, nums, run, tagged, Isa, Recording, Server};
+use std::process::Command;
 
-const TIMEOUT: Duration = Duration::from_secs(180);
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
-}
-
-/// Run `cmd` to completion or kill it at the timeout; (exit code, stdout, stderr). With
-/// `merged`, stdout and stderr are one stream (in the order written), returned as stdout.
-fn run_with(mut cmd: Command, merged: bool) -> (Option<i32>, String, String) {
-    cmd.stdin(Stdio::null());
-    let (mut out, mut err): (Box<dyn std::io::Read + Send>, Box<dyn std::io::Read + Send>) = if merged {
-        let (r, w) = std::io::pipe().expect("pipe");
-        cmd.stdout(w.try_clone().expect("pipe")).stderr(w);
-        (Box::new(r), Box::new(std::io::empty()))
-    } else {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        (Box::new(std::io::empty()), Box::new(std::io::empty()))
-    };
-    let what = format!("{cmd:?}");
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
-    // The command keeps its own ends of a merged pipe; ours were moved into it.
-    drop(cmd);
-    if !merged {
-        out = Box::new(child.stdout.take().unwrap());
-        err = Box::new(child.stderr.take().unwrap());
-    }
-    let o = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let e = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let (o, e) = (o.join().unwrap(), e.join().unwrap());
-            panic!("timed out after {TIMEOUT:?}: {what}\nstdout:\n{o}\nstderr:\n{e}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (status.code(), o.join().unwrap(), e.join().unwrap())
-}
-
-fn run(cmd: Command) -> (Option<i32>, String, String) {
-    run_with(cmd, false)
-}
-
-/// The guest built once per test run, or None when gcc or gdb is missing.
-fn guest() -> Option<&'static Path> {
-    static EXE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    EXE.get_or_init(|| {
-        if !have("gcc") || !have("gdb") {
-            return None;
-        }
-        let dir = scratch_root().join("gdb");
-        std::fs::create_dir_all(&dir).unwrap();
-        let exe = dir.join("rev");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gdb_guests/rev.c");
-        let mut cmd = Command::new("gcc");
-        cmd.args(["-static", "-O0", "-g", "-o"]).arg(&exe).arg(&src);
-        let (code, _, err) = run(cmd);
-        assert_eq!(code, Some(0), "gcc failed:\n{err}");
-        Some(exe)
-    })
-    .as_deref()
-}
-
-/// A recording of the guest with `args`, made once per test run.
-fn recording(args: &'static [&'static str]) -> Option<PathBuf> {
-    type Logs = std::sync::Mutex<Vec<(&'static [&'static str], PathBuf)>>;
-    static LOGS: OnceLock<Logs> = OnceLock::new();
-    let Some(exe) = guest() else {
-        skip_or_fail("gcc or gdb is missing");
-        return None;
-    };
-    let logs = LOGS.get_or_init(Default::default);
-    let mut logs = logs.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = logs.iter().find(|(a, _)| *a == args) {
-        return Some(p.clone());
-    }
-    let log = exe.with_file_name(format!("rev-{}.deja", args.join("-")));
-    let mut cmd = Command::new(deja_bin());
-    cmd.args(["record", "--checkpoint-every", "500", "-o"]).arg(&log).arg("--").arg(exe).args(args);
-    let (_, _, err) = run(cmd);
-    assert!(log.exists(), "recording failed:\n{err}");
-    logs.push((args, log.clone()));
-    Some(log)
-}
-
-/// `deja replay LOG --gdb 127.0.0.1:0`, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    stderr: std::sync::mpsc::Receiver<String>,
-}
-
-impl Server {
-    fn start(log: &Path, every: u64) -> Server {
-        let mut child = Command::new(deja_bin())
-            .arg("replay")
-            .arg(log)
-            .args(["--gdb", "127.0.0.1:0", "--snapshot-every", &every.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn deja");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        // From here on, Drop kills deja whatever happens.
-        let mut server = Server { child, addr: String::new(), stderr: rx };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = server.stderr.recv_timeout(left).unwrap_or_else(|_| panic!("deja did not say where it listens"));
-            if let Some(i) = line.find("target remote ") {
-                server.addr = line[i + "target remote ".len()..].trim_end_matches('\'').to_string();
-                assert!(line.contains("gdb "), "connect hint names gdb: {line}");
-                return server;
-            }
-        }
-    }
-
-    /// What deja printed on stderr so far.
-    fn stderr(&self) -> String {
-        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Run gdb in batch mode on `script` against the server; returns its stdout and stderr.
-fn gdb(server: &Server, script: &str) -> String {
-    let exe = guest().unwrap();
-    let file = exe.with_file_name(format!("script-{}-{}.gdb", std::process::id(), next_id()));
-    std::fs::write(&file, script).unwrap();
-    let mut cmd = Command::new("gdb");
-    cmd.args(["-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off"])
-        .arg("-ex")
-        .arg(format!("target remote {}", server.addr))
-        .arg("-x")
-        .arg(&file)
-        .arg(exe);
-    let (_, out, _) = run_with(cmd, true);
-    let _ = std::fs::remove_file(&file);
-    out
-}
-
-fn next_id() -> u64 {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Values printed on lines `TAG value` (gdb `printf "TAG %…\n"` or `echo TAG ` + monitor).
-fn tagged(out: &str, tag: &str) -> Vec<String> {
-    out.lines().filter_map(|l| l.strip_prefix(tag)).map(|v| v.trim().to_string()).collect()
-}
-
-fn nums(out: &str, tag: &str) -> Vec<u64> {
-    tagged(out, tag)
-        .iter()
-        .map(|v| match v.strip_prefix("0x") {
-            Some(h) => u64::from_str_radix(h, 16).unwrap(),
-            None => v.parse().unwrap_or_else(|_| panic!("not a number after {tag}: {v}")),
-        })
-        .collect()
-}
-
-fn check(cond: bool, what: &str, out: &str, server: &Server) {
-    assert!(cond, "{what}\n--- gdb output:\n{out}\n--- deja stderr:\n{}", server.stderr());
+/// A recording of `rev.c` with `args`, made once per test run.
+fn recording(args: &'static [&'static str]) -> Option<Recording> {
+    harness::recording(Isa::X86_64, "rev", args)
 }
 
 #[test]
@@ -472,6 +284,22 @@ monitor events 2
     check(nums(&out, "START ") == nums(&out, "BACK "), "back at the entry point", &out, &server);
     check(server.stderr().contains("replay reached the recorded end"), "end verified against the log", &out, &server);
     check(out.contains("checkpoint") && out.contains("> #"), "monitor events lists the log", &out, &server);
+    // At icount 0 the marked event is the first not yet replayed: the one listed before it
+    // (if any) happened at icount 0 (during loading), none after the mark did.
+    let rows: Vec<(bool, u64)> = out
+        .lines()
+        .filter(|l| l.starts_with("> #") || l.starts_with("  #"))
+        .filter_map(|l| {
+            Some((l.starts_with('>'), l.split_whitespace().nth(if l.starts_with('>') { 2 } else { 1 })?.parse().ok()?))
+        })
+        .collect();
+    let mark = rows.iter().position(|r| r.0);
+    check(
+        mark.is_some_and(|k| rows[..k].iter().all(|r| r.1 == 0)),
+        "monitor events marks the next event",
+        &out,
+        &server,
+    );
 }
 
 #[test]

@@ -200,7 +200,7 @@ macro_rules! guest_tests {
 }
 
 guest_tests! {
-    static_pie: [int_math, strings, hash, malloc_churn, stdio_files, args_env, sigsegv_recover, die_abort, vm];
+    static_pie: [int_math, strings, hash, malloc_churn, stdio_files, args_env, sigsegv_recover, die_abort, vm, procmaps];
     int_math: "int_math";
     float_fmt: "float_fmt";
     libm: "libm";
@@ -237,4 +237,5 @@ guest_tests! {
     wchar_ctype: "wchar_ctype";
     struct_switch: "struct_switch";
     clock: "clock";
+    procmaps: "procmaps";
 }

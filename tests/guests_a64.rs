@@ -267,6 +267,7 @@ guest_tests! {
     wchar_ctype: "wchar_ctype";
     struct_switch: "struct_switch";
     clock: "clock";
+    procmaps: "procmaps";
     // AArch64-only programs (tests/guests_a64/).
     sigframe: "sigframe";
     sigframe_altstack: "sigframe" ["altstack"];
@@ -274,8 +275,10 @@ guest_tests! {
     sigframe_nested: "sigframe" ["nested"];
     sigframe_bad_return: "sigframe" ["badframe"];
     sysregs: "sysregs";
-    #[ignore = "system.rs: ID registers read 0; Linux shows EL0 ID_AA64PFR0_EL1.EL0 = EL1 = 1 and ISAR0 fields matching the HWCAPs"]
+    // Every HWCAP bit agrees with its ID register field, and each advertised feature runs.
     sysregs_idregs: "sysregs" ["idregs"];
+    // CNTVCT_EL0 ticks at CNTFRQ_EL0 in a live run (deja: CLOCK_MONOTONIC nanoseconds).
+    sysregs_counter: "sysregs" ["counter"];
     fs_structs: "fs_structs" [TMPDIR];
 }
 

@@ -729,6 +729,27 @@ fn failed_writes_are_not_reemitted() {
     assert_eq!(guest_stderr(&rep), text(&common::strip_deja_lines(&rec.stderr)));
 }
 
+/// Output the guest redirected away from stdout (dup2 onto a file, an fcntl alias) is not
+/// re-emitted on replay, and output through duplicates of stdout/stderr is, to the right
+/// stream. Oracle: the same program run natively.
+#[test]
+fn redirected_output_is_reemitted_where_it_went() {
+    let Some(bin) = guest("redirect", Libc::Glibc) else { return };
+    let dir = TempDir::new("rr-redirect");
+    let native = Command::new(&bin).arg(dir.path().join("native.txt")).output().expect("run natively");
+    assert_eq!(native.status.code(), Some(0));
+    let log = dir.path().join("r.deja");
+    let file = dir.path().join("deja.txt");
+    let rec = deja(&record_args(&log, &bin, &[file.to_str().unwrap()]), b"", None);
+    assert_eq!(rec.status.0, 0, "record: {}", text(&rec.stderr));
+    assert_eq!(text(&rec.stdout), text(&native.stdout), "recorded stdout vs native");
+    assert_eq!(guest_stderr(&rec), text(&native.stderr), "recorded stderr vs native");
+    assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(dir.path().join("native.txt")).unwrap());
+    std::fs::remove_file(&file).unwrap();
+    assert_replays("redirect", &log, &rec, None);
+    assert!(!file.exists(), "the replay wrote the file");
+}
+
 // ---------------------------------------------------------------------------------------
 // c. Logs that are not (entirely) right
 
@@ -1576,6 +1597,94 @@ fn a64_inputs_freestanding() {
 #[test]
 fn a64_sigalrm_mid_loop_freestanding() {
     a64_inputs("rr_raw", &RR_RAW, "alarm");
+}
+
+/// `deja dump` and `deja info` name an AArch64 log's syscalls in arm64's (asm-generic)
+/// numbering, not x86-64's. Oracle: tests/replay_guests_a64/rr_raw.c makes exactly these
+/// syscalls (raw `svc`, by its source): clock_gettime twice, gettimeofday, getrandom, reads of
+/// stdin, writes to stdout, exit_group. (In x86-64 numbering 113, 169, 278, 63, 64 and 94 are
+/// setreuid, reboot, vmsplice, uname, semget and lchown.)
+#[test]
+fn a64_dump_and_info_name_syscalls_by_the_logs_isa() {
+    let Some(bin) = a64_guest("rr_raw") else { return };
+    let dir = TempDir::new("rr-a64-names");
+    let log = dir.path().join("names.deja");
+    let rec = deja(&record_args(&log, &bin, &["none"]), b"some stdin\n", None);
+    assert_clean("rr_raw: record", &rec);
+    assert_eq!(rec.status.0, 0, "rr_raw: {}", text(&rec.stderr));
+    let dumped = dump(&log);
+    let names: Vec<&str> = dumped
+        .iter()
+        .filter(|l| dump_kind(l) == "syscall")
+        .map(|l| l.split_whitespace().nth(3).unwrap_or(""))
+        .collect();
+    let mut set: Vec<&str> = names.clone();
+    set.sort();
+    set.dedup();
+    assert_eq!(
+        set,
+        ["clock_gettime", "exit_group", "getrandom", "gettimeofday", "read", "write"],
+        "guest syscalls in the dump: {names:?}"
+    );
+    assert_eq!(names.first(), Some(&"clock_gettime"), "{names:?}");
+    assert_eq!(names.last(), Some(&"exit_group"), "{names:?}");
+    assert_eq!(names.iter().filter(|n| **n == "clock_gettime").count(), 2, "{names:?}");
+    // The counter reads are named as the instruction that made them.
+    assert!(dumped.iter().any(|l| dump_kind(l) == "tsc" && l.contains("cntvct_el0 = ")), "{dumped:#?}");
+    let info = deja(&[OsString::from("info"), log.into()], b"", None);
+    let info = text(&info.stdout);
+    let line = info.lines().find_map(|l| l.strip_prefix("syscalls:")).unwrap_or_else(|| panic!("{info}"));
+    for want in ["write ", "exit_group 1", "clock_gettime 2", "getrandom 1", "gettimeofday 1", "read "] {
+        assert!(line.contains(want), "no `{want}` in deja info's syscalls line: {line}");
+    }
+    for x86 in ["semget", "lchown", "setreuid", "vmsplice", "uname", "reboot"] {
+        assert!(!line.contains(x86), "x86-64 name {x86} in deja info: {line}");
+        assert!(!names.contains(&x86), "x86-64 name {x86} in deja dump: {names:?}");
+    }
+}
+
+/// A divergence report on an AArch64 log names both syscalls in arm64's numbering: the log's
+/// first guest syscall (clock_gettime, 113 on arm64) is rewritten to gettimeofday (169), and
+/// the replay must stop saying it expected gettimeofday and got clock_gettime.
+#[test]
+fn a64_divergence_report_names_syscalls_by_the_logs_isa() {
+    let Some(bin) = a64_guest("rr_raw") else { return };
+    let dir = TempDir::new("rr-a64-div");
+    let log = dir.path().join("div.deja");
+    let rec = deja(&record_args(&log, &bin, &["none"]), b"", None);
+    assert_eq!(rec.status.0, 0, "rr_raw: {}", text(&rec.stderr));
+    let mut d = std::fs::read(&log).unwrap();
+    let cs = chunks(&d);
+    let (h, hl) = cs[0];
+    let mut evs: Vec<(u64, Event)> = Vec::new();
+    for &(f, l) in cs.iter().skip(1) {
+        let mut c = Cursor::new(&d[f + 8..f + 8 + l]);
+        while !c.at_end() {
+            evs.push(c.event().expect("the recorded log decodes"));
+        }
+    }
+    let first = evs.iter_mut().find_map(|(_, e)| match e {
+        Event::Syscall { nr, .. } => Some(nr),
+        _ => None,
+    });
+    let nr = first.expect("a syscall event");
+    assert_eq!(*nr, 113, "rr_raw's first syscall is clock_gettime");
+    *nr = 169;
+    let mut payload = Vec::new();
+    for (delta, e) in &evs {
+        e.encode(*delta, &mut payload);
+    }
+    d.truncate(h + 8 + hl);
+    d.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    d.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    d.extend_from_slice(&payload);
+    std::fs::write(&log, &d).unwrap();
+    let o = deja(&[OsString::from("replay"), log.into()], b"", None);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.0, 124, "not a divergence:\n{err}");
+    assert!(err.contains("syscall gettimeofday"), "expected syscall not named in arm64 numbering:\n{err}");
+    assert!(err.contains("syscall clock_gettime"), "actual syscall not named in arm64 numbering:\n{err}");
+    assert!(!err.contains("reboot") && !err.contains("setreuid"), "x86-64 names:\n{err}");
 }
 
 /// An AArch64 program's exit status and a fault that kills it replay exactly.

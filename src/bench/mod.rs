@@ -11,14 +11,16 @@
 //!
 //! `targets()` is the engine list: one `Target` per (ISA, engine) this build can execute, with
 //! in-process entry points that `cargo bench` (benches/replay.rs, benches/run.rs) uses. A JIT
-//! or an AArch64 interpreter becomes part of every benchmark by adding its line there (and its
-//! `--engine` value on the command line).
+//! becomes part of every benchmark by adding its line there (and its `--engine` value on the
+//! command line).
 
 pub mod host;
 pub mod report;
 pub mod workloads;
+pub mod workloads_a64;
 
 use crate::arch::Arch;
+use crate::linux::arch_aarch64::Aarch64;
 use crate::linux::arch_x86_64::X86_64;
 use crate::linux::loader::Isa;
 use crate::linux::process::Options;
@@ -61,14 +63,10 @@ impl Target {
 
 /// The engine list: every (ISA, engine) pair this build can execute.
 ///
-/// Still to join: `Target::of::<Aarch64>(Isa::Aarch64, "interp")` once the A64 interpreter
-/// runs static glibc programs (with main at f2bc0a5, intloop.c built with aarch64-linux-gnu-gcc
-/// dies of SIGSEGV 18,165 instructions in, where qemu-aarch64 runs it; `deja bench --compare
-/// --isa aarch64` then measures the C workloads built with aarch64-linux-gnu-gcc beside
-/// qemu-aarch64), and the JIT, as `Target::of::<…>(Isa::X86_64, "jit")` with the `Arch` (or
+/// Still to join: the JIT, as `Target::of::<…>(Isa::X86_64, "jit")` with the `Arch` (or
 /// engine option) it runs under.
 pub fn targets() -> Vec<Target> {
-    vec![Target::of::<X86_64>(Isa::X86_64, "interp")]
+    vec![Target::of::<X86_64>(Isa::X86_64, "interp"), Target::of::<Aarch64>(Isa::Aarch64, "interp")]
 }
 
 fn ended_ok(what: &str, r: Result<Outcome, crate::linux::process::RunError>) -> Result<(), String> {
@@ -377,7 +375,7 @@ fn bench(opts: &BenchOptions) -> Result<Report, String> {
                 replay: Best::default(),
                 icount: None,
                 run_icount: 0,
-                log: dir.join(format!("{}-{}.deja", w.name, t.engine)),
+                log: dir.join(format!("{}-{}.deja", w.file_name(), t.engine)),
                 failure: None,
             })
             .collect();
@@ -639,10 +637,8 @@ mod tests {
             let e = select(&opts(&["jit"], &["x86_64"])).err().unwrap();
             assert!(e.contains("not available in this build"), "{e}");
         }
-        if !targets().iter().any(|t| t.isa == Isa::Aarch64) {
-            let e = select(&opts(&["interp"], &["aarch64"])).err().unwrap();
-            assert!(e.contains("not available in this build"), "{e}");
-        }
+        let (t, _) = select(&opts(&["interp"], &["aarch64"])).unwrap();
+        assert!(t.len() == 1 && t[0].isa == Isa::Aarch64, "{t:?}");
         assert!(select(&opts(&["turbo"], &[])).unwrap_err().contains("unknown engine"));
         assert!(select(&opts(&[], &["mips"])).unwrap_err().contains("unknown ISA"));
     }

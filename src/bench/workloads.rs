@@ -1,6 +1,7 @@
 //! The built-in benchmark workloads: small static Linux guests assembled at run time with
-//! iced's code assembler (like `deja demo`), so `deja bench` needs no toolchain. One per kind
-//! of work an emulator can be slow at:
+//! iced's code assembler (like `deja demo`), so `deja bench` needs no toolchain (the AArch64
+//! ones, of the same names and kinds, are in `workloads_a64.rs`). One per kind of work an
+//! emulator can be slow at:
 //!
 //! | name | what it does |
 //! | --- | --- |
@@ -17,11 +18,11 @@ use iced_x86::code_asm::*;
 
 /// Guest address of the headers + code segment and of the zeroed data segment.
 const TEXT: u64 = 0x40_0000;
-const DATA: u64 = 0x60_0000;
+pub(super) const DATA: u64 = 0x60_0000;
 /// A scratch buffer for printing, at the start of the data segment.
-const OUT: u64 = DATA;
+pub(super) const OUT: u64 = DATA;
 /// Where each workload's own data starts.
-const HEAP: u64 = DATA + 0x1000;
+pub(super) const HEAP: u64 = DATA + 0x1000;
 
 /// How much work each workload does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +48,19 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Write the image to `dir` as an executable file named after the workload.
+    /// The executable's file name: the workload's name, with `-aarch64` appended for an
+    /// AArch64 guest (both ISAs have workloads of the same names, and share directories).
+    pub fn file_name(&self) -> String {
+        match self.isa {
+            Isa::X86_64 => self.name.clone(),
+            Isa::Aarch64 => format!("{}-aarch64", self.name),
+        }
+    }
+
+    /// Write the image to `dir` as an executable file (`file_name`).
     pub fn write_to(&self, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
         use std::os::unix::fs::PermissionsExt;
-        let path = dir.join(&self.name);
+        let path = dir.join(self.file_name());
         std::fs::write(&path, &self.image)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
         Ok(path)
@@ -65,11 +75,11 @@ impl Workload {
     }
 }
 
-/// The embedded workloads for `isa` (none yet for AArch64: they slot in here).
+/// The embedded workloads for `isa` (the AArch64 ones are in `workloads_a64.rs`).
 pub fn embedded(isa: Isa, size: Size) -> Result<Vec<Workload>, String> {
     match isa {
         Isa::X86_64 => x86_64(size).map_err(|e| format!("assembling the benchmark workloads: {e}")),
-        Isa::Aarch64 => Ok(Vec::new()),
+        Isa::Aarch64 => Ok(super::workloads_a64::workloads(size)),
     }
 }
 
@@ -150,7 +160,7 @@ impl Tail {
 }
 
 /// Entries in the integer workload's array (a power of two).
-const INT_N: u64 = 4096;
+pub(super) const INT_N: u64 = 4096;
 
 /// Integer: per round, fill the array from a xorshift64 generator while hashing its low bytes
 /// (FNV-1a), comb-sort it (compare, conditional swap), and fold one sorted entry into the hash.
@@ -342,7 +352,7 @@ fn fp_mandelbrot(frames: u32) -> Result<Vec<u8>, IcedError> {
 }
 
 /// Size of each buffer of the memory workload (a power of two).
-const MEM_S: u64 = 16384;
+pub(super) const MEM_S: u64 = 16384;
 
 /// Memory and strings: per round, fill A (`rep stosb`), drop a NUL at a round-dependent
 /// place, copy A to B (`rep movsb`), find the NUL (`repne scasb`) and measure it again with a
@@ -528,10 +538,5 @@ mod tests {
             assert_eq!(out, crate::linux::Outcome::Exited(0), "{}", w.name);
             assert!(p.m.icount > 10_000, "{}: only {} instructions", w.name, p.m.icount);
         }
-    }
-
-    #[test]
-    fn aarch64_has_no_embedded_workloads_yet() {
-        assert!(embedded(Isa::Aarch64, Size::Quick).unwrap().is_empty());
     }
 }

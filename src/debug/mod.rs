@@ -6,11 +6,12 @@
 //! - `snapshot.rs`: snapshots every N instructions from dirty-page deltas, with a budget.
 //! - `target.rs`: the gdbstub `Target` (registers, memory, resume actions, monitor commands)
 //!   and the event loop, generic over the guest ISA.
-//! - `x86_64.rs`: the x86-64 register file and target description, and instruction memory
-//!   operands for read watchpoints. AArch64 adds `aarch64.rs` implementing `DebugArch`.
+//! - `x86_64.rs`, `aarch64.rs`: each ISA's register file and target description, and
+//!   instruction memory operands for watchpoints (`DebugArch`).
 //!
 //! The user guide is docs/debugging.md.
 
+pub mod aarch64;
 pub mod reverse;
 pub mod snapshot;
 pub mod target;
@@ -29,6 +30,13 @@ pub trait DebugArch: Arch {
     type Gdb: gdbstub::arch::Arch<Usize = u64>;
     /// The gdb to suggest for connecting (`gdb`, or `gdb-multiarch` for a foreign ISA).
     const GDB: &'static str;
+    /// Does gdb expect watchpoints to be reported *before* the accessing instruction
+    /// executes (gdb's `have_nonsteppable_watchpoint`, AArch64)? gdb then steps over the
+    /// instruction itself with the watchpoints removed: forward it single-steps, in reverse
+    /// it reverse-steps. So a hit is reported going forward at the moment before the
+    /// accessing instruction, and going backward at the moment after it. When false (x86),
+    /// forward stops after the instruction and backward before it, and gdb steps nothing.
+    const WATCH_BEFORE: bool = false;
 
     /// The register file as gdb sees it.
     fn gdb_regs(c: &Self::Cpu) -> <Self::Gdb as gdbstub::arch::Arch>::Registers;

@@ -11,8 +11,12 @@
 //! - Watchpoints single-step (budget 1). A write watchpoint hits when an instruction changes
 //!   the watched bytes (syscalls writing guest memory included); read and access watchpoints
 //!   decode the instruction's memory operands (`DebugArch::mem_accesses`). Going forward the
-//!   stop is after the instruction, as on hardware; going back it is before it (the moment
-//!   whose next instruction made the access), as gdb expects of reverse execution.
+//!   stop is after the instruction, as on x86 hardware; going back it is before it (the moment
+//!   whose next instruction made the access), as gdb expects of reverse execution. For an ISA
+//!   whose watchpoints gdb steps over itself (`DebugArch::WATCH_BEFORE`, AArch64) it is the
+//!   other way round: forward the stop is before the accessing instruction (predicted from
+//!   its operands, writes included), backward after it; gdb then steps over the instruction
+//!   with the watchpoints removed and lands where x86 would.
 //! - `reverse_continue` scans backwards interval by interval (snapshot to snapshot): restore
 //!   the interval's snapshot, run it forward recording hits, and land on the last one. An
 //!   interval in which no watched page was written (the snapshots' written-page lists say so)
@@ -212,9 +216,10 @@ impl<A: DebugArch> Timeline<A> {
             .collect()
     }
 
-    /// A read or access watchpoint the instruction at the pc would trigger by its operands.
-    fn operand_hit(&mut self) -> Option<(WatchKind, u64)> {
-        if self.watches.iter().all(|w| w.kind == WatchKind::Write) {
+    /// A read or access watchpoint (and a write watchpoint if `writes`) the instruction at the
+    /// pc would trigger by its operands.
+    fn operand_hit(&mut self, writes: bool) -> Option<(WatchKind, u64)> {
+        if !writes && self.watches.iter().all(|w| w.kind == WatchKind::Write) {
             return None;
         }
         A::mem_accesses(&self.p.m.mem, &self.p.m.cpu, &mut self.scratch);
@@ -224,7 +229,7 @@ impl<A: DebugArch> Timeline<A> {
                 let hit = match w.kind {
                     WatchKind::Read => a.read,
                     WatchKind::ReadWrite => a.read || a.write,
-                    WatchKind::Write => false,
+                    WatchKind::Write => writes && a.write,
                 };
                 if overlaps && hit {
                     return Some((w.kind, w.addr));
@@ -248,7 +253,7 @@ impl<A: DebugArch> Timeline<A> {
     /// watchpoint it triggered, if any; `Err` if the process ended instead.
     fn watched_step(&mut self) -> Result<Option<(WatchKind, u64)>, Stop> {
         let before = self.watch_values();
-        let operand = self.operand_hit();
+        let operand = self.operand_hit(false);
         let target = self.p.m.icount + 1;
         match self.advance_snap(target, false) {
             Advance::Ended(r) => return Err(self.on_end(r)),
@@ -256,6 +261,25 @@ impl<A: DebugArch> Timeline<A> {
             _ => {}
         }
         Ok(self.value_hit(&before).or(operand))
+    }
+
+    /// `watched_step` as gdb expects it of this ISA when going forward: with
+    /// `A::WATCH_BEFORE`, a hit stops before the accessing instruction: predicted from its
+    /// operands without executing it, or, for a change only seen afterwards (a syscall
+    /// writing the watched bytes), by going back one instruction.
+    fn forward_watched_step(&mut self) -> Result<Option<(WatchKind, u64)>, Stop> {
+        if !A::WATCH_BEFORE {
+            return self.watched_step();
+        }
+        if let Some(hit) = self.operand_hit(true) {
+            return Ok(Some(hit));
+        }
+        let m = self.p.m.icount;
+        let hit = self.watched_step()?;
+        if hit.is_some() {
+            self.goto(m);
+        }
+        Ok(hit)
     }
 
     /// Run forward (gdb's continue) until a breakpoint or watchpoint hits, the end, or
@@ -270,7 +294,7 @@ impl<A: DebugArch> Timeline<A> {
                 if n > 0 && self.at_breakpoint() {
                     return Stop::Breakpoint;
                 }
-                match self.watched_step() {
+                match self.forward_watched_step() {
                     Err(stop) => return stop,
                     Ok(Some((kind, addr))) => return Stop::Watch { kind, addr },
                     Ok(None) => {}
@@ -324,7 +348,7 @@ impl<A: DebugArch> Timeline<A> {
                 _ => Stop::Done,
             };
         }
-        match self.watched_step() {
+        match self.forward_watched_step() {
             Err(stop) => stop,
             Ok(Some((kind, addr))) => Stop::Watch { kind, addr },
             Ok(None) => Stop::Done,
@@ -404,7 +428,9 @@ impl<A: DebugArch> Timeline<A> {
         }
     }
 
-    /// One instruction back (gdb's reverse-stepi).
+    /// One instruction back (gdb's reverse-stepi). With `A::WATCH_BEFORE`, an instruction
+    /// that triggers a watchpoint is not stepped back over: the hit is reported here, and gdb
+    /// steps back over it with the watchpoints removed.
     pub fn reverse_step(&mut self) -> Stop {
         let cur = self.p.m.icount;
         if cur == 0 {
@@ -414,7 +440,10 @@ impl<A: DebugArch> Timeline<A> {
         let before = self.watch_values();
         self.goto(cur - 1);
         if !self.watches.is_empty() {
-            if let Some((kind, addr)) = self.value_hit(&before).or_else(|| self.operand_hit()) {
+            if let Some((kind, addr)) = self.value_hit(&before).or_else(|| self.operand_hit(false)) {
+                if A::WATCH_BEFORE {
+                    self.goto(cur);
+                }
                 return Stop::Watch { kind, addr };
             }
         }
@@ -449,7 +478,10 @@ impl<A: DebugArch> Timeline<A> {
             if !skip {
                 self.restore(s);
                 if let Some((m, stop)) = self.scan(s, hi) {
-                    self.goto(m);
+                    // A watchpoint of an ISA gdb steps over itself stops after the accessing
+                    // instruction (gdb steps back over it).
+                    let after = A::WATCH_BEFORE && matches!(stop, Stop::Watch { .. });
+                    self.goto(m + after as u64);
                     return stop;
                 }
             }

@@ -34,13 +34,16 @@ enum Action {
 pub struct DebugTarget<A: DebugArch> {
     pub tl: Timeline<A>,
     action: Option<Action>,
-    events: Arc<Vec<Positioned>>,
+    /// The log's events without its progress markers: the replayer's position counts the
+    /// events it has taken (plus one for the one it looks ahead at), markers not included.
+    events: Vec<Positioned>,
     /// Load bias of the executable (static-PIE), reported as section offsets.
     bias: u64,
 }
 
 impl<A: DebugArch> DebugTarget<A> {
     pub fn new(tl: Timeline<A>, events: Arc<Vec<Positioned>>, bias: u64) -> DebugTarget<A> {
+        let events = events.iter().filter(|p| p.event != crate::replay::event::Event::Icount).cloned().collect();
         DebugTarget { tl, action: None, events, bias }
     }
 
@@ -62,7 +65,8 @@ impl<A: DebugArch> DebugTarget<A> {
 
     /// `monitor events [N]`: the log events around the replayer's position.
     fn events_around(&self, n: usize, out: &mut ConsoleOutput<'_>) {
-        let pos = self.tl.p.world.log_position().map_or(0, |p| p.event);
+        // The replayer's position is one past the next event (it has decoded it ahead).
+        let pos = self.tl.p.world.log_position().map_or(0, |p| p.event.saturating_sub(1));
         let from = pos.saturating_sub(n);
         let to = (pos + n).min(self.events.len());
         outputln!(
@@ -79,7 +83,7 @@ impl<A: DebugArch> DebugTarget<A> {
                 from + i,
                 e.icount,
                 crate::replay::event::Event::kind_name(e.event.kind()),
-                crate::replay::replayer::describe(&e.event)
+                crate::replay::replayer::describe_for(&e.event, A::LOG_ISA)
             );
         }
         if pos >= self.events.len() {

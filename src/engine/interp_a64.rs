@@ -40,7 +40,8 @@ impl InterpA64 {
             Err(DecodeError::Invalid { pc }) => {
                 let mut w = [0u8; 4];
                 m.mem.fetch(pc, &mut w);
-                let mut f = GuestFault::new(super::sig::SIGILL, super::sig::ILL_ILLOPN, pc);
+                // ILL_ILLOPC, as Linux arm64 (see `isa::aarch64::sigill`).
+                let mut f = GuestFault::new(super::sig::SIGILL, super::sig::ILL_ILLOPC, pc);
                 f.detail = Some(format!("undefined or unsupported instruction {:08x}", u32::from_le_bytes(w)));
                 return Err(f);
             }

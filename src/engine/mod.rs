@@ -8,6 +8,32 @@ pub mod interp_x86;
 
 use crate::mem::{Access, MemFault, Memory};
 
+/// Which engine executes guest code (`--engine`). Every kind obeys the same contract
+/// (design §2); the interpreter is the reference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// The reference interpreter.
+    #[default]
+    Interp,
+}
+
+impl EngineKind {
+    /// Every engine this build has, reference first.
+    pub const ALL: &'static [EngineKind] = &[EngineKind::Interp];
+
+    /// The name used on the command line, in reports and in bench output.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Interp => "interp",
+        }
+    }
+
+    /// The engine called `name`, if this build has it.
+    pub fn from_name(name: &str) -> Option<EngineKind> {
+        EngineKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
 /// A guest machine: ISA state, memory and the instruction count.
 pub struct Machine<C> {
     pub cpu: C,
@@ -80,6 +106,10 @@ pub mod sig {
     pub const SIGSEGV: i32 = 11;
     pub const SEGV_MAPERR: i32 = 1;
     pub const SEGV_ACCERR: i32 = 2;
+    /// Illegal opcode: what Linux arm64 reports for an undefined instruction
+    /// (arch/arm64/kernel/traps.c, `do_undefinstr` → `force_signal_inject(SIGILL, ILL_ILLOPC…)`).
+    pub const ILL_ILLOPC: i32 = 1;
+    /// Illegal operand: what Linux x86-64 reports for #UD (`do_error_trap(…, ILL_ILLOPN…)`).
     pub const ILL_ILLOPN: i32 = 2;
     pub const FPE_INTDIV: i32 = 1;
     pub const TRAP_BRKPT: i32 = 1;

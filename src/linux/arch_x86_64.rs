@@ -30,7 +30,8 @@ impl Arch for X86_64 {
     const SYSCALL_LEN: u64 = 2;
     const ABI: Abi = Abi::X86_64;
 
-    fn new_engine(trace: bool) -> InterpX86 {
+    fn new_engine(kind: crate::engine::EngineKind, trace: bool) -> InterpX86 {
+        let crate::engine::EngineKind::Interp = kind;
         let mut e = InterpX86::new();
         e.trace = trace;
         e

@@ -105,6 +105,7 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
     let bias = if etype == elf::ET_DYN { PIE_BASE } else { 0 };
     let window = p.m.mem.size();
     let mut max_end = 0u64;
+    let mut min_start = u64::MAX;
     let mut phdr_addr = None;
     for ph in &loads {
         let (vaddr, memsz, filesz, off) = (ph.p_vaddr(en), ph.p_memsz(en), ph.p_filesz(en), ph.p_offset(en));
@@ -143,6 +144,7 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
         }
         p.m.mem.poke(start, &data[off as usize..file_end as usize]).map_err(|_| LoadError::TooBig(path.into()))?;
         max_end = max_end.max(end);
+        min_start = min_start.min(page_start);
         let phoff = hdr.e_phoff(en);
         if phoff >= off && phoff < file_end {
             phdr_addr = Some(start + (phoff - off));
@@ -205,6 +207,7 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
         .or(phdr_addr)
         .unwrap_or(0);
     let brk = page_up(max_end);
+    p.image = (min_start, brk);
     Ok(Loaded { entry: hdr.e_entry(en) + bias, phdr, phnum, phent, brk, isa })
 }
 

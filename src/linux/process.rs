@@ -39,6 +39,8 @@ pub struct Options {
     /// Most guest memory (bytes mapped) the guest may have (`--max-memory`); beyond it,
     /// mmap/brk/mremap fail with ENOMEM as they would under RLIMIT_AS.
     pub max_memory: Option<u64>,
+    /// The engine that executes guest code (`--engine`).
+    pub engine: crate::engine::EngineKind,
 }
 
 /// An emulator error that ends the run (not a guest fault).
@@ -93,6 +95,8 @@ pub struct Process<A: Arch> {
     /// Program break: start (end of the loaded image) and current value.
     pub brk_start: u64,
     pub brk: u64,
+    /// Guest address range of the loaded executable image (for /proc/self/maps).
+    pub image: (u64, u64),
     /// Next address to try for top-down mmap placement.
     pub mmap_next: u64,
     pub sig: SignalState,
@@ -115,7 +119,7 @@ pub struct Process<A: Arch> {
 
 impl<A: Arch> Process<A> {
     pub fn new(mem: Memory, world: Box<dyn World>, exe: PathBuf, opts: Options) -> Process<A> {
-        let engine = A::new_engine(opts.trace);
+        let engine = A::new_engine(opts.engine, opts.trace);
         let info = super::syscall::proc::ProcInfo::new(&exe);
         Process {
             m: Machine { cpu: A::Cpu::default(), mem, icount: 0, limit: 0 },
@@ -124,6 +128,7 @@ impl<A: Arch> Process<A> {
             exe,
             brk_start: 0,
             brk: 0,
+            image: (0, 0),
             mmap_next: super::layout::MMAP_TOP,
             sig: SignalState::default(),
             clear_child_tid: 0,
@@ -357,5 +362,41 @@ impl<A: Arch> Process<A> {
             self.sig.raise(s);
         }
         super::signal::deliver_pending(self)
+    }
+}
+
+/// Test scaffolding shared by the platform's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Options, Process};
+    use crate::arch::Arch;
+    use crate::mem::{flags, Memory};
+    use crate::world::{HostCall, World};
+
+    /// A world with nothing outside: every host call fails with ENOSYS, no time, no signals.
+    pub struct NoWorld;
+
+    impl World for NoWorld {
+        fn syscall(&mut self, _: u64, _: &HostCall) -> i64 {
+            -(libc::ENOSYS as i64)
+        }
+        fn tsc(&mut self, _: u64) -> u64 {
+            0
+        }
+        fn random(&mut self, _: u64, _: &mut [u8]) {}
+        fn pending_signal(&mut self, _: u64) -> Option<i32> {
+            None
+        }
+    }
+
+    /// A 1 MiB read-write stack at `STACK..STACK_TOP` in a 16 MiB address space.
+    pub const STACK: u64 = 0x10_0000;
+    pub const STACK_TOP: u64 = STACK + 0x10_0000;
+
+    /// A process with nothing loaded but the stack, in a `NoWorld`.
+    pub fn stack_process<A: Arch>() -> Process<A> {
+        let mut mem = Memory::new(1 << 24).unwrap();
+        assert!(mem.map(STACK, STACK_TOP - STACK, flags::R | flags::W));
+        Process::new(mem, Box::new(NoWorld), "test".into(), Options::default())
     }
 }

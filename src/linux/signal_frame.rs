@@ -401,33 +401,13 @@ fn restore(p: &mut Process<X86_64>, frame: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linux::process::Options;
     use crate::linux::signal::{si, SigAction, SS_DISABLE, SS_ONSTACK};
-    use crate::mem::{flags, Memory};
-    use crate::world::{HostCall, World};
     use std::mem::offset_of;
 
-    struct NoWorld;
-    impl World for NoWorld {
-        fn syscall(&mut self, _: u64, _: &HostCall) -> i64 {
-            -(libc::ENOSYS as i64)
-        }
-        fn tsc(&mut self, _: u64) -> u64 {
-            0
-        }
-        fn random(&mut self, _: u64, _: &mut [u8]) {}
-        fn pending_signal(&mut self, _: u64) -> Option<i32> {
-            None
-        }
-    }
-
-    const STACK: u64 = 0x10_0000;
-    const STACK_TOP: u64 = STACK + 0x10_0000;
+    use crate::linux::process::testing::{stack_process, STACK, STACK_TOP};
 
     fn process() -> Process<X86_64> {
-        let mut mem = Memory::new(1 << 24).unwrap();
-        assert!(mem.map(STACK, STACK_TOP - STACK, flags::R | flags::W));
-        Process::new(mem, Box::new(NoWorld), "test".into(), Options::default())
+        stack_process()
     }
 
     fn handler(p: &mut Process<X86_64>, signo: i32, flags: u64, mask: u64) {

@@ -450,31 +450,12 @@ fn parse_records(mem: &Memory, frame: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linux::process::Options;
     use crate::linux::signal::{si, SigAction, SignalState, SS_DISABLE, SS_ONSTACK};
-    use crate::world::{HostCall, World};
 
-    struct NoWorld;
-    impl World for NoWorld {
-        fn syscall(&mut self, _: u64, _: &HostCall) -> i64 {
-            -(libc::ENOSYS as i64)
-        }
-        fn tsc(&mut self, _: u64) -> u64 {
-            0
-        }
-        fn random(&mut self, _: u64, _: &mut [u8]) {}
-        fn pending_signal(&mut self, _: u64) -> Option<i32> {
-            None
-        }
-    }
-
-    const STACK: u64 = 0x10_0000;
-    const STACK_TOP: u64 = STACK + 0x10_0000;
+    use crate::linux::process::testing::{stack_process, STACK, STACK_TOP};
 
     fn process() -> Process<Aarch64> {
-        let mut mem = Memory::new(1 << 24).unwrap();
-        assert!(mem.map(STACK, STACK_TOP - STACK, flags::R | flags::W));
-        Process::new(mem, Box::new(NoWorld), "test".into(), Options::default())
+        stack_process()
     }
 
     fn handler(p: &mut Process<Aarch64>, signo: i32, flags: u64, mask: u64) {
@@ -643,7 +624,7 @@ mod tests {
         assert_eq!((s.fault_address, s.fault_code), (0x1001, 0x9200_0021));
         note_fault(&mut s, &GuestFault::new(libc::SIGTRAP, 1, 0x40_0000));
         assert_eq!((s.fault_address, s.fault_code), (0x1001, 0x9200_0021));
-        note_fault(&mut s, &GuestFault::new(libc::SIGILL, 2, 0x40_0000));
+        note_fault(&mut s, &GuestFault::new(libc::SIGILL, crate::engine::sig::ILL_ILLOPC, 0x40_0000));
         assert_eq!((s.fault_address, s.fault_code), (0, 0));
     }
 

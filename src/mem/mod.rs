@@ -644,6 +644,34 @@ impl Memory {
         (f & flags::MAPPED != 0).then_some(f & flags::PROT_MASK)
     }
 
+    /// Every mapped range as `(start, end, prot)`, ascending, neighbouring pages with the same
+    /// protection merged (what /proc/self/maps lists). Skips unmapped space eight pages at a
+    /// time, so a scan of the whole window costs milliseconds.
+    pub fn mapped_ranges(&self) -> Vec<(u64, u64, u8)> {
+        let mut out: Vec<(u64, u64, u8)> = Vec::new();
+        let mut page = 0;
+        while page < self.npages {
+            if page % 8 == 0 && page + 8 <= self.npages {
+                // SAFETY: page + 8 <= npages, inside the flags region.
+                let word = unsafe { (self.pages.ptr().add(page as usize) as *const u64).read_unaligned() };
+                if word & u64::from_ne_bytes([flags::MAPPED; 8]) == 0 {
+                    page += 8;
+                    continue;
+                }
+            }
+            let f = self.flags_of(page);
+            if f & flags::MAPPED != 0 {
+                let (start, prot) = (page * PAGE_SIZE, f & flags::PROT_MASK);
+                match out.last_mut() {
+                    Some(last) if last.1 == start && last.2 == prot => last.1 += PAGE_SIZE,
+                    _ => out.push((start, start + PAGE_SIZE, prot)),
+                }
+            }
+            page += 1;
+        }
+        out
+    }
+
     /// The highest mapped page inside `[lo, hi)` (page aligned), if any.
     pub fn highest_mapped(&self, lo: u64, hi: u64) -> Option<u64> {
         let hi = hi.min(self.size());

@@ -125,6 +125,12 @@ impl<W: World> World for Recorder<W> {
         value
     }
 
+    fn counter_ns(&mut self, icount: u64) -> u64 {
+        let value = self.inner.counter_ns(icount);
+        self.put(icount, Event::Tsc { value });
+        value
+    }
+
     fn random(&mut self, icount: u64, buf: &mut [u8]) {
         self.inner.random(icount, buf);
         self.put(icount, Event::Random { bytes: buf.to_vec() });

@@ -35,25 +35,38 @@ pub struct Replayer {
     /// Events before this position have had their output re-emitted already: after a seek
     /// back (reverse execution), output is not printed a second time.
     emitted: usize,
+    /// Guest fds that refer to the recording's stdout (1) or stderr (2), followed through
+    /// dup/dup2/dup3/fcntl(F_DUPFD)/close, so that output re-emits to the stream the guest
+    /// wrote to, and a file the guest redirected fd 1 to is not echoed to the terminal.
+    streams: Vec<(u64, u8)>,
     /// Cursor copies every `MARK_EVERY` events, so a seek decodes at most that many.
     marks: Vec<(usize, Events, Option<Positioned>)>,
+    /// The log's guest ISA (header `isa`): how its syscalls are named in reports.
+    isa: u8,
 }
 
 /// Distance between saved cursor copies for seeking.
 const MARK_EVERY: usize = 256;
 
-/// Describe an event for a divergence report.
+/// Describe an event of an x86-64 log (see [`describe_for`]).
 pub fn describe(ev: &Event) -> String {
+    describe_for(ev, super::log::ISA_X86_64)
+}
+
+/// Describe an event of a log whose guest ISA is `isa` (the header's `isa`), for `deja dump`
+/// and divergence reports: guest syscalls are named in that ISA's numbering, host calls in
+/// the host's (x86-64), a counter read as the instruction that made it.
+pub fn describe_for(ev: &Event, isa: u8) -> String {
     match ev {
-        Event::Syscall { nr, args } => format!("syscall {} {:x?}", syscall_name(*nr), args),
+        Event::Syscall { nr, args } => format!("syscall {} {:x?}", guest_syscall_name(*nr, isa), args),
         Event::HostCall { nr, ret, outs, .. } => {
             format!(
                 "host call {} returning {ret} with {} output bytes",
-                syscall_name(*nr),
+                host_syscall_name(*nr),
                 outs.iter().map(|o| o.len()).sum::<usize>()
             )
         }
-        Event::Tsc { value } => format!("rdtsc = {value}"),
+        Event::Tsc { value } => format!("{} = {value}", counter_name(isa)),
         Event::Random { bytes } => format!("{} random bytes", bytes.len()),
         Event::Signal { signo } => format!("asynchronous {}", crate::report::signal_name(*signo)),
         Event::Checkpoint { id, digest } => format!("checkpoint {id} with digest {digest:016x}"),
@@ -66,8 +79,28 @@ pub fn describe(ev: &Event) -> String {
     }
 }
 
-fn syscall_name(nr: u64) -> String {
-    crate::linux::sysno::Sys::from_x86_64(nr).map(|s| s.name().to_string()).unwrap_or_else(|| format!("#{nr}"))
+/// The name of guest syscall `nr` in the numbering of `isa` (x86-64's table, or arm64's
+/// asm-generic one), or `#nr` when it has none.
+pub fn guest_syscall_name(nr: u64, isa: u8) -> String {
+    use crate::linux::sysno::Sys;
+    let s = match isa {
+        super::log::ISA_AARCH64 => Sys::from_aarch64(nr),
+        _ => Sys::from_x86_64(nr),
+    };
+    s.map(|s| s.name().to_string()).unwrap_or_else(|| format!("#{nr}"))
+}
+
+/// Host calls are syscalls of the host deja runs on, x86-64, whatever the guest ISA.
+fn host_syscall_name(nr: u64) -> String {
+    guest_syscall_name(nr, super::log::ISA_X86_64)
+}
+
+/// What a `tsc` event is a read of.
+fn counter_name(isa: u8) -> &'static str {
+    match isa {
+        super::log::ISA_AARCH64 => "cntvct_el0",
+        _ => "rdtsc",
+    }
 }
 
 impl Replayer {
@@ -90,7 +123,9 @@ impl Replayer {
             diverged: false,
             pos: 0,
             emitted: 0,
+            streams: vec![(1, 1), (2, 2)],
             marks: Vec::new(),
+            isa: log.header.isa,
         };
         r.marks.push((0, r.events.clone(), None));
         r.advance();
@@ -128,7 +163,7 @@ impl Replayer {
                 Some(p.event)
             }
             Some(p) => {
-                let exp = format!("{} at icount {}", describe(&p.event), p.icount);
+                let exp = format!("{} at icount {}", describe_for(&p.event, self.isa), p.icount);
                 self.next = Some(p);
                 self.diverge(icount, exp, format!("{} at icount {icount}", actual()));
                 None
@@ -147,12 +182,12 @@ impl Replayer {
         if self.quiet || ret <= 0 {
             return;
         }
-        let fd = call.args[0];
-        if fd != 1 && fd != 2 {
+        let Some(stream) = self.stream_of(call.args[0]) else {
             return;
-        }
+        };
         let mut left = ret as usize;
-        let mut out: Box<dyn Write> = if fd == 1 { Box::new(std::io::stdout()) } else { Box::new(std::io::stderr()) };
+        let mut out: Box<dyn Write> =
+            if stream == 1 { Box::new(std::io::stdout()) } else { Box::new(std::io::stderr()) };
         match call.nr {
             libc::SYS_write => {
                 let n = left.min(call.args[2] as usize);
@@ -182,9 +217,42 @@ impl Replayer {
     }
 }
 
+impl Replayer {
+    /// The recording's stream (1 stdout, 2 stderr) that guest fd `fd` refers to.
+    fn stream_of(&self, fd: u64) -> Option<u8> {
+        self.streams.iter().find(|&&(f, _)| f == fd).map(|&(_, s)| s)
+    }
+
+    /// Follow what a successful host call did to the fds that refer to stdout/stderr.
+    fn track_streams(&mut self, call: &HostCall, ret: i64) {
+        if ret < 0 {
+            return;
+        }
+        let a = call.args;
+        let (from, to) = match call.nr {
+            libc::SYS_close => (None, Some(a[0])),
+            libc::SYS_dup => (Some(a[0]), Some(ret as u64)),
+            libc::SYS_dup2 | libc::SYS_dup3 if a[0] != a[1] => (Some(a[0]), Some(a[1])),
+            libc::SYS_fcntl if matches!(a[1] as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) => {
+                (Some(a[0]), Some(ret as u64))
+            }
+            // Any other call that returns a new fd (open, socket, pipe…) takes a free number,
+            // which by then refers to nothing we track.
+            _ => return,
+        };
+        let stream = from.and_then(|f| self.stream_of(f));
+        if let Some(to) = to {
+            self.streams.retain(|&(f, _)| f != to);
+            if let Some(s) = stream {
+                self.streams.push((to, s));
+            }
+        }
+    }
+}
+
 impl World for Replayer {
     fn syscall(&mut self, icount: u64, call: &HostCall) -> i64 {
-        let what = || format!("host call {}", syscall_name(call.nr as u64));
+        let what = || format!("host call {}", host_syscall_name(call.nr as u64));
         let Some(Event::HostCall { nr, ret, outs, input }) = self.expect(icount, super::event::kind::HOSTCALL, what)
         else {
             return -(libc::EIO as i64);
@@ -192,8 +260,8 @@ impl World for Replayer {
         if nr != call.nr as u64 {
             self.diverge(
                 icount,
-                format!("host call {}", syscall_name(nr)),
-                format!("host call {}", syscall_name(call.nr as u64)),
+                format!("host call {}", host_syscall_name(nr)),
+                format!("host call {}", host_syscall_name(call.nr as u64)),
             );
             return -(libc::EIO as i64);
         }
@@ -210,7 +278,7 @@ impl World for Replayer {
             if bad_len || data.len() != HostCall::produced(o, ret) {
                 self.diverge(
                     icount,
-                    format!("{} bytes written by {} (result {ret})", data.len(), syscall_name(nr)),
+                    format!("{} bytes written by {} (result {ret})", data.len(), host_syscall_name(nr)),
                     format!("a buffer of {} bytes", o.len),
                 );
                 return -(libc::EIO as i64);
@@ -219,7 +287,7 @@ impl World for Replayer {
         let got = input_digest(call);
         if input != got {
             let show = |d: Option<u64>| d.map_or("no data".into(), |d| format!("data with digest {d:016x}"));
-            self.diverge(icount, format!("{} of {}", syscall_name(nr), show(input)), show(got));
+            self.diverge(icount, format!("{} of {}", host_syscall_name(nr), show(input)), show(got));
             return -(libc::EIO as i64);
         }
         for (o, data) in call.outs.iter().zip(&outs) {
@@ -228,13 +296,23 @@ impl World for Replayer {
         }
         if self.pos > self.emitted {
             self.reemit(call, ret);
+            // Events up to `emitted` were tracked already (a seek back replays them again).
+            self.track_streams(call, ret);
             self.emitted = self.pos;
         }
         ret
     }
 
     fn tsc(&mut self, icount: u64) -> u64 {
-        match self.expect(icount, super::event::kind::TSC, || "rdtsc".into()) {
+        let what = counter_name(self.isa);
+        match self.expect(icount, super::event::kind::TSC, || what.into()) {
+            Some(Event::Tsc { value }) => value,
+            _ => 0,
+        }
+    }
+
+    fn counter_ns(&mut self, icount: u64) -> u64 {
+        match self.expect(icount, super::event::kind::TSC, || "counter read (cntvct_el0)".into()) {
             Some(Event::Tsc { value }) => value,
             _ => 0,
         }
@@ -286,14 +364,15 @@ impl World for Replayer {
     }
 
     fn syscall_entry(&mut self, icount: u64, nr: u64, args: &[u64; 6]) {
-        let actual = || format!("syscall {} {:x?}", syscall_name(nr), args);
+        let isa = self.isa;
+        let actual = || format!("syscall {} {:x?}", guest_syscall_name(nr, isa), args);
         if let Some(Event::Syscall { nr: want, args: wargs }) = self.expect(icount, super::event::kind::SYSCALL, actual)
         {
             if want != nr || wargs != *args {
                 self.diverge(
                     icount,
-                    format!("syscall {} {:x?}", syscall_name(want), wargs),
-                    format!("syscall {} {:x?}", syscall_name(nr), args),
+                    format!("syscall {} {:x?}", guest_syscall_name(want, isa), wargs),
+                    format!("syscall {} {:x?}", guest_syscall_name(nr, isa), args),
                 );
             }
         }
@@ -304,7 +383,7 @@ impl World for Replayer {
         let got = Event::Exception { signo, code, addr };
         if let Some(ev) = self.expect(icount, super::event::kind::EXCEPTION, actual) {
             if ev != got {
-                self.diverge(icount, describe(&ev), describe(&got));
+                self.diverge(icount, describe_for(&ev, self.isa), describe_for(&got, self.isa));
             }
         }
     }
@@ -350,9 +429,10 @@ impl World for Replayer {
             EndStatus::Stopped => (EndKind::Stopped, 0),
         };
         let got = Event::End { kind, value, digest };
-        if let Some(ev) = self.expect(icount, super::event::kind::END, || describe(&got)) {
+        let isa = self.isa;
+        if let Some(ev) = self.expect(icount, super::event::kind::END, || describe_for(&got, isa)) {
             if ev != got {
-                self.diverge(icount, describe(&ev), describe(&got));
+                self.diverge(icount, describe_for(&ev, self.isa), describe_for(&got, self.isa));
             }
         }
     }
@@ -407,5 +487,29 @@ impl Replayer {
     /// The recorded end, if the log has one: (kind, value, final icount).
     pub fn recorded_end(&self) -> Option<(EndKind, i32, u64)> {
         self.end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::log::{ISA_AARCH64, ISA_X86_64};
+
+    /// Guest syscalls are named in the log's ISA's numbering (arm64 write is 64, exit_group
+    /// 94; x86-64's are 1 and 231), host calls always in the host's (x86-64).
+    #[test]
+    fn events_are_described_in_the_logs_isa() {
+        let sys = |nr| Event::Syscall { nr, args: [0; 6] };
+        assert!(describe_for(&sys(64), ISA_AARCH64).starts_with("syscall write "));
+        assert!(describe_for(&sys(94), ISA_AARCH64).starts_with("syscall exit_group "));
+        assert!(describe_for(&sys(1), ISA_X86_64).starts_with("syscall write "));
+        assert!(describe_for(&sys(231), ISA_X86_64).starts_with("syscall exit_group "));
+        assert_eq!(describe(&sys(231)), describe_for(&sys(231), ISA_X86_64));
+        assert!(describe_for(&sys(100_000), ISA_AARCH64).starts_with("syscall #100000 "));
+        let host = Event::HostCall { nr: 1, ret: 3, outs: vec![], input: None };
+        assert!(describe_for(&host, ISA_AARCH64).starts_with("host call write "));
+        assert_eq!(describe_for(&Event::Tsc { value: 7 }, ISA_AARCH64), "cntvct_el0 = 7");
+        assert_eq!(describe_for(&Event::Tsc { value: 7 }, ISA_X86_64), "rdtsc = 7");
+        assert_eq!(guest_syscall_name(63, ISA_AARCH64), "read");
     }
 }

@@ -222,8 +222,12 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     let log = Log::open(path)?;
     let h = &log.header;
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    let mut syscalls = std::collections::BTreeMap::<String, u64>::new();
     for e in log.events() {
         *counts.entry(Event::kind_name(e.event.kind())).or_default() += 1;
+        if let Event::Syscall { nr, .. } = e.event {
+            *syscalls.entry(super::replayer::guest_syscall_name(nr, h.isa)).or_default() += 1;
+        }
     }
     let mut s = String::new();
     use std::fmt::Write;
@@ -267,6 +271,13 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
     for (k, n) in counts {
         let _ = writeln!(s, "  {k:<12}{n}");
     }
+    // Guest syscalls by name (in the log's ISA's numbering), most frequent first.
+    if !syscalls.is_empty() {
+        let mut by_count: Vec<(String, u64)> = syscalls.into_iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let list: Vec<String> = by_count.iter().map(|(name, n)| format!("{name} {n}")).collect();
+        let _ = writeln!(s, "syscalls:     {}", list.join(", "));
+    }
     Ok(s)
 }
 
@@ -282,7 +293,7 @@ pub fn dump(path: &Path, from: Option<u64>, to: Option<u64>, out: &mut dyn std::
             "{:>14} {:<11} {}",
             e.icount,
             Event::kind_name(e.event.kind()),
-            super::replayer::describe(&e.event)
+            super::replayer::describe_for(&e.event, log.header.isa)
         )
         .is_err()
         {

@@ -238,7 +238,7 @@ pub fn imm(m: &mut M, d: &Decoded) -> Res {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fp_oracle::{check, values, Case, Rng, FPCRS};
+    use super::super::fp_oracle::{check, values, Case, FpRng, Rng, FPCRS};
     use super::*;
 
     /// Cases for a scalar instruction `word` (registers: d=0, n=1, m=2, a=3) over `vals`

@@ -174,7 +174,7 @@ pub fn fixed_conv(m: &mut M, d: &Decoded) -> Res {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fp_oracle::{check, values, Case, Rng, FPCRS};
+    use super::super::fp_oracle::{check, values, Case, FpRng, Rng, FPCRS};
     use super::*;
 
     fn fp_to_int_cases(word: u32, fmt: Fmt, out: &mut Vec<Case>) {

@@ -313,25 +313,16 @@ pub fn values(fmt: super::fp_core::Fmt) -> Vec<u64> {
     }
 }
 
-/// A tiny deterministic PRNG (xorshift) for random operands.
-pub struct Rng(pub u64);
+pub use crate::testrng::Rng;
 
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
+/// Random FP operands.
+pub trait FpRng {
+    fn fp(&mut self, fmt: super::fp_core::Fmt) -> u64;
+}
 
-    pub fn v128(&mut self) -> u128 {
-        self.next_u64() as u128 | (self.next_u64() as u128) << 64
-    }
-
+impl FpRng for Rng {
     /// A random FP value of `bits` bits, biased towards specials and small exponents.
-    pub fn fp(&mut self, fmt: super::fp_core::Fmt) -> u64 {
+    fn fp(&mut self, fmt: super::fp_core::Fmt) -> u64 {
         let r = self.next_u64();
         let vals = values(fmt);
         match r % 4 {

@@ -51,8 +51,10 @@ pub fn unimplemented(_m: &mut M, d: &Decoded) -> Res {
     Err(Trap::Fault(sigill(d, "unimplemented instruction")))
 }
 
+/// SIGILL with ILL_ILLOPC, as Linux arm64 reports an undefined instruction (qemu-user reports
+/// ILL_ILLOPN; deja follows the kernel).
 pub fn sigill(d: &Decoded, why: &str) -> GuestFault {
-    let mut f = GuestFault::new(crate::engine::sig::SIGILL, crate::engine::sig::ILL_ILLOPN, d.pc);
+    let mut f = GuestFault::new(crate::engine::sig::SIGILL, crate::engine::sig::ILL_ILLOPC, d.pc);
     f.detail = Some(format!("{why} `{}` ({:08x})", d.ins, d.word));
     f
 }

@@ -160,7 +160,13 @@ pub fn address(m: &M, op: &Operand, pc: u64) -> Result<(u64, Option<(u16, u64)>)
             (b.wrapping_add(idx), None)
         }
         Operand::PCOffset(off) => (pc.wrapping_add(off as u64), None),
-        _ => return Err(Trap::Fault(crate::engine::GuestFault::new(crate::engine::sig::SIGILL, 2, pc))),
+        _ => {
+            return Err(Trap::Fault(crate::engine::GuestFault::new(
+                crate::engine::sig::SIGILL,
+                crate::engine::sig::ILL_ILLOPC,
+                pc,
+            )))
+        }
     })
 }
 

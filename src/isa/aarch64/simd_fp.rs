@@ -449,7 +449,7 @@ pub fn fixed_conv(m: &mut M, d: &Decoded, scalar: bool, es: u32, fbits: u32) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::fp_oracle::{check, fp_vec_cases, Rng};
+    use super::super::fp_oracle::{check, fp_vec_cases, FpRng, Rng};
     use super::*;
 
     #[test]

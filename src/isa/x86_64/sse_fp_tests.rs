@@ -12,6 +12,7 @@ use super::state::reg;
 use super::table::TABLE;
 use super::testutil::{machine, CODE, DATA};
 use super::{disasm, Trap, M};
+use crate::testrng::Rng;
 use iced_x86::{Code, Decoder, DecoderOptions, Encoder, Instruction, MemoryOperand, Mnemonic as Mn, Register};
 
 // ---- the state a case starts from and ends with ----
@@ -230,27 +231,6 @@ fn emulate(ctx: &Ctx, data: &[u8], bytes: &[u8]) -> (Ctx, Vec<u8>) {
 
 // ---- random values ----
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     F32,
@@ -359,13 +339,13 @@ const F64_SPECIAL: &[u64] = &[
 fn rand_f32(r: &mut Rng) -> u32 {
     match r.below(10) {
         0..=3 => r.pick(F32_SPECIAL),
-        4..=5 => r.next() as u32,
+        4..=5 => r.next_u64() as u32,
         // Values near 1 (rounding, exactness) and small integers.
-        6..=7 => (r.next() as u32 & 0x807f_ffff) | ((120 + r.below(16) as u32) << 23),
+        6..=7 => (r.next_u64() as u32 & 0x807f_ffff) | ((120 + r.below(16) as u32) << 23),
         8 => ((r.below(2000) as i32 - 1000) as f32).to_bits(),
         // Tiny and huge magnitudes (underflow / overflow).
         _ => {
-            (r.next() as u32 & 0x807f_ffff)
+            (r.next_u64() as u32 & 0x807f_ffff)
                 | ((if r.chance(50) { r.below(70) } else { 190 + r.below(64) } as u32) << 23)
         }
     }
@@ -374,11 +354,12 @@ fn rand_f32(r: &mut Rng) -> u32 {
 fn rand_f64(r: &mut Rng) -> u64 {
     match r.below(10) {
         0..=3 => r.pick(F64_SPECIAL),
-        4..=5 => r.next(),
-        6..=7 => (r.next() & 0x800f_ffff_ffff_ffff) | ((1016 + r.below(16)) << 52),
+        4..=5 => r.next_u64(),
+        6..=7 => (r.next_u64() & 0x800f_ffff_ffff_ffff) | ((1016 + r.below(16)) << 52),
         8 => ((r.below(2000) as i64 - 1000) as f64).to_bits(),
         _ => {
-            (r.next() & 0x800f_ffff_ffff_ffff) | ((if r.chance(50) { r.below(200) } else { 1800 + r.below(247) }) << 52)
+            (r.next_u64() & 0x800f_ffff_ffff_ffff)
+                | ((if r.chance(50) { r.below(200) } else { 1800 + r.below(247) }) << 52)
         }
     }
 }
@@ -400,8 +381,8 @@ fn rand_i64(r: &mut Rng) -> u64 {
             0x8000_0000,
         ]),
         1 => r.below(2000).wrapping_sub(1000),
-        2 => r.next() as i32 as i64 as u64,
-        _ => r.next() >> r.below(64),
+        2 => r.next_u64() as i32 as i64 as u64,
+        _ => r.next_u64() >> r.below(64),
     }
 }
 
@@ -607,7 +588,7 @@ fn gen_case(r: &mut Rng, code: Code, trappy: bool) -> Case {
     let d = disp as usize;
     match mn {
         Mn::Ldmxcsr => {
-            let mut v = (r.next() as u32 & 0xffff) | if r.chance(50) { mx::MASKS } else { 0 };
+            let mut v = (r.next_u64() as u32 & 0xffff) | if r.chance(50) { mx::MASKS } else { 0 };
             if trappy && r.chance(20) {
                 v |= reserved_bit(r);
             }
@@ -616,12 +597,12 @@ fn gen_case(r: &mut Rng, code: Code, trappy: bool) -> Case {
         Mn::Fxrstor | Mn::Fxrstor64 | Mn::Fxsave | Mn::Fxsave64 => {
             let img = &mut data[if mn == Mn::Fxrstor || mn == Mn::Fxrstor64 { d } else { 2048 }..][..512];
             for b in img.iter_mut() {
-                *b = r.next() as u8;
+                *b = r.next_u64() as u8;
             }
             // FCW masks every x87 exception (so FIP/FDP/FOP, which deja does not track, are
             // not saved by the host); MXCSR valid unless trappy.
             img[0] |= 0x3f;
-            let mut csr = r.next() as u32 & 0xffff;
+            let mut csr = r.next_u64() as u32 & 0xffff;
             if trappy && r.chance(20) {
                 csr |= reserved_bit(r);
             }
@@ -646,13 +627,13 @@ fn gen_case(r: &mut Rng, code: Code, trappy: bool) -> Case {
         )));
     }
     // MXCSR: random rounding, FTZ, DAZ and sticky flags; masks all set unless trappy.
-    let mut csr = (r.next() as u32) & (mx::CONTROL | mx::FLAGS);
+    let mut csr = (r.next_u64() as u32) & (mx::CONTROL | mx::FLAGS);
     if r.chance(60) {
         csr &= !mx::FLAGS;
     }
-    csr |= if trappy { (r.next() as u32) & mx::MASKS } else { mx::MASKS };
+    csr |= if trappy { (r.next_u64() as u32) & mx::MASKS } else { mx::MASKS };
     ctx.mxcsr = csr;
-    ctx.rflags = 0x202 | (r.next() & 0x8d5);
+    ctx.rflags = 0x202 | (r.next_u64() & 0x8d5);
     let fx = match mn {
         Mn::Fxsave | Mn::Fxsave64 => vec![d],
         Mn::Fxrstor | Mn::Fxrstor64 => vec![2048 + 512],

@@ -584,23 +584,20 @@ pub(crate) mod harness {
     }
     pub(crate) use rm;
 
-    /// Deterministic xorshift generator, biased towards lane boundary values.
-    pub struct Rng(u64);
+    /// The tests' generator, with values biased towards lane boundaries.
+    pub struct Rng(crate::testrng::Rng);
 
     impl Rng {
         pub fn new(seed: u64) -> Rng {
-            Rng(seed | 1)
+            Rng(crate::testrng::Rng::new(seed))
         }
 
         pub fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+            self.0.next_u64()
         }
 
         pub fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
+            self.0.below(n)
         }
 
         /// A 16-bit chunk: half the time random, otherwise a signed/unsigned boundary.

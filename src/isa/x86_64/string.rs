@@ -669,26 +669,10 @@ mod tests {
     use crate::engine::interp_x86::InterpX86;
     use crate::engine::{sig, Exit};
     use crate::mem::flags as pf;
+    use crate::testrng::Rng;
 
     /// Test buffer: the first `LEN` bytes of the guest data area, mirrored by a host buffer.
     const LEN: u64 = 4 * PAGE_SIZE;
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            // xorshift64*
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn chance(&mut self, percent: u64) -> bool {
-            self.below(100) < percent
-        }
-    }
 
     // ---- the host CPU as oracle ----
 
@@ -854,17 +838,17 @@ mod tests {
         let s = f.size as u64;
         // Memory: either random bytes or a repeating element with a few random bytes, so
         // that REPE/REPNE compares run for a while and then stop.
-        let pattern = rng.next();
+        let pattern = rng.next_u64();
         let random_fill = rng.chance(30);
         let mut data = vec![0u8; LEN as usize];
         for (i, b) in data.iter_mut().enumerate() {
-            *b = if random_fill { rng.next() as u8 } else { pattern.to_le_bytes()[i % s as usize] };
+            *b = if random_fill { rng.next_u64() as u8 } else { pattern.to_le_bytes()[i % s as usize] };
         }
         for _ in 0..rng.below(6) {
             let i = rng.below(LEN) as usize;
-            data[i] = rng.next() as u8;
+            data[i] = rng.next_u64() as u8;
         }
-        let mut rax = if rng.chance(50) { pattern } else { rng.next() };
+        let mut rax = if rng.chance(50) { pattern } else { rng.next_u64() };
         if !rng.chance(20) && f.kind == Kind::Scas && f.rep == 0xf2 {
             rax = pattern ^ 1; // repne scas: mostly look for something rare
         }
@@ -894,10 +878,10 @@ mod tests {
             max = max.min(room(d0));
         }
         let count = if rng.chance(40) { rng.below(max.min(20) + 1) } else { rng.below(max + 1) };
-        let hi = |rng: &mut Rng| if f.a32 { rng.next() << 32 } else { 0 };
+        let hi = |rng: &mut Rng| if f.a32 { rng.next_u64() << 32 } else { 0 };
         let (hs, hd, hc) = (hi(rng), hi(rng), hi(rng));
-        let fin = fl::FIXED | fl::IF | (rng.next() & fl::STATUS) | if down { fl::DF } else { 0 };
-        let rcx = if f.rep == 0 { rng.next() } else { count | hc };
+        let fin = fl::FIXED | fl::IF | (rng.next_u64() & fl::STATUS) | if down { fl::DF } else { 0 };
+        let rcx = if f.rep == 0 { rng.next_u64() } else { count | hc };
 
         // Host.
         host.bytes().copy_from_slice(&data);
@@ -911,8 +895,8 @@ mod tests {
         let mut m = machine();
         m.mem.write_bytes(DATA, &data).unwrap();
         let seg_base = if f.seg != 0 { rng.below(DATA) } else { 0 };
-        m.cpu.fs_base = if f.seg == 0x64 { seg_base } else { rng.next() };
-        m.cpu.gs_base = if f.seg == 0x65 { seg_base } else { rng.next() };
+        m.cpu.fs_base = if f.seg == 0x64 { seg_base } else { rng.next_u64() };
+        m.cpu.gs_base = if f.seg == 0x65 { seg_base } else { rng.next_u64() };
         m.cpu.gpr[reg::RSI] = DATA + so + hs - seg_base;
         m.cpu.gpr[reg::RDI] = DATA + d0 + hd;
         m.cpu.gpr[reg::RCX] = rcx;
@@ -1021,7 +1005,7 @@ mod tests {
 
     fn fill_random(m: &mut M, seed: u64) {
         let mut rng = Rng(seed);
-        let v: Vec<u8> = (0..DATA_LEN).map(|_| rng.next() as u8).collect();
+        let v: Vec<u8> = (0..DATA_LEN).map(|_| rng.next_u64() as u8).collect();
         m.mem.write_bytes(DATA, &v).unwrap();
     }
 

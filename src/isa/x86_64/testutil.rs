@@ -279,38 +279,7 @@ pub fn compare(bytes: &[u8], ctx: &Ctx, data: &[u8; 4096], flag_mask: u64) -> Re
     }
 }
 
-/// Small deterministic PRNG (xorshift64*), with a bias towards edge values.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// A value that is often 0, ±1, a sign boundary of some width, or small.
-    pub fn edgy(&mut self) -> u64 {
-        let w = [8u32, 16, 32, 64][self.below(4) as usize];
-        let sign = 1u64 << (w - 1);
-        match self.below(12) {
-            0 => 0,
-            1 => 1,
-            2 => u64::MAX,
-            3 => sign,
-            4 => sign - 1,
-            5 => sign.wrapping_add(1),
-            6 => self.below(64),
-            7 => self.next_u64() >> self.below(64),
-            _ => self.next_u64(),
-        }
-    }
-}
+pub use crate::testrng::Rng;
 
 /// The r/m operand of a ModRM encoding: a register number (0-15), or memory at
 /// `[base + disp8]` (base not rsp/r12, which need a SIB byte).

@@ -7,6 +7,7 @@ use super::*;
 use crate::engine::Machine;
 use crate::isa::x86_64::table::TABLE;
 use crate::mem::{flags, Memory};
+use crate::testrng::Rng;
 use iced_x86::{Decoder, DecoderOptions, Encoder, MemoryOperand};
 use std::sync::{LazyLock, Mutex};
 
@@ -121,23 +122,6 @@ fn native(bytes: &[u8], img: &mut Image, buf: &mut [u8; BUF], ctx: &mut Ctx) {
     }
 }
 
-/// Small deterministic PRNG (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
-
 fn f80(sign: bool, exp: u16, mant: u64) -> [u8; 10] {
     let mut v = [0u8; 10];
     v[..8].copy_from_slice(&mant.to_le_bytes());
@@ -152,24 +136,24 @@ fn rand_f80(r: &mut Rng) -> [u8; 10] {
     match r.below(24) {
         0 => f80(s, 0, 0),
         1 => f80(s, 0x3fff, J),
-        2 => f80(s, 0x7fff, J),                                                 // inf
-        3 => f80(s, 0x7fff, J | 1 << 62 | r.below(1 << 20)),                    // QNaN
-        4 => f80(s, 0x7fff, J | (1 + r.below(1 << 40))),                        // SNaN
-        5 => f80(true, 0x7fff, J | 1 << 62),                                    // indefinite
-        6 => f80(s, 0x7fff, r.next() >> 1),                                     // pseudo-NaN/inf
-        7 => f80(s, 0, r.next() >> (1 + r.below(63))),                          // denormal
-        8 => f80(s, 0, J | r.next()),                                           // pseudo-denormal
-        9 => f80(s, 1 + r.below(0x7ffe) as u16, r.next() >> 1),                 // unnormal
-        10 => f80(s, 0x7ffe, u64::MAX),                                         // max
-        11 => f80(s, 1, J),                                                     // min normal
-        12 => f80(s, 0x3fff + r.below(64) as u16, J | r.next() >> r.below(64)), // int-ish
-        13 => f80(s, 0x3fff + 62, J | r.next() >> 2),                           // near 2^63
-        14 => f80(s, 0x3ffe + r.below(18) as u16, J | (r.below(4) << 60)),      // halves
-        15 => f80(s, 0x3fff - 1022 + r.below(3) as u16 - 1, J | r.next()),      // f64 edge
-        16 => f80(s, 0x3fff + 1023, u64::MAX - r.below(4096)),                  // f64 overflow edge
-        17 => f80(s, 0x3fff - 126 - r.below(30) as u16, J | r.next()),          // f32 denormals
-        18 => f80(s, r.below(0x7fff) as u16, J | r.next()),                     // anything
-        _ => f80(s, 0x3fff - 8 + r.below(16) as u16, J | r.next()),             // ordinary
+        2 => f80(s, 0x7fff, J),                                                     // inf
+        3 => f80(s, 0x7fff, J | 1 << 62 | r.below(1 << 20)),                        // QNaN
+        4 => f80(s, 0x7fff, J | (1 + r.below(1 << 40))),                            // SNaN
+        5 => f80(true, 0x7fff, J | 1 << 62),                                        // indefinite
+        6 => f80(s, 0x7fff, r.next_u64() >> 1),                                     // pseudo-NaN/inf
+        7 => f80(s, 0, r.next_u64() >> (1 + r.below(63))),                          // denormal
+        8 => f80(s, 0, J | r.next_u64()),                                           // pseudo-denormal
+        9 => f80(s, 1 + r.below(0x7ffe) as u16, r.next_u64() >> 1),                 // unnormal
+        10 => f80(s, 0x7ffe, u64::MAX),                                             // max
+        11 => f80(s, 1, J),                                                         // min normal
+        12 => f80(s, 0x3fff + r.below(64) as u16, J | r.next_u64() >> r.below(64)), // int-ish
+        13 => f80(s, 0x3fff + 62, J | r.next_u64() >> 2),                           // near 2^63
+        14 => f80(s, 0x3ffe + r.below(18) as u16, J | (r.below(4) << 60)),          // halves
+        15 => f80(s, 0x3fff - 1022 + r.below(3) as u16 - 1, J | r.next_u64()),      // f64 edge
+        16 => f80(s, 0x3fff + 1023, u64::MAX - r.below(4096)),                      // f64 overflow edge
+        17 => f80(s, 0x3fff - 126 - r.below(30) as u16, J | r.next_u64()),          // f32 denormals
+        18 => f80(s, r.below(0x7fff) as u16, J | r.next_u64()),                     // anything
+        _ => f80(s, 0x3fff - 8 + r.below(16) as u16, J | r.next_u64()),             // ordinary
     }
 }
 
@@ -183,23 +167,23 @@ fn rand_state(r: &mut Rng) -> X87 {
     x.ftw = match r.below(4) {
         0 => 0,
         1 => 0xff,
-        _ => r.next() as u8,
+        _ => r.next_u64() as u8,
     };
-    let masks = if r.below(4) == 0 { r.next() as u16 & 0x3f } else { 0x3f };
+    let masks = if r.below(4) == 0 { r.next_u64() as u16 & 0x3f } else { 0x3f };
     let rc = r.below(4) as u16;
     let pc = r.pick(&[3u16, 3, 2, 0, 1]);
     x.fcw = 0x40 | masks | pc << 8 | rc << 10 | ((r.below(8) == 0) as u16 * 0x1000);
-    let flags = r.next() as u16 & masks;
-    x.fsw = flags | (r.next() as u16 & (sw::C0 | sw::C1 | sw::C2 | sw::C3)) | ((r.below(4) == 0) as u16 * sw::SF);
+    let flags = r.next_u64() as u16 & masks;
+    x.fsw = flags | (r.next_u64() as u16 & (sw::C0 | sw::C1 | sw::C2 | sw::C3)) | ((r.below(4) == 0) as u16 * sw::SF);
     x
 }
 
 /// Random bytes for a memory operand of `n` bytes.
 fn rand_mem(r: &mut Rng, code: Code, n: usize, buf: &mut [u8]) {
     for b in buf.iter_mut() {
-        *b = r.next() as u8;
+        *b = r.next_u64() as u8;
     }
-    let z = r.next();
+    let z = r.next_u64();
     let fp = format!("{code:?}").ends_with("fp");
     match n {
         2 => buf[..2].copy_from_slice(&r.pick(&[0i16, 1, -1, i16::MAX, i16::MIN, z as i16]).to_le_bytes()),
@@ -384,7 +368,7 @@ fn compute_matches_host() {
                     MemOp::None => 0,
                 };
                 rand_mem(&mut r, code, n, &mut mem);
-                if let Err(e) = compare(&mut m, &bytes, &x, r.next(), &mem) {
+                if let Err(e) = compare(&mut m, &bytes, &x, r.next_u64(), &mem) {
                     fails.push(e);
                 }
             }
@@ -416,15 +400,15 @@ fn control_codes() -> Vec<Code> {
 /// A random environment image (28 or 14 bytes) followed by 8 random registers.
 fn rand_env(r: &mut Rng, long: bool, mem: &mut [u8; BUF]) {
     for b in mem.iter_mut() {
-        *b = r.next() as u8;
+        *b = r.next_u64() as u8;
     }
     let fcw = match r.below(3) {
-        0 => r.next() as u16,
+        0 => r.next_u64() as u16,
         1 => 0x037f,
-        _ => 0x0340 | (r.next() as u16 & 0x0f3f),
+        _ => 0x0340 | (r.next_u64() as u16 & 0x0f3f),
     };
-    let fsw = if r.below(2) == 0 { r.next() as u16 } else { r.next() as u16 & !(sw::ES | sw::B) };
-    let z = r.next() as u16;
+    let fsw = if r.below(2) == 0 { r.next_u64() as u16 } else { r.next_u64() as u16 & !(sw::ES | sw::B) };
+    let z = r.next_u64() as u16;
     let ftw = r.pick(&[0u16, 0xffff, z]);
     let (step, n) = if long { (4, 28) } else { (2, 14) };
     for (k, w) in [fcw, fsw, ftw].iter().enumerate() {
@@ -453,9 +437,9 @@ fn control_matches_host() {
             let mut mem = [0u8; BUF];
             rand_env(&mut r, long, &mut mem);
             if code == Code::Fldcw_m2byte && r.below(2) == 0 {
-                mem[..2].copy_from_slice(&(0x0340 | (r.next() as u16 & 0x0f3f)).to_le_bytes());
+                mem[..2].copy_from_slice(&(0x0340 | (r.next_u64() as u16 & 0x0f3f)).to_le_bytes());
             }
-            compare_ignoring(&mut m, &bytes, &x, r.next(), &mem, ignore.clone()).unwrap();
+            compare_ignoring(&mut m, &bytes, &x, r.next_u64(), &mem, ignore.clone()).unwrap();
         }
     }
 }

@@ -202,6 +202,12 @@ fn openat_common<A: Arch>(p: &mut Process<A>, dirfd: u64, path: u64, fl: u64, mo
     let path = follow_path(p, path);
     let dfd = dirfd_arg(p, dirfd, Some(&path))?;
     let fl = A::ABI.open_flags_to_host(fl as u32 as u64);
+    if let Some(text) = super::procfs::synthetic(p, &path) {
+        if fl & O_ACCMODE as u64 != O_RDONLY as u64 {
+            return err(EACCES);
+        }
+        return super::procfs::open_text(p, &text, fl & O_CLOEXEC as u64 != 0);
+    }
     simple(p, SYS_openat, [dfd, hp(path.as_ptr()), fl, mode as u32 as u64, 0, 0])
 }
 

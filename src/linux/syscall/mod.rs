@@ -8,6 +8,7 @@ pub mod ident;
 pub mod mm;
 pub mod poll;
 pub mod proc;
+pub mod procfs;
 pub mod signal;
 pub mod time;
 pub mod timer;
