@@ -36,6 +36,56 @@ fn x86_elf(build: impl FnOnce(&mut CodeAssembler) -> Result<(), IcedError>, bss:
     deja::demo::elf(62, &a.assemble(0x40_1000).unwrap(), bss)
 }
 
+// ---- elf_load: the loader's messages ----
+
+/// Found by elf_load: the error for a dynamically linked executable quoted its PT_INTERP
+/// bytes raw, so a hostile ELF could print several lines and terminal control sequences
+/// (ESC, BEL) on the user's terminal. Now they are escaped and cut to 256 characters.
+#[test]
+fn a_hostile_pt_interp_is_quoted_escaped() {
+    let mut img = x86_elf(|a| a.hlt(), 16);
+    // A third program header (PT_INTERP) in the padding after the two the writer emits, its
+    // "path" at 0x800.
+    let interp = b"/lib/ld.so\n\x1b[2J\x1b]0;owned\x07\0";
+    let mut ph = Vec::new();
+    ph.extend_from_slice(&3u32.to_le_bytes()); // PT_INTERP
+    ph.extend_from_slice(&4u32.to_le_bytes());
+    for v in [0x800u64, 0x40_0800, 0x40_0800, interp.len() as u64, interp.len() as u64, 1] {
+        ph.extend_from_slice(&v.to_le_bytes());
+    }
+    img[64 + 2 * 56..64 + 3 * 56].copy_from_slice(&ph);
+    img[56..58].copy_from_slice(&3u16.to_le_bytes()); // e_phnum
+    img[0x800..0x800 + interp.len()].copy_from_slice(interp);
+    let argv = [b"guest".to_vec()];
+    let r = deja::linux::start_image::<X86_64>(
+        "dyn",
+        &img,
+        Path::new("/dyn"),
+        &argv,
+        &[],
+        Box::new(NoHost),
+        Options::default(),
+    );
+    let e = r.err().expect("a PT_INTERP executable was loaded").to_string();
+    assert!(!e.chars().any(char::is_control), "{e:?}");
+    assert!(e.contains(r"PT_INTERP /lib/ld.so\n\u{1b}[2J\u{1b}]0;owned\u{7})"), "{e}");
+    // A long one is cut.
+    let mut img2 = img.clone();
+    img2[0x800..0x800 + 0x700].fill(b'a');
+    img2[64 + 2 * 56 + 32..64 + 2 * 56 + 40].copy_from_slice(&0x700u64.to_le_bytes()); // filesz
+    let r = deja::linux::start_image::<X86_64>(
+        "dyn",
+        &img2,
+        Path::new("/dyn"),
+        &argv,
+        &[],
+        Box::new(NoHost),
+        Options::default(),
+    );
+    let e = r.err().expect("a PT_INTERP executable was loaded").to_string();
+    assert!(e.contains(&format!("PT_INTERP {}...)", "a".repeat(256))), "{e}");
+}
+
 // ---- exec_x86: a REP string instruction that overwrites its own bytes ----
 
 /// The state a run ends in: registers, icount, the exit, the code page.
