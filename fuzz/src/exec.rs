@@ -11,14 +11,17 @@
 //! - the budget does not matter (design §2: budgets are how replay lands on an icount and the
 //!   debugger steps): one run with the whole budget and one split into small random budgets,
 //!   some through `run_stops` with breakpoint addresses, end in the same registers, memory,
-//!   icount and sequence of exits.
+//!   icount and sequence of exits;
+//! - the engine does not matter: every `EngineKind::ALL` (the interpreter today; the JIT as
+//!   soon as it is listed there and `Arch::new_engine` builds it) runs each input whole and
+//!   split, and must end in the interpreter's state. Nothing here needs to change for it.
 //!
 //! Syscalls return -ENOSYS and retire; instructions that ask the platform for a value (rdtsc,
 //! rdrand, cntvct_el0, rndr) get one from the sealed world and retire, as the platform does.
 
 use crate::{Rng, Sealed};
 use deja::arch::Arch;
-use deja::engine::{sig, Exit, Machine};
+use deja::engine::{sig, EngineKind, Exit, Machine};
 use deja::isa::aarch64::A64State;
 use deja::isa::x86_64::X86State;
 use deja::linux::arch_aarch64::Aarch64;
@@ -114,49 +117,14 @@ impl ExecIsa for Aarch64 {
     }
 }
 
-/// Random x86-64 code on the interpreter (and every other engine, see `Engine`).
+/// Random x86-64 code on every engine (`EngineKind::ALL`).
 pub fn exec_x86(data: &[u8]) {
     exec::<X86_64>(data);
 }
 
-/// Random AArch64 code on the interpreter (and every other engine, see `Engine`).
+/// Random AArch64 code on every engine (`EngineKind::ALL`).
 pub fn exec_a64(data: &[u8]) {
     exec::<Aarch64>(data);
-}
-
-/// The engines a run can use.
-///
-/// JIT extension point: when the JIT lands (`EngineKind::Jit`, design §2), add a variant
-/// here, construct it in `Engine::new` and run it in `Engine::run`/`run_stops`, and add it to
-/// `ENGINES`. `exec` then runs every input on every engine, whole and split, and asserts that
-/// all of them end in the interpreter's final state: registers, memory, icount and exits
-/// (the equivalence invariant). Nothing else in the harness needs to change.
-#[derive(Clone, Copy, Debug)]
-pub enum EngineKind {
-    Interp,
-}
-
-/// Every engine `exec` compares.
-pub const ENGINES: &[EngineKind] = &[EngineKind::Interp];
-
-struct Engine<A: Arch> {
-    interp: A::Engine,
-}
-
-impl<A: Arch> Engine<A> {
-    fn new(kind: EngineKind) -> Engine<A> {
-        match kind {
-            EngineKind::Interp => Engine { interp: A::new_engine(false) },
-        }
-    }
-
-    fn run(&mut self, m: &mut Machine<A::Cpu>, budget: u64) -> Exit {
-        A::run(&mut self.interp, m, budget)
-    }
-
-    fn run_stops(&mut self, m: &mut Machine<A::Cpu>, budget: u64, stops: &[u64]) -> Exit {
-        A::run_stops(&mut self.interp, m, budget, stops)
-    }
 }
 
 /// How a run ended, compared between runs.
@@ -192,14 +160,14 @@ enum Plan {
 
 fn run<A: ExecIsa>(kind: EngineKind, hdr: &[u8], code: &[u8], mut plan: Plan) -> Final {
     let mut m = machine::<A>(hdr, code);
-    let mut e = Engine::<A>::new(kind);
+    let mut e = A::new_engine(kind, false);
     let mut world = Sealed;
     let mut exits = Vec::new();
     while m.icount < BUDGET {
         let left = BUDGET - m.icount;
         let before = m.icount;
         let (budget, exit, stopping) = match &mut plan {
-            Plan::Whole => (left, e.run(&mut m, left), false),
+            Plan::Whole => (left, A::run(&mut e, &mut m, left), false),
             Plan::Split(rng, stops) => {
                 let b = match rng.below(4) {
                     0 => 1,
@@ -209,9 +177,9 @@ fn run<A: ExecIsa>(kind: EngineKind, hdr: &[u8], code: &[u8], mut plan: Plan) ->
                 .min(left);
                 let pc = A::pc(&m.cpu);
                 if rng.below(3) == 0 && stops.binary_search(&pc).is_err() {
-                    (b, e.run_stops(&mut m, b, stops), true)
+                    (b, A::run_stops(&mut e, &mut m, b, stops), true)
                 } else {
-                    (b, e.run(&mut m, b), false)
+                    (b, A::run(&mut e, &mut m, b), false)
                 }
             }
         };
@@ -273,15 +241,19 @@ fn exec<A: ExecIsa>(data: &[u8]) {
         s.dedup();
         s
     };
-    let reference = run::<A>(EngineKind::Interp, &hdr, code, Plan::Whole);
-    for &kind in ENGINES {
-        for (i, plan) in [Plan::Whole, Plan::Split(Rng::new(seed ^ 0x5711), stops.clone())].into_iter().enumerate() {
-            if i == 0 && matches!(kind, EngineKind::Interp) {
-                continue; // that is the reference
+    // The reference: the first engine (the interpreter) with the whole budget. Every engine
+    // (the JIT too, once it is in `EngineKind::ALL`) must end in the same state, with the
+    // whole budget and with split budgets.
+    let reference_kind = EngineKind::ALL[0];
+    let reference = run::<A>(reference_kind, &hdr, code, Plan::Whole);
+    for &kind in EngineKind::ALL {
+        for (split, plan) in [(false, Plan::Whole), (true, Plan::Split(Rng::new(seed ^ 0x5711), stops.clone()))] {
+            if kind == reference_kind && !split {
+                continue;
             }
             let got = run::<A>(kind, &hdr, code, plan);
             if got != reference {
-                panic!("{}", mismatch(kind, i == 1, &reference, &got));
+                panic!("{}", mismatch(kind, split, &reference, &got));
             }
         }
     }

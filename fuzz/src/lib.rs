@@ -11,6 +11,10 @@
 //! | `log_parse` | a replay log | parses or is refused; with its checksums fixed up too; events round-trip |
 //! | `replay_log` | a replay log (checksums and exe hash fixed up) | replays to a verdict within a bound |
 //! | `exec_x86`, `exec_a64` | registers + code bytes | every `Exit` clean; same final state under any split of the budget |
+//!
+//! Every target that executes guest code does so on each engine of
+//! `deja::engine::EngineKind::ALL` and requires them to agree with the first (the
+//! interpreter): the JIT joins the fuzzers by being listed there.
 
 pub mod elf;
 pub mod exec;

@@ -6,6 +6,7 @@
 //! set to the embedded image's): mutations then reach the event decoder and the replayer.
 
 use deja::arch::Arch;
+use deja::engine::EngineKind;
 use deja::linux::arch_aarch64::Aarch64;
 use deja::linux::arch_x86_64::X86_64;
 use deja::linux::process::Options;
@@ -89,7 +90,7 @@ fn parse_checked(data: &[u8]) {
         Ok(l) => l,
         Err(e) => {
             let msg = e.to_string();
-            assert!(!msg.is_empty() && !msg.contains('\n'), "log error is not one line: {msg:?}");
+            assert!(!msg.is_empty() && !msg.chars().any(char::is_control), "log error is not one plain line: {msg:?}");
             return;
         }
     };
@@ -132,24 +133,33 @@ pub fn replay_log(data: &[u8]) {
     }
 }
 
-/// What `deja::replay::session::prepare_replay` and `replay` do, from memory.
+/// What `deja::replay::session::prepare_replay` and `replay` do, from memory, on every engine
+/// (their verdicts, icounts and final digests must agree).
 fn replay<A: Arch>(log: &Log) {
     let h = &log.header;
     let Some(image) = &h.exe_image else { return };
     if log::exe_hash(image) != h.exe_hash {
         return;
     }
-    let replayer = Replayer::new(log, true);
-    let mut max = REPLAY_BUDGET;
-    if let Some((EndKind::Stopped, _, at)) = replayer.recorded_end() {
-        max = max.min(at);
+    let mut first: Option<(String, u64, u64)> = None;
+    for &engine in EngineKind::ALL {
+        let replayer = Replayer::new(log, true);
+        let mut max = REPLAY_BUDGET;
+        if let Some((EndKind::Stopped, _, at)) = replayer.recorded_end() {
+            max = max.min(at);
+        }
+        let opts = Options { max_icount: Some(max), max_memory: Some(MAX_MEMORY), engine, ..Options::default() };
+        let exe = Path::new(OsStr::from_bytes(&h.exe_path));
+        let Ok(mut p) = deja::linux::start_image::<A>("fuzz", image, exe, &h.argv, &h.envp, Box::new(replayer), opts)
+        else {
+            return;
+        };
+        let r = p.run();
+        assert!(p.m.icount <= max, "replay ran past its instruction bound: {} > {max}", p.m.icount);
+        let end = (format!("{r:?}"), p.m.icount, p.digest());
+        match &first {
+            None => first = Some(end),
+            Some(want) => assert_eq!(&end, want, "{engine:?} replays differently from {:?}", EngineKind::ALL[0]),
+        }
     }
-    let opts = Options { max_icount: Some(max), max_memory: Some(MAX_MEMORY), ..Options::default() };
-    let exe = Path::new(OsStr::from_bytes(&h.exe_path));
-    let Ok(mut p) = deja::linux::start_image::<A>("fuzz", image, exe, &h.argv, &h.envp, Box::new(replayer), opts)
-    else {
-        return;
-    };
-    let _ = p.run();
-    assert!(p.m.icount <= max, "replay ran past its instruction bound: {} > {max}", p.m.icount);
 }
