@@ -47,8 +47,9 @@ as_root() {
 
 case "$engine" in
 driver)
-    # The emulator's notes about unimplemented syscalls of mutated guests are noise here.
-    cargo run --quiet --release --locked --manifest-path fuzz/Cargo.toml --no-default-features \
+    # The emulator's notes about unimplemented syscalls of mutated guests are noise here. Not
+    # --locked: fuzz/Cargo.lock follows the root crate's dependencies as they change.
+    cargo run --quiet --release --manifest-path fuzz/Cargo.toml --no-default-features \
         --bin fuzz-driver -- all --secs "$secs" --seed "$seed" --timeout 120 2> >(grep -v '^deja: ' >&2)
     ;;
 libfuzzer)
