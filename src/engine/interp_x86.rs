@@ -230,7 +230,9 @@ impl InterpX86 {
         }
         let links = &self.blocks[prev as usize].links;
         for &(lpc, id, epoch) in links {
-            if lpc == pc && epoch == self.epoch {
+            // An empty slot is (u64::MAX, NO_BLOCK, 0): a jump to rip u64::MAX in epoch 0
+            // matches it (found by the elf_load fuzz target).
+            if lpc == pc && epoch == self.epoch && id != NO_BLOCK {
                 return Some(id);
             }
         }

@@ -25,6 +25,8 @@ pub enum LoadError {
     Dynamic(String, String),
     #[error("{0}: does not fit in the guest address space")]
     TooBig(String),
+    #[error("{0}: its segments need {1} bytes of memory, more than --max-memory allows")]
+    MaxMemory(String, u64),
 }
 
 /// Guest ISA named by an ELF header.
@@ -90,9 +92,20 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
     }
     let phdrs = hdr.program_headers(en, data).map_err(bad)?;
     if let Some(interp) = phdrs.iter().find(|ph| ph.p_type(en) == elf::PT_INTERP) {
+        // The name is bytes of the file: shown escaped, so no newline or terminal control
+        // sequence of a hostile ELF reaches the user's terminal (found by the elf_load fuzz
+        // target), and cut to a sane length.
         let name = interp
             .data(en, data)
-            .map(|d| String::from_utf8_lossy(d).trim_end_matches('\0').to_string())
+            .map(|d| {
+                let s = String::from_utf8_lossy(d);
+                let s = s.trim_end_matches('\0');
+                let mut e: String = s.chars().take(256).flat_map(char::escape_debug).collect();
+                if s.chars().nth(256).is_some() {
+                    e.push_str("...");
+                }
+                e
+            })
             .unwrap_or_default();
         return Err(LoadError::Dynamic(path.into(), name));
     }
@@ -124,6 +137,14 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
         let off = off.min(file_end);
         let page_start = start & !(PAGE_SIZE - 1);
         let page_end = page_up(end);
+        // --max-memory bounds the image as it bounds mmap (and RLIMIT_AS bounds execve).
+        if let Some(max) = p.opts.max_memory {
+            let fresh = (page_start..page_end).step_by(PAGE_SIZE as usize).filter(|&pg| p.m.mem.prot_of(pg).is_none());
+            let need = p.m.mem.mapped_bytes().saturating_add(fresh.count() as u64 * PAGE_SIZE);
+            if need > max {
+                return Err(LoadError::MaxMemory(path.into(), need));
+            }
+        }
         // Segments may share a page; map what is not yet mapped, then write.
         let mut pg = page_start;
         while pg < page_end {
@@ -140,8 +161,10 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
             phdr_addr = Some(start + (phoff - off));
         }
     }
-    // Apply permissions after all segments are written (a shared page gets the union).
-    let mut perms: std::collections::BTreeMap<u64, u8> = Default::default();
+    // Apply permissions after all segments are written: a page shared by segments gets the
+    // union. One `protect` per run of pages covered by the same segments, never a per-page
+    // table: a segment of a few bytes on file may span millions of pages.
+    let mut edges: Vec<(u64, bool, u8)> = Vec::with_capacity(2 * loads.len());
     for ph in &loads {
         let start = ph.p_vaddr(en) + bias;
         let end = start + ph.p_memsz(en);
@@ -156,14 +179,35 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
         if pf & elf::PF_X != 0 {
             f |= flags::X | flags::R;
         }
-        let mut pg = start & !(PAGE_SIZE - 1);
-        while pg < end {
-            *perms.entry(pg).or_default() |= f;
-            pg += PAGE_SIZE;
+        let (lo, hi) = (start & !(PAGE_SIZE - 1), page_up(end));
+        if lo < hi {
+            edges.push((lo, true, f));
+            edges.push((hi, false, f));
         }
     }
-    for (pg, f) in perms {
-        p.m.mem.protect(pg, PAGE_SIZE, f);
+    edges.sort_unstable_by_key(|e| e.0);
+    // Segments covering the current run of pages, in total and per permission bit.
+    let perm = [flags::R, flags::W, flags::X];
+    let (mut active, mut bits) = (0i64, [0i64; 3]);
+    let mut i = 0;
+    while i < edges.len() {
+        let at = edges[i].0;
+        while let Some(&(_, opens, f)) = edges.get(i).filter(|e| e.0 == at) {
+            let d = if opens { 1 } else { -1 };
+            active += d;
+            for (n, flag) in bits.iter_mut().zip(perm) {
+                if f & flag != 0 {
+                    *n += d;
+                }
+            }
+            i += 1;
+        }
+        if let Some(&(next, _, _)) = edges.get(i) {
+            if active > 0 && next > at {
+                let f = perm.iter().zip(bits).filter(|&(_, n)| n > 0).fold(0, |acc, (flag, _)| acc | flag);
+                p.m.mem.protect(at, next - at, f);
+            }
+        }
     }
     let phnum = hdr.e_phnum(en) as u64;
     let phent = hdr.e_phentsize(en) as u64;

@@ -240,6 +240,12 @@ impl Ctx {
         }
     }
 
+    /// Does the page holding `a` hold decoded code (a write there invalidates it)?
+    #[inline]
+    fn code_page(&self, m: &M, a: u64) -> bool {
+        m.mem.page_flags(a) & crate::mem::flags::CODE != 0
+    }
+
     /// With 32-bit addressing, the number of elements before the index register `r` wraps
     /// (its linear address would jump when the segment base is not 0); unbounded otherwise.
     #[inline]
@@ -429,6 +435,12 @@ fn rep_loop(m: &mut M, ins: &Instruction, c: &Ctx) -> Res {
 
 /// Perform up to `n` iterations (at least one unless the first faults), counting them in
 /// `done`. Returns whether a REPE/REPNE condition ended the repetition.
+///
+/// Self-modifying code: an iteration that writes to a page holding decoded code is the last
+/// one of this call (its chunk is a single element), and the instruction resumes from a fresh
+/// decode, which sees the new bytes. Where that happens must not depend on the budget (a
+/// budget that ended the call earlier would also re-decode there): found by the exec_x86 fuzz
+/// target, see tests/hostile_fuzz.rs.
 fn chunks(m: &mut M, c: &Ctx, n: u64, done: &mut u64) -> Result<bool, Trap> {
     type Chunk = fn(&mut M, &Ctx, u64, &mut u64) -> Result<bool, Trap>;
     let chunk: Chunk = match c.kind {
@@ -443,7 +455,7 @@ fn chunks(m: &mut M, c: &Ctx, n: u64, done: &mut u64) -> Result<bool, Trap> {
                 big = vec![0u8; PAGE_SIZE as usize];
                 &mut big
             };
-            while *done < n {
+            while *done < n && !m.mem.has_code_writes() {
                 movs_chunk(m, c, n - *done, done, buf)?;
             }
             return Ok(false);
@@ -453,7 +465,7 @@ fn chunks(m: &mut M, c: &Ctx, n: u64, done: &mut u64) -> Result<bool, Trap> {
         Kind::Cmps => cmps_chunk,
         Kind::Scas => scas_chunk,
     };
-    while *done < n {
+    while *done < n && !m.mem.has_code_writes() {
         if chunk(m, c, n - *done, done)? {
             return Ok(true);
         }
@@ -498,7 +510,7 @@ fn movs_chunk(m: &mut M, c: &Ctx, left: u64, done: &mut u64, buf: &mut [u8]) -> 
     if ahead != 0 && ahead < k.saturating_mul(s) {
         k = ahead / s;
     }
-    if k <= 1 {
+    if k <= 1 || c.code_page(m, dst) {
         return elementwise(m, c, 1, done).map(drop);
     }
     let len = (k * s) as usize;
@@ -517,7 +529,7 @@ fn stos_chunk(m: &mut M, c: &Ctx, left: u64, done: &mut u64) -> Result<bool, Tra
     let s = c.size as usize;
     let dst = c.dst(m);
     let k = left.min(c.page_room(dst)).min(c.wrap_room(m, reg::RDI));
-    if k <= 1 {
+    if k <= 1 || c.code_page(m, dst) {
         return elementwise(m, c, 1, done);
     }
     let v = m.cpu.gpr[reg::RAX].to_le_bytes();

@@ -4,6 +4,20 @@
 //!
 //! The guest is one thread of one process whose pid and tid are fixed by the emulator
 //! (`GUEST_PID`), so futexes never have another waiter or waker.
+//!
+//! Process and thread creation are not supported yet, and fail cleanly, the way a kernel
+//! without them would answer, chosen so that libc callers take their error paths:
+//! - `fork`, `vfork`, and `clone` without `CLONE_THREAD` (glibc's fork, vfork on arm64,
+//!   posix_spawn, system, popen): ENOSYS. Not EAGAIN: shells retry a fork that fails with
+//!   EAGAIN (bash waits and retries several times), while ENOSYS is final.
+//! - `clone` with `CLONE_THREAD` (pthread_create): EAGAIN, the error POSIX gives
+//!   pthread_create for "cannot create another thread", which glibc passes on and musl
+//!   reports for any clone failure.
+//! - `clone3`: ENOSYS, always, silently, as on kernels before 5.3: glibc (2.34+) tries clone3
+//!   first and falls back to clone only on ENOSYS, so clone gives the answers above.
+//!
+//! The first fork-family call of a run prints one line on deja's stderr (like an
+//! unimplemented syscall). Nothing here reaches the host, so records replay exactly.
 
 use super::util::*;
 use super::{err, SysErr, SysResult, SysTable};
@@ -24,6 +38,10 @@ pub fn register<A: Arch>(t: &mut SysTable<A>) {
     // Restartable sequences only matter with threads; ENOSYS is a documented answer that
     // glibc handles silently, so it is not reported as unimplemented.
     t.add(Sys::Rseq, |_, _| Err(SysErr::Errno(libc::ENOSYS)));
+    t.add(Sys::Fork, fork);
+    t.add(Sys::Vfork, vfork);
+    t.add(Sys::Clone, clone);
+    t.add(Sys::Clone3, |_, _| Err(SysErr::Errno(libc::ENOSYS)));
 }
 
 /// The guest's pid and tid: fixed, so runs are deterministic (design §3).
@@ -82,6 +100,48 @@ impl ProcInfo {
             warned_futex: false,
         }
     }
+}
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_THREAD: u64 = 0x1_0000;
+
+/// Say once per run (per syscall, and for clone per process/thread) why creating a process
+/// (ENOSYS) or a thread (EAGAIN) fails.
+fn note_unsupported<A: Arch>(p: &mut Process<A>, s: Sys, thread: bool) {
+    let (what, errno) = if thread { ("creating a thread", "EAGAIN") } else { ("creating a process", "ENOSYS") };
+    if A::sys_nr(s).is_some_and(|nr| p.warned.insert(nr | u64::from(thread) << 32)) {
+        eprintln!(
+            "deja: {} at pc={:#x} icount={}: {what} is not supported yet; returning -{errno}",
+            s.name(),
+            A::pc(&p.m.cpu).wrapping_sub(A::SYSCALL_LEN),
+            p.m.icount
+        );
+    }
+}
+
+fn fork<A: Arch>(p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
+    note_unsupported(p, Sys::Fork, false);
+    err(ENOSYS)
+}
+
+fn vfork<A: Arch>(p: &mut Process<A>, _a: [u64; 6]) -> SysResult {
+    note_unsupported(p, Sys::Vfork, false);
+    err(ENOSYS)
+}
+
+/// clone(flags, stack, parent_tid, child_tid/tls, tls/child_tid): the kernel's flag checks,
+/// then EAGAIN for a thread and ENOSYS for a process (see the module doc).
+fn clone<A: Arch>(p: &mut Process<A>, a: [u64; 6]) -> SysResult {
+    let flags = a[0];
+    if (flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0)
+        || (flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0)
+    {
+        return err(EINVAL);
+    }
+    let thread = flags & CLONE_THREAD != 0;
+    note_unsupported(p, Sys::Clone, thread);
+    err(if thread { EAGAIN } else { ENOSYS })
 }
 
 fn exit<A: Arch>(_p: &mut Process<A>, a: [u64; 6]) -> SysResult {

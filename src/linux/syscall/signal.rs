@@ -212,9 +212,14 @@ fn wait_for_signal<A: Arch>(p: &mut Process<A>) {
             p.sig.raise(s);
             continue;
         }
-        // Returns with EINTR once a forwarded host signal has been caught.
+        // Returns with EINTR once a forwarded host signal has been caught. Any other answer
+        // means the world cannot wait (a replay that diverged answers EIO to everything): stop
+        // waiting, as if interrupted, so the run loop reports the divergence instead of
+        // spinning here for ever (found by the replay_log fuzz target).
         let call = crate::world::HostCall::new(libc::SYS_pause, [0; 6]);
-        p.world.syscall(p.m.icount, &call);
+        if p.world.syscall(p.m.icount, &call) != -(EINTR as i64) {
+            break;
+        }
     }
 }
 

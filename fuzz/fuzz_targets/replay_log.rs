@@ -1,0 +1,4 @@
+//! cargo-fuzz glue: the harness and its oracle are `deja_fuzz::replay_log` (fuzz/src/).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| deja_fuzz::replay_log(data));
