@@ -22,7 +22,9 @@ status=0
 cargo test --release --no-fail-fast "$@" || status=$?
 if [ $# -eq 0 ]; then
     # `deja check` against a deliberately broken JIT: a separate build (cargo feature
-    # broken-engine), so only the tests that need it.
-    cargo test --release --features broken-engine --test check broken_engine || status=$?
+    # broken-engine), so only the tests that need it, in its own target directory so the
+    # broken binary never replaces target/release/deja.
+    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/broken-engine" \
+        cargo test --release --features broken-engine --test check broken_engine || status=$?
 fi
 exit "$status"
