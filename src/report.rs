@@ -4,6 +4,19 @@ use crate::linux::{Outcome, Process};
 use std::time::Duration;
 
 /// Name of a signal, e.g. "SIGSEGV".
+/// Bytes from untrusted input (an ELF, a log header) for a one-line message: control
+/// characters and quotes escaped, so no newline or terminal escape sequence reaches the
+/// user's terminal, and cut to 256 characters.
+pub fn untrusted(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let s = s.trim_end_matches('\0');
+    let mut e: String = s.chars().take(256).flat_map(char::escape_debug).collect();
+    if s.chars().nth(256).is_some() {
+        e.push_str("...");
+    }
+    e
+}
+
 pub fn signal_name(signo: i32) -> String {
     let names = [
         "",

@@ -359,3 +359,51 @@ fn segment_permissions_are_unions_on_shared_pages() {
         assert_eq!(p.m.mem.prot_of(addr), want, "page {addr:#x}");
     }
 }
+
+// ---- log headers: the messages built from them ----
+
+/// Found by reading while writing the log targets: `deja info` and replay's messages printed a
+/// log header's strings (executable path, recorder) raw, so a hostile log could add lines (a
+/// fake "replay ok") and terminal control sequences to deja's output. Now they are escaped.
+#[test]
+fn a_hostile_log_header_is_shown_escaped() {
+    use deja::replay::log::{exe_hash, Header, LogWriter, ISA_X86_64};
+    let dir = std::env::temp_dir().join(format!("deja-hostile-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let image = x86_elf(|a| a.hlt(), 16);
+    let evil = b"/nowhere\nreplay ok: 1 instructions, exit 0\x1b[2J\x07".to_vec();
+    let mut h = Header {
+        isa: ISA_X86_64,
+        flags: 0,
+        checkpoint_every: 0,
+        exe_hash: exe_hash(&image),
+        exe_len: image.len() as u64,
+        exe_path: evil.clone(),
+        exe_image: None,
+        argv: vec![b"guest".to_vec()],
+        envp: vec![],
+        recorder: "deja\nreplay ok\x1b[31m".into(),
+    };
+    let log = dir.join("evil.deja");
+    LogWriter::create(&log, &h).unwrap().finish().unwrap();
+    let info = deja::replay::session::info(&log).unwrap();
+    for line in info.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(!line.starts_with("replay ok"), "{info}");
+    }
+    // Replay: the executable named by the header is missing; the message quotes it escaped.
+    let opts =
+        deja::replay::session::ReplayOptions { quiet: true, to_icount: None, exe: None, run: Options::default() };
+    let e = deja::replay::session::prepare_replay::<X86_64>(&log, opts).err().expect("replayed without its executable");
+    let msg = e.to_string();
+    assert!(!msg.chars().any(char::is_control), "{msg:?}");
+    // With the image embedded, a replay starts; its names are escaped too.
+    h.exe_image = Some(image);
+    LogWriter::create(&log, &h).unwrap().finish().unwrap();
+    let opts =
+        deja::replay::session::ReplayOptions { quiet: true, to_icount: None, exe: None, run: Options::default() };
+    if let Err(e) = deja::replay::session::prepare_replay::<X86_64>(&log, opts) {
+        assert!(!e.to_string().chars().any(char::is_control), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -109,7 +109,8 @@ pub fn serve<A: DebugArch>(log: &Path, opts: DebugOptions) -> Result<(), DebugEr
     let tl = reverse::Timeline::new(prep.process, opts.snapshot_every, opts.snapshot_budget, limit);
     let mut target = target::DebugTarget::new(tl, prep.events, bias);
     eprintln!("deja: replay of {} stopped before its first instruction; waiting for gdb on {addr}", log.display());
-    eprintln!("deja: connect with: {} {} -ex 'target remote {addr}'", A::GDB, program.display());
+    let shown = crate::report::untrusted(std::os::unix::ffi::OsStrExt::as_bytes(program.as_os_str()));
+    eprintln!("deja: connect with: {} {shown} -ex 'target remote {addr}'", A::GDB);
     let _ = std::io::stderr().flush();
     let (stream, peer) = listener.accept().map_err(|e| DebugError::Connection(e.to_string()))?;
     let _ = stream.set_nodelay(true);

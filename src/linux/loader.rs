@@ -95,18 +95,7 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
         // The name is bytes of the file: shown escaped, so no newline or terminal control
         // sequence of a hostile ELF reaches the user's terminal (found by the elf_load fuzz
         // target), and cut to a sane length.
-        let name = interp
-            .data(en, data)
-            .map(|d| {
-                let s = String::from_utf8_lossy(d);
-                let s = s.trim_end_matches('\0');
-                let mut e: String = s.chars().take(256).flat_map(char::escape_debug).collect();
-                if s.chars().nth(256).is_some() {
-                    e.push_str("...");
-                }
-                e
-            })
-            .unwrap_or_default();
+        let name = interp.data(en, data).map(crate::report::untrusted).unwrap_or_default();
         return Err(LoadError::Dynamic(path.into(), name));
     }
     let loads: Vec<_> = phdrs.iter().filter(|ph| ph.p_type(en) == elf::PT_LOAD).collect();

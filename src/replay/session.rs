@@ -165,20 +165,22 @@ pub fn prepare_replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Prepa
     }
     let h = &log.header;
     let recorded_exe = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&h.exe_path));
+    // The log is untrusted: its path is shown escaped in every message.
+    let recorded_shown = crate::report::untrusted(&h.exe_path);
     let image = match (&opts.exe, &h.exe_image) {
         (Some(p), _) => std::fs::read(p).map_err(|e| SessionError::ExeMissing(p.display().to_string(), e))?,
         (None, Some(img)) => img.clone(),
         (None, None) => {
-            std::fs::read(&recorded_exe).map_err(|e| SessionError::ExeMissing(recorded_exe.display().to_string(), e))?
+            std::fs::read(&recorded_exe).map_err(|e| SessionError::ExeMissing(recorded_shown.clone(), e))?
         }
     };
     let found = log::exe_hash(&image);
     if found != h.exe_hash {
-        let path = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
+        let path = opts.exe.as_ref().map_or(recorded_shown.clone(), |p| p.display().to_string());
         return Err(SessionError::ExeChanged { path, found, want: h.exe_hash });
     }
     // The header's ISA and the executable's must agree (a corrupt or forged header).
-    let exe_shown = opts.exe.as_ref().unwrap_or(&recorded_exe).display().to_string();
+    let exe_shown = opts.exe.as_ref().map_or(recorded_shown.clone(), |p| p.display().to_string());
     let exe_isa = crate::linux::loader::elf_isa(&exe_shown, &image).map_err(StartError::Load)?;
     if exe_isa.machine() != A::ELF_MACHINE {
         let isa_name = |i: crate::linux::loader::Isa| match i {
@@ -198,7 +200,7 @@ pub fn prepare_replay<A: Arch>(path: &Path, opts: ReplayOptions) -> Result<Prepa
     if let Some((EndKind::Stopped, _, at)) = recorded_end {
         run.max_icount = Some(at);
     }
-    let exe_name = recorded_exe.display().to_string();
+    let exe_name = recorded_shown;
     let process =
         crate::linux::start_image(&exe_name, &image, &recorded_exe, &h.argv, &h.envp, Box::new(replayer), run)?;
     Ok(PreparedReplay { process, recorded_end, events, exe_path: recorded_exe, image })
@@ -237,12 +239,12 @@ pub fn info(path: &Path) -> Result<String, SessionError> {
         _ => "unknown",
     };
     let _ = writeln!(s, "log:          {} ({} bytes, format version {})", log.path, log.file_size, log::VERSION);
-    let _ = writeln!(s, "recorded by:  {}", h.recorder);
+    let _ = writeln!(s, "recorded by:  {}", crate::report::untrusted(h.recorder.as_bytes()));
     let _ = writeln!(s, "isa:          {isa}");
     let _ = writeln!(
         s,
         "program:      {} ({} bytes, xxh3 {:016x}{})",
-        String::from_utf8_lossy(&h.exe_path),
+        crate::report::untrusted(&h.exe_path),
         h.exe_len,
         h.exe_hash,
         if h.exe_image.is_some() { ", embedded" } else { "" }
