@@ -75,7 +75,9 @@ impl Default for Lookup {
 
 impl Lookup {
     pub fn new() -> Lookup {
-        Lookup { entries: vec![[usize::MAX, 0]; LOOKUP_SLOTS].into_boxed_slice() }
+        let mut l = Lookup { entries: vec![[0, 0]; LOOKUP_SLOTS].into_boxed_slice() };
+        l.clear();
+        l
     }
 
     #[inline]
@@ -87,8 +89,18 @@ impl Lookup {
         self.entries[Self::slot(pc)] = [pc as usize, entry as usize];
     }
 
+    /// Empty every entry. An empty slot's tag is a pc that hashes to *another* slot, so no
+    /// guest pc can ever match it (a fixed tag such as `usize::MAX` would, and the jump would
+    /// go to host address 0: found by the elf_load fuzz target).
     pub fn clear(&mut self) {
-        self.entries.fill([usize::MAX, 0]);
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            *e = [i + 1, 0];
+        }
+    }
+
+    /// Would a probe for `pc` jump somewhere (its slot holds `pc`)?
+    pub fn hits(&self, pc: u64) -> bool {
+        self.entries[Self::slot(pc)][0] == pc as usize
     }
 
     pub fn as_ptr(&mut self) -> usize {
@@ -213,5 +225,23 @@ impl<Meta> Blocks<Meta> {
         self.by_pc.clear();
         self.by_page.clear();
         self.live = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No pc matches an empty slot, the last address of the 64-bit space included.
+    #[test]
+    fn empty_lookup_slots_match_no_pc() {
+        let l = Lookup::new();
+        for pc in [0, 1, 4095, 4096, u64::MAX, u64::MAX - 1, 0x5555_51c2] {
+            assert!(!l.hits(pc), "{pc:#x}");
+        }
+        for i in 0..LOOKUP_SLOTS {
+            let tag = l.entries[i][0] as u64;
+            assert_ne!(Lookup::slot(tag), i, "slot {i}");
+        }
     }
 }
