@@ -183,6 +183,38 @@ fn a_jump_to_the_last_address_faults() {
     }
 }
 
+/// Found by the CI fuzz smoke run (elf_load, seed-regress-jit-lookup-empty): the JIT's
+/// indirect-branch table tagged empty slots with pc u64::MAX and host entry 0, so a guest
+/// `jmp` to u64::MAX made translated code jump to host address 0 (a host SIGSEGV). On every
+/// engine it must be a guest fault at u64::MAX, like on the interpreter.
+#[test]
+fn a_jump_to_the_last_address_faults_on_every_engine() {
+    use deja::linux::arch_aarch64::Aarch64;
+    const CODE: u64 = 0x10000;
+    for &kind in deja::engine::EngineKind::ALL {
+        let mut mem = Memory::new(1 << 24).unwrap();
+        mem.map(CODE, 0x1000, flags::R | flags::X);
+        mem.poke(CODE, &[0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe0]).unwrap(); // mov rax, -1; jmp rax
+        let mut m = Machine { cpu: X86State { rip: CODE, ..X86State::default() }, mem, icount: 0, limit: 0 };
+        let mut e = X86_64::new_engine(kind, false);
+        match X86_64::run(&mut e, &mut m, 100) {
+            Exit::Fault(f) => assert_eq!((f.signo, f.addr, m.icount), (11, u64::MAX, 2), "{kind:?}"),
+            other => panic!("x86-64 {kind:?}: {other:?}"),
+        }
+        let mut mem = Memory::new(1 << 24).unwrap();
+        mem.map(CODE, 0x1000, flags::R | flags::X);
+        let code: Vec<u8> = [0x9280_0000u32, 0xd61f_0000].iter().flat_map(|w| w.to_le_bytes()).collect();
+        mem.poke(CODE, &code).unwrap();
+        let cpu = deja::isa::aarch64::A64State { pc: CODE, ..Default::default() };
+        let mut m = Machine { cpu, mem, icount: 0, limit: 0 };
+        let mut e = Aarch64::new_engine(kind, false);
+        match Aarch64::run(&mut e, &mut m, 100) {
+            Exit::Fault(f) => assert_eq!((f.signo, f.addr, m.icount), (11, u64::MAX, 2), "{kind:?}"),
+            other => panic!("AArch64 {kind:?}: {other:?}"),
+        }
+    }
+}
+
 // ---- replay_log / elf_load: rt_sigsuspend when the world cannot wait ----
 
 /// rt_sigsuspend(&zero_mask, 8) in a loop, as a guest waiting for a signal does.

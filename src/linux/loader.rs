@@ -203,12 +203,13 @@ pub fn load_elf<A: Arch>(p: &mut Process<A>, path: &str, data: &[u8]) -> Result<
     let phdr = phdrs
         .iter()
         .find(|ph| ph.p_type(en) == elf::PT_PHDR)
-        .map(|ph| ph.p_vaddr(en) + bias)
+        .map(|ph| ph.p_vaddr(en).wrapping_add(bias))
         .or(phdr_addr)
         .unwrap_or(0);
     let brk = page_up(max_end);
     p.image = (min_start, brk);
-    Ok(Loaded { entry: hdr.e_entry(en) + bias, phdr, phnum, phent, brk, isa })
+    // Lying headers may name any address: the guest faults there, deja must not overflow.
+    Ok(Loaded { entry: hdr.e_entry(en).wrapping_add(bias), phdr, phnum, phent, brk, isa })
 }
 
 // auxv keys
